@@ -1,0 +1,412 @@
+//! Guest-physical frames: the pool, what each frame is used for, reverse maps.
+//!
+//! Owns every frame of the guest-RAM pool handed to the engine: the free lists,
+//! the shared zero page, each frame's use, and its reverse map (the set of
+//! (address space, page) pairs whose entry maps it; its length is the mapcount).
+//! Frames outside the pool (device windows) are not tracked here.
+//!
+//! Shadow hazards. KVM's shadow paging may keep a stale shadow of a page-table
+//! frame after we stop using it as a table, and it would reuse that shadow if
+//! the frame became a table again, without re-reading it (host writes are not
+//! tracked; see ../shared/HOST-FACTS.md). So a frame freed from table use
+//! remembers which entries were present when it was freed (its hazard). When it
+//! is allocated as a table again, each hazardous slot gets a guest store of its
+//! new value, which makes KVM drop the stale shadow entry. Table allocations
+//! prefer clean frames; data allocations prefer hazardous ones, so hazards are
+//! rarely paid for.
+//!
+//! Invariants: a frame is on a free list iff its use is `Free`; the zero frame
+//! is never freed and has no reverse map; mapcount == rmap length.
+
+use crate::addr::{Frame, Page};
+use crate::objects::ObjectId;
+use crate::space::AsId;
+
+/// Entries of a table frame that may be stale in KVM's shadow (bit per slot).
+pub type HazardBits = Box<[u64; 8]>;
+
+/// What a frame is used for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FrameUse {
+    Free,
+    /// The shared zero page: mapped read-only wherever an anonymous page was only read.
+    Zero,
+    /// A page table of address space `owner` at `level` (4 = PML4 .. 1 = PT).
+    PageTable {
+        owner: AsId,
+        level: u8,
+    },
+    /// A private anonymous page (also a private COW copy of a file page).
+    Anon,
+    /// Page `index` of memory object `obj`'s page cache.
+    Cache {
+        obj: ObjectId,
+        index: u64,
+    },
+}
+
+#[derive(Debug)]
+struct FrameInfo {
+    use_: FrameUse,
+    rmap: Vec<(AsId, Page)>,
+    hazard: Option<HazardBits>,
+}
+
+/// The pool ran out of frames.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("out of guest memory: all {pool} frames of the pool are in use")]
+pub struct OutOfFrames {
+    pub pool: u64,
+}
+
+/// The frame pool of guest RAM.
+#[derive(Debug)]
+pub struct FrameTable {
+    first: Frame,
+    info: Vec<FrameInfo>,
+    free_clean: Vec<Frame>,
+    free_hazard: Vec<Frame>,
+    zero: Frame,
+}
+
+/// Counts of frames by use, for reports and leak checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameCounts {
+    pub total: u64,
+    pub free: u64,
+    pub tables: u64,
+    pub anon: u64,
+    pub cache: u64,
+}
+
+impl FrameTable {
+    /// A pool of the frames `first .. first + count`; the first one becomes the zero page.
+    /// The caller zeroes the zero page's memory.
+    pub fn new(first: Frame, count: u64) -> Self {
+        assert!(
+            count >= 2,
+            "a frame pool needs at least the zero page and one more frame"
+        );
+        let mut info = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            info.push(FrameInfo {
+                use_: FrameUse::Free,
+                rmap: Vec::new(),
+                hazard: None,
+            });
+        }
+        info[0].use_ = FrameUse::Zero;
+        // Allocate from low to high addresses: pop() takes from the end.
+        let free_clean = (1..count)
+            .rev()
+            .map(|i| Frame::new(first.number() + i))
+            .collect();
+        FrameTable {
+            first,
+            info,
+            free_clean,
+            free_hazard: Vec::new(),
+            zero: first,
+        }
+    }
+
+    pub fn zero_frame(&self) -> Frame {
+        self.zero
+    }
+
+    /// Whether `f` belongs to the pool.
+    pub fn contains(&self, f: Frame) -> bool {
+        f.number() >= self.first.number()
+            && f.number() - self.first.number() < self.info.len() as u64
+    }
+
+    fn idx(&self, f: Frame) -> Option<usize> {
+        if self.contains(f) {
+            Some((f.number() - self.first.number()) as usize)
+        } else {
+            None
+        }
+    }
+
+    fn info(&self, f: Frame) -> Option<&FrameInfo> {
+        self.idx(f).map(|i| &self.info[i])
+    }
+
+    fn info_mut(&mut self, f: Frame) -> Option<&mut FrameInfo> {
+        self.idx(f).map(move |i| &mut self.info[i])
+    }
+
+    /// The use of a pool frame; None for frames outside the pool.
+    pub fn use_of(&self, f: Frame) -> Option<FrameUse> {
+        self.info(f).map(|i| i.use_)
+    }
+
+    /// Frames left for allocation.
+    pub fn free_count(&self) -> u64 {
+        (self.free_clean.len() + self.free_hazard.len()) as u64
+    }
+
+    /// Allocates a data frame (anon or page cache). The caller fills it.
+    pub fn alloc_data(&mut self, use_: FrameUse) -> Result<Frame, OutOfFrames> {
+        debug_assert!(matches!(use_, FrameUse::Anon | FrameUse::Cache { .. }));
+        let pool = self.info.len() as u64;
+        let f = self
+            .free_hazard
+            .pop()
+            .or_else(|| self.free_clean.pop())
+            .ok_or(OutOfFrames { pool })?;
+        if let Some(i) = self.info_mut(f) {
+            i.use_ = use_;
+        }
+        Ok(f)
+    }
+
+    /// Allocates a page-table frame. Returns the hazard the caller must clean
+    /// with guest stores while it writes the new table.
+    pub fn alloc_table(
+        &mut self,
+        owner: AsId,
+        level: u8,
+    ) -> Result<(Frame, Option<HazardBits>), OutOfFrames> {
+        let pool = self.info.len() as u64;
+        let f = self
+            .free_clean
+            .pop()
+            .or_else(|| self.free_hazard.pop())
+            .ok_or(OutOfFrames { pool })?;
+        let mut hazard = None;
+        if let Some(i) = self.info_mut(f) {
+            i.use_ = FrameUse::PageTable { owner, level };
+            hazard = i.hazard.take();
+        }
+        Ok((f, hazard))
+    }
+
+    /// Returns a table frame to the pool, remembering the slots that were present.
+    pub fn free_table(&mut self, f: Frame, present_slots: HazardBits) {
+        let has_hazard = present_slots.iter().any(|w| *w != 0);
+        if let Some(i) = self.info_mut(f) {
+            debug_assert!(matches!(i.use_, FrameUse::PageTable { .. }));
+            i.use_ = FrameUse::Free;
+            i.hazard = if has_hazard {
+                Some(present_slots)
+            } else {
+                None
+            };
+        } else {
+            return;
+        }
+        if has_hazard {
+            self.free_hazard.push(f);
+        } else {
+            self.free_clean.push(f);
+        }
+    }
+
+    /// Returns a data frame to the pool. It must have no mappings left.
+    pub fn free_data(&mut self, f: Frame) {
+        let Some(i) = self.info_mut(f) else { return };
+        debug_assert!(
+            i.rmap.is_empty(),
+            "freeing {f:?} with mappings {:?}",
+            i.rmap
+        );
+        debug_assert!(matches!(i.use_, FrameUse::Anon | FrameUse::Cache { .. }));
+        i.use_ = FrameUse::Free;
+        let hazardous = i.hazard.is_some();
+        if hazardous {
+            self.free_hazard.push(f);
+        } else {
+            self.free_clean.push(f);
+        }
+    }
+
+    /// Changes a data frame's use (e.g. a cache page handed over as anon by MADV_REMOVE paths).
+    pub fn set_use(&mut self, f: Frame, use_: FrameUse) {
+        if let Some(i) = self.info_mut(f) {
+            i.use_ = use_;
+        }
+    }
+
+    /// Records that (space, page) maps `f`. The zero page and frames outside
+    /// the pool are not reverse-mapped.
+    pub fn add_map(&mut self, f: Frame, space: AsId, page: Page) {
+        if f == self.zero {
+            return;
+        }
+        if let Some(i) = self.info_mut(f) {
+            i.rmap.push((space, page));
+        }
+    }
+
+    /// Removes (space, page) from `f`'s reverse map; returns the mapcount left.
+    pub fn remove_map(&mut self, f: Frame, space: AsId, page: Page) -> usize {
+        if f == self.zero {
+            return 1;
+        }
+        let Some(i) = self.info_mut(f) else { return 1 };
+        if let Some(pos) = i.rmap.iter().position(|e| *e == (space, page)) {
+            i.rmap.swap_remove(pos);
+        } else {
+            debug_assert!(false, "{f:?} not mapped by {space:?} at {page:?}");
+        }
+        i.rmap.len()
+    }
+
+    /// Moves a reverse-map entry (mremap moving a page).
+    pub fn move_map(&mut self, f: Frame, space: AsId, from: Page, to: Page) {
+        if f == self.zero {
+            return;
+        }
+        if let Some(i) = self.info_mut(f) {
+            if let Some(e) = i.rmap.iter_mut().find(|e| **e == (space, from)) {
+                e.1 = to;
+            }
+        }
+    }
+
+    /// Number of entries that map `f` (0 for frames outside the pool).
+    pub fn mapcount(&self, f: Frame) -> usize {
+        self.info(f).map_or(0, |i| i.rmap.len())
+    }
+
+    /// The reverse map of `f`.
+    pub fn rmap(&self, f: Frame) -> &[(AsId, Page)] {
+        self.info(f).map_or(&[], |i| &i.rmap)
+    }
+
+    /// Counts frames by use.
+    pub fn counts(&self) -> FrameCounts {
+        let mut c = FrameCounts {
+            total: self.info.len() as u64,
+            ..Default::default()
+        };
+        for i in &self.info {
+            match i.use_ {
+                FrameUse::Free => c.free += 1,
+                FrameUse::Zero => {}
+                FrameUse::PageTable { .. } => c.tables += 1,
+                FrameUse::Anon => c.anon += 1,
+                FrameUse::Cache { .. } => c.cache += 1,
+            }
+        }
+        c
+    }
+
+    /// Every frame and its use, in address order (for invariant checks).
+    pub fn iter(&self) -> impl Iterator<Item = (Frame, FrameUse, &[(AsId, Page)])> + '_ {
+        self.info.iter().enumerate().map(|(i, fi)| {
+            (
+                Frame::new(self.first.number() + i as u64),
+                fi.use_,
+                fi.rmap.as_slice(),
+            )
+        })
+    }
+
+    /// Checks the table's own invariants.
+    pub fn check(&self) -> Result<(), String> {
+        let mut on_lists = vec![false; self.info.len()];
+        for f in self.free_clean.iter().chain(self.free_hazard.iter()) {
+            let i = self
+                .idx(*f)
+                .ok_or_else(|| format!("{f:?} on a free list is outside the pool"))?;
+            if on_lists[i] {
+                return Err(format!("{f:?} is on the free lists twice"));
+            }
+            on_lists[i] = true;
+        }
+        for (i, fi) in self.info.iter().enumerate() {
+            let free = fi.use_ == FrameUse::Free;
+            if free != on_lists[i] {
+                return Err(format!(
+                    "frame {:#x}: use {:?} but on free list = {}",
+                    self.first.number() + i as u64,
+                    fi.use_,
+                    on_lists[i]
+                ));
+            }
+            if free && !fi.rmap.is_empty() {
+                return Err(format!(
+                    "free frame {:#x} still has mappings {:?}",
+                    self.first.number() + i as u64,
+                    fi.rmap
+                ));
+            }
+            if matches!(fi.use_, FrameUse::PageTable { .. } | FrameUse::Zero) && !fi.rmap.is_empty()
+            {
+                return Err(format!(
+                    "frame {:#x} ({:?}) has a reverse map",
+                    self.first.number() + i as u64,
+                    fi.use_
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds a hazard bitmap from a predicate over the 512 slots of a table.
+pub fn hazard_from(mut present: impl FnMut(usize) -> bool) -> HazardBits {
+    let mut bits = Box::new([0u64; 8]);
+    for slot in 0..512 {
+        if present(slot) {
+            bits[slot / 64] |= 1 << (slot % 64);
+        }
+    }
+    bits
+}
+
+/// The slots set in a hazard bitmap.
+pub fn hazard_slots(bits: &HazardBits) -> impl Iterator<Item = usize> + '_ {
+    (0..512).filter(move |s| bits[s / 64] & (1 << (s % 64)) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_prefer_clean_frames_and_data_prefers_hazardous() {
+        let mut ft = FrameTable::new(Frame::new(100), 4);
+        let a = AsId(1);
+        let (t, h) = ft.alloc_table(a, 1).unwrap();
+        assert!(h.is_none());
+        ft.free_table(t, hazard_from(|s| s == 3));
+        // A table allocation now avoids the hazardous frame while clean ones remain.
+        let (t2, h2) = ft.alloc_table(a, 1).unwrap();
+        assert_ne!(t2, t);
+        assert!(h2.is_none());
+        // A data allocation takes the hazardous frame first.
+        let d = ft.alloc_data(FrameUse::Anon).unwrap();
+        assert_eq!(d, t);
+        ft.free_data(d);
+        // Its hazard survived the data use and is handed to the next table user.
+        let (_t3, _) = ft.alloc_table(a, 1).unwrap();
+        let (t4, h4) = ft.alloc_table(a, 1).unwrap();
+        assert_eq!(t4, t);
+        assert_eq!(
+            hazard_slots(h4.as_ref().unwrap()).collect::<Vec<_>>(),
+            vec![3]
+        );
+        ft.check().unwrap();
+    }
+
+    #[test]
+    fn pool_exhaustion_is_an_error() {
+        let mut ft = FrameTable::new(Frame::new(0), 2);
+        assert!(ft.alloc_data(FrameUse::Anon).is_ok());
+        assert_eq!(ft.alloc_data(FrameUse::Anon), Err(OutOfFrames { pool: 2 }));
+    }
+
+    #[test]
+    fn rmap_tracks_mapcount() {
+        let mut ft = FrameTable::new(Frame::new(0), 3);
+        let f = ft.alloc_data(FrameUse::Anon).unwrap();
+        ft.add_map(f, AsId(1), Page::new(5));
+        ft.add_map(f, AsId(2), Page::new(5));
+        assert_eq!(ft.mapcount(f), 2);
+        assert_eq!(ft.remove_map(f, AsId(1), Page::new(5)), 1);
+        ft.check().unwrap();
+    }
+}

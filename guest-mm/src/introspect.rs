@@ -1,0 +1,112 @@
+//! Introspection: /proc/pid/maps text and /proc/pid/pagemap entries.
+//!
+//! Mirrors fs/proc/task_mmu.c show_map_vma (column layout included) and
+//! pte_to_pagemap_entry (bit layout, as an unprivileged reader sees it: no
+//! PFNs). Every VMA carries VM_SOFTDIRTY in Linux until clear_refs, so bit 55
+//! is set for every page inside a VMA, as the host kernel reports it.
+
+use crate::addr::{VirtAddr, PAGE_SIZE};
+use crate::engine::Engine;
+use crate::frames::FrameUse;
+use crate::memory::PhysMemory;
+use crate::paging::{MarkerKind, PteKind};
+use crate::space::AsId;
+use crate::vma::{Backing, VmaName};
+use std::fmt::Write;
+
+/// pagemap bit 55: soft-dirty.
+pub const PM_SOFT_DIRTY: u64 = 1 << 55;
+/// pagemap bit 56: page exclusively mapped.
+pub const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
+/// pagemap bit 58: the entry is a guard region marker.
+pub const PM_GUARD_REGION: u64 = 1 << 58;
+/// pagemap bit 61: file page or shared anonymous page.
+pub const PM_FILE: u64 = 1 << 61;
+/// pagemap bit 62: swapped (we never swap).
+pub const PM_SWAP: u64 = 1 << 62;
+/// pagemap bit 63: present.
+pub const PM_PRESENT: u64 = 1 << 63;
+
+/// The vsyscall line the host kernel shows; our syscall trampoline sits there.
+pub const VSYSCALL_LINE: &str =
+    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+
+impl<M: PhysMemory> Engine<M> {
+    /// The /proc/pid/maps text of a space (with the [vsyscall] line if `vsyscall`).
+    pub fn maps(&self, id: AsId, vsyscall: bool) -> Option<String> {
+        let space = self.spaces.get(&id)?;
+        let mut out = String::new();
+        for v in space.vmas.iter() {
+            let perms = v.flags.perms();
+            let (offset, dev, inode, name) = match v.backing {
+                Backing::Anon => (
+                    0,
+                    "00:00",
+                    0,
+                    match v.name {
+                        VmaName::Stack => "[stack]".to_string(),
+                        VmaName::Heap => "[heap]".to_string(),
+                        VmaName::None => String::new(),
+                    },
+                ),
+                Backing::Object(o) => {
+                    let obj = self.objects.get(o);
+                    (
+                        v.pgoff * PAGE_SIZE,
+                        "00:01",
+                        obj.map_or(0, |o| o.inode),
+                        obj.map_or_else(String::new, |o| o.name.clone()),
+                    )
+                }
+            };
+            let head = format!(
+                "{:08x}-{:08x} {} {:08x} {} {}",
+                v.start.as_u64(),
+                v.end.as_u64(),
+                String::from_utf8_lossy(&perms),
+                offset,
+                dev,
+                inode
+            );
+            if name.is_empty() {
+                let _ = writeln!(out, "{head}");
+            } else {
+                let _ = writeln!(out, "{head:<72} {name}");
+            }
+        }
+        if vsyscall {
+            let _ = writeln!(out, "{VSYSCALL_LINE}");
+        }
+        Some(out)
+    }
+
+    /// The pagemap entry for the page containing `va`.
+    pub fn pagemap(&self, id: AsId, va: VirtAddr) -> Option<u64> {
+        let space = self.spaces.get(&id)?;
+        let Some(vma) = space.vmas.find(va) else {
+            return Some(0);
+        };
+        let mut bits = PM_SOFT_DIRTY;
+        match space.tables.get(va.align_down()).kind() {
+            PteKind::Present { frame, .. } | PteKind::ProtNone { frame, .. } => {
+                bits |= PM_PRESENT;
+                if frame != self.frames.zero_frame() {
+                    let file = match self.frames.use_of(frame) {
+                        Some(FrameUse::Cache { .. }) => true,
+                        Some(_) => false,
+                        None => !vma.is_anonymous(),
+                    };
+                    if file {
+                        bits |= PM_FILE;
+                    }
+                    if self.frames.mapcount(frame) == 1 {
+                        bits |= PM_MMAP_EXCLUSIVE;
+                    }
+                }
+            }
+            PteKind::Marker(m) if m.kind == MarkerKind::Guard => bits |= PM_GUARD_REGION,
+            _ => {}
+        }
+        Some(bits)
+    }
+}
