@@ -4,16 +4,8 @@
 use std::path::PathBuf;
 
 fn main() {
-    let dir =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let common = [
-        "-nostartfiles",
-        "-nostdlib",
-        "-static",
-        "-no-pie",
-        "-Wl,--build-id=none",
-        "-Wl,--gc-sections",
-    ];
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let common = ["-nostartfiles", "-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none", "-Wl,--gc-sections"];
     for flag in common {
         println!("cargo:rustc-link-arg-bins={flag}");
     }
@@ -21,10 +13,7 @@ fn main() {
     let user_ld = dir.join("user.ld");
     println!("cargo:rustc-link-arg-bin=shim=-Wl,-T,{}", shim_ld.display());
     for bin in ["hello", "exit", "touch", "segv", "protect"] {
-        println!(
-            "cargo:rustc-link-arg-bin={bin}=-Wl,-T,{}",
-            user_ld.display()
-        );
+        println!("cargo:rustc-link-arg-bin={bin}=-Wl,-T,{}", user_ld.display());
     }
     println!("cargo:rerun-if-changed=shim.ld");
     println!("cargo:rerun-if-changed=user.ld");

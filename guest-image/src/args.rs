@@ -11,10 +11,7 @@ impl Args {
     /// `sp` must point at a Linux initial stack (argc, then argv pointers to
     /// NUL-terminated strings).
     pub unsafe fn from_initial_stack(sp: *const usize) -> Self {
-        Args {
-            argc: *sp,
-            argv: sp.add(1) as *const *const u8,
-        }
+        Args { argc: *sp, argv: sp.add(1) as *const *const u8 }
     }
 
     /// Number of arguments, including the program name.

@@ -36,15 +36,7 @@ pub const PAGE: usize = 4096;
 /// # Safety
 /// The caller answers for what the call does to memory it names.
 #[inline(always)]
-pub unsafe fn syscall6(
-    n: usize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-    a6: usize,
-) -> isize {
+pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
     let ret: isize;
     asm!(
         "syscall",
@@ -59,17 +51,7 @@ pub unsafe fn syscall6(
 /// write(2).
 pub fn write(fd: i32, buf: &[u8]) -> isize {
     // SAFETY: the kernel only reads `buf`.
-    unsafe {
-        syscall6(
-            SYS_WRITE,
-            fd as usize,
-            buf.as_ptr() as usize,
-            buf.len(),
-            0,
-            0,
-            0,
-        )
-    }
+    unsafe { syscall6(SYS_WRITE, fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0) }
 }
 
 /// exit_group(2): never returns.
@@ -90,14 +72,7 @@ pub fn getpid() -> isize {
 ///
 /// # Safety
 /// MAP_FIXED can replace memory the program is using.
-pub unsafe fn mmap(
-    addr: usize,
-    len: usize,
-    prot: usize,
-    flags: usize,
-    fd: i32,
-    off: usize,
-) -> isize {
+pub unsafe fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, off: usize) -> isize {
     syscall6(SYS_MMAP, addr, len, prot, flags, fd as usize, off)
 }
 

@@ -40,7 +40,7 @@ impl VirtAddr {
     }
     /// The address if it is page-aligned.
     pub const fn page_aligned(v: u64) -> Option<Self> {
-        if v % PAGE_SIZE == 0 {
+        if v.is_multiple_of(PAGE_SIZE) {
             Some(VirtAddr(v))
         } else {
             None
@@ -50,7 +50,7 @@ impl VirtAddr {
         self.0
     }
     pub const fn is_page_aligned(self) -> bool {
-        self.0 % PAGE_SIZE == 0
+        self.0.is_multiple_of(PAGE_SIZE)
     }
     /// The page containing this address.
     pub const fn page(self) -> Page {

@@ -29,10 +29,7 @@ pub struct FaultAround {
 
 impl Default for FaultAround {
     fn default() -> Self {
-        FaultAround {
-            file_pages: 16,
-            anon_pages: 16,
-        }
+        FaultAround { file_pages: 16, anon_pages: 16 }
     }
 }
 
@@ -51,12 +48,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            mmap_min_addr: 4096,
-            max_map_count: 65530,
-            memlock: 8 << 20,
-            stack: 8 << 20,
-        }
+        Limits { mmap_min_addr: 4096, max_map_count: 65530, memlock: 8 << 20, stack: 8 << 20 }
     }
 }
 
@@ -109,15 +101,7 @@ impl<M: PhysMemory> Engine<M> {
         }
         let frames = FrameTable::new(config.pool_first, config.pool_frames);
         mem.zero_frame(frames.zero_frame())?;
-        Ok(Engine {
-            mem,
-            frames,
-            objects: ObjectTable::new(),
-            spaces: BTreeMap::new(),
-            config,
-            next_space: 0,
-            next_anon: 0,
-        })
+        Ok(Engine { mem, frames, objects: ObjectTable::new(), spaces: BTreeMap::new(), config, next_space: 0, next_anon: 0 })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -177,23 +161,10 @@ impl<M: PhysMemory> Engine<M> {
         let mut tlb = PteUpdates::new();
         self.next_space += 1;
         let id = AsId(self.next_space);
-        let mut cx = Ctx {
-            mem: &self.mem,
-            frames: &mut self.frames,
-            tlb: &mut tlb,
-        };
+        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb: &mut tlb };
         let r = PageTables::new(id, &self.config.kernel_entries, &mut cx).map(|tables| {
             let base = self.mmap_base();
-            self.spaces.insert(
-                id,
-                AddressSpace {
-                    id,
-                    vmas: Default::default(),
-                    tables,
-                    mmap_base: base,
-                    stats: Default::default(),
-                },
-            );
+            self.spaces.insert(id, AddressSpace { id, vmas: Default::default(), tables, mmap_base: base, stats: Default::default() });
             id
         });
         Outcome::new(r.map_err(EngineError::from), tlb)
@@ -203,18 +174,12 @@ impl<M: PhysMemory> Engine<M> {
     /// every mapping goes, tables are released. No guest store is needed,
     /// because the space's root is never loaded into CR3 again.
     pub fn destroy_space(&mut self, id: AsId) -> Result<(), EngineError> {
-        let space = self
-            .spaces
-            .remove(&id)
-            .ok_or(EngineError::NoSuchSpace(id))?;
+        let space = self.spaces.remove(&id).ok_or(EngineError::NoSuchSpace(id))?;
         let objs: Vec<ObjectId> = space.vmas.iter().filter_map(|v| v.object()).collect();
         // Release what the entries map but leave the tables as the MMU last
         // saw them: their present entries become the freed frames' hazards.
         // Zapping them here would need guest stores nobody will ever apply.
-        for e in space
-            .tables
-            .entries_in(VirtAddr::new(0), VirtAddr::new(TASK_SIZE))
-        {
+        for e in space.tables.entries_in(VirtAddr::new(0), VirtAddr::new(TASK_SIZE)) {
             if let Some(f) = e.pte.frame() {
                 mapping::release(&mut self.frames, f, id, e.va);
             }
@@ -226,27 +191,30 @@ impl<M: PhysMemory> Engine<M> {
         Ok(())
     }
 
+    /// Marks the VMA starting at `start` as the process stack ("[stack]" in maps).
+    pub fn name_stack(&mut self, id: AsId, start: VirtAddr) -> Result<(), EngineError> {
+        let space = self.spaces.get_mut(&id).ok_or(EngineError::NoSuchSpace(id))?;
+        if let Some(v) = space.vmas.get_mut(start) {
+            v.name = crate::vma::VmaName::Stack;
+        }
+        Ok(())
+    }
+
     /// Adds a host-provided file. `writable` = opened for writing.
     pub fn create_file(&mut self, name: &str, data: Arc<[u8]>, writable: bool) -> ObjectId {
         let size = data.len() as u64;
-        self.objects
-            .create(ObjectKind::File { data, writable }, name.to_string(), size)
+        self.objects.create(ObjectKind::File { data, writable }, name.to_string(), size)
     }
 
     /// memfd_create: an empty shmem object named "/memfd:NAME (deleted)".
     pub fn create_memfd(&mut self, name: &str) -> ObjectId {
-        self.objects
-            .create(ObjectKind::Shmem, format!("/memfd:{name} (deleted)"), 0)
+        self.objects.create(ObjectKind::Shmem, format!("/memfd:{name} (deleted)"), 0)
     }
 
     /// Adds a device window of `pages` frames at `base` (outside the pool).
     pub fn create_device(&mut self, name: &str, base: Frame, pages: u64) -> ObjectId {
         self.objects.create(
-            ObjectKind::Device {
-                base,
-                pages,
-                state: crate::objects::DeviceState::Plugged,
-            },
+            ObjectKind::Device { base, pages, state: crate::objects::DeviceState::Plugged },
             name.to_string(),
             pages * PAGE_SIZE,
         )
@@ -258,20 +226,14 @@ impl<M: PhysMemory> Engine<M> {
 
     /// Another handle to an object (dup, fork of an fd table).
     pub fn hold_object(&mut self, id: ObjectId) -> Result<(), EngineError> {
-        let o = self
-            .objects
-            .get_mut(id)
-            .ok_or(EngineError::NoSuchObject(id))?;
+        let o = self.objects.get_mut(id).ok_or(EngineError::NoSuchObject(id))?;
         o.handles += 1;
         Ok(())
     }
 
     /// Drops a handle; the object goes when nothing refers to it any more.
     pub fn put_object(&mut self, id: ObjectId) -> Result<(), EngineError> {
-        let o = self
-            .objects
-            .get_mut(id)
-            .ok_or(EngineError::NoSuchObject(id))?;
+        let o = self.objects.get_mut(id).ok_or(EngineError::NoSuchObject(id))?;
         o.handles = o.handles.saturating_sub(1);
         self.maybe_release_object(id);
         Ok(())
@@ -279,9 +241,7 @@ impl<M: PhysMemory> Engine<M> {
 
     /// Whether any VMA of any space maps `id`.
     pub(crate) fn object_is_mapped(&self, id: ObjectId) -> bool {
-        self.spaces
-            .values()
-            .any(|s| s.vmas.iter().any(|v| v.backing == Backing::Object(id)))
+        self.spaces.values().any(|s| s.vmas.iter().any(|v| v.backing == Backing::Object(id)))
     }
 
     /// Releases an object with no handle and no mapping, and its cached pages.

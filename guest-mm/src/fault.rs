@@ -53,11 +53,7 @@ impl PageFault {
         } else {
             AccessKind::Read
         };
-        PageFault {
-            addr,
-            access,
-            present: code & 1 != 0,
-        }
+        PageFault { addr, access, present: code & 1 != 0 }
     }
 }
 
@@ -119,11 +115,7 @@ fn access_error(pf: &PageFault, vma: &Vma) -> bool {
 
 impl<M: PhysMemory> Engine<M> {
     /// Resolves a user page fault in space `id`, or says which signal it deserves.
-    pub fn handle_fault(
-        &mut self,
-        id: AsId,
-        pf: PageFault,
-    ) -> Outcome<Result<Resolved, FaultError>> {
+    pub fn handle_fault(&mut self, id: AsId, pf: PageFault) -> Outcome<Result<Resolved, FaultError>> {
         let mut tlb = PteUpdates::new();
         let r = self.fault_in(id, pf, &mut tlb);
         if let Some(s) = self.spaces.get_mut(&id) {
@@ -139,12 +131,7 @@ impl<M: PhysMemory> Engine<M> {
         Outcome::new(r, tlb)
     }
 
-    pub(crate) fn fault_in(
-        &mut self,
-        id: AsId,
-        pf: PageFault,
-        tlb: &mut PteUpdates,
-    ) -> Result<Resolved, FaultError> {
+    pub(crate) fn fault_in(&mut self, id: AsId, pf: PageFault, tlb: &mut PteUpdates) -> Result<Resolved, FaultError> {
         let va = pf.addr;
         if va.as_u64() >= TASK_SIZE {
             return Err(FaultError::Signal(SigFault::segv_maperr(va)));
@@ -164,9 +151,7 @@ impl<M: PhysMemory> Engine<M> {
                 MarkerKind::Guard => Err(FaultError::Signal(SigFault::segv_maperr(va))),
                 MarkerKind::Revoked => Err(FaultError::Signal(SigFault::bus_adrerr(va))),
                 MarkerKind::OffsetOnly => {
-                    let (index, _) = m
-                        .nonlinear
-                        .expect("decoded OffsetOnly always carries an offset");
+                    let (index, _) = m.nonlinear.expect("decoded OffsetOnly always carries an offset");
                     self.do_fault(id, &vma, va, index, write, tlb)
                 }
             },
@@ -180,10 +165,7 @@ impl<M: PhysMemory> Engine<M> {
             PteKind::ProtNone { frame, .. } => {
                 // The VMA is accessible now (access_error passed): the entry is
                 // left from a PROT_NONE period; map the page with today's rights.
-                let flags = leaf_flags(
-                    vma.flags,
-                    vma.is_shared() && vma.flags.contains(VmFlags::WRITE),
-                );
+                let flags = leaf_flags(vma.flags, vma.is_shared() && vma.flags.contains(VmFlags::WRITE));
                 self.set_entry(id, page, Pte::present(frame, flags), tlb)?;
                 Ok(Resolved { pages: 1 })
             }
@@ -201,19 +183,9 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     /// Writes one entry through the mapping layer.
-    pub(crate) fn set_entry(
-        &mut self,
-        id: AsId,
-        va: VirtAddr,
-        pte: Pte,
-        tlb: &mut PteUpdates,
-    ) -> Result<Pte, PagingError> {
+    pub(crate) fn set_entry(&mut self, id: AsId, va: VirtAddr, pte: Pte, tlb: &mut PteUpdates) -> Result<Pte, PagingError> {
         let space = self.spaces.get_mut(&id).expect("caller checked the space");
-        let mut cx = Ctx {
-            mem: &self.mem,
-            frames: &mut self.frames,
-            tlb,
-        };
+        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
         mapping::replace(&mut space.tables, va, pte, &mut cx)
     }
 
@@ -221,24 +193,13 @@ impl<M: PhysMemory> Engine<M> {
     fn around(vma: &Vma, va: VirtAddr, n: u32) -> (VirtAddr, VirtAddr) {
         let n = (n.max(1) as u64).next_power_of_two();
         let bytes = n * PAGE_SIZE;
-        let lo = (va.as_u64() & !(bytes - 1))
-            .max(vma.start.as_u64())
-            .max(va.as_u64() & !(TABLE_SPAN - 1));
-        let hi = ((va.as_u64() & !(bytes - 1)) + bytes)
-            .min(vma.end.as_u64())
-            .min((va.as_u64() & !(TABLE_SPAN - 1)) + TABLE_SPAN);
+        let lo = (va.as_u64() & !(bytes - 1)).max(vma.start.as_u64()).max(va.as_u64() & !(TABLE_SPAN - 1));
+        let hi = ((va.as_u64() & !(bytes - 1)) + bytes).min(vma.end.as_u64()).min((va.as_u64() & !(TABLE_SPAN - 1)) + TABLE_SPAN);
         (VirtAddr::new(lo), VirtAddr::new(hi))
     }
 
     /// do_anonymous_page: the zero page for reads, fresh zeroed frames for writes.
-    fn do_anonymous(
-        &mut self,
-        id: AsId,
-        vma: &Vma,
-        va: VirtAddr,
-        write: bool,
-        tlb: &mut PteUpdates,
-    ) -> Result<Resolved, FaultError> {
+    fn do_anonymous(&mut self, id: AsId, vma: &Vma, va: VirtAddr, write: bool, tlb: &mut PteUpdates) -> Result<Resolved, FaultError> {
         let (lo, hi) = Self::around(vma, va, self.config.fault_around.anon_pages);
         let zero = self.frames.zero_frame();
         let target = va.align_down();
@@ -253,9 +214,7 @@ impl<M: PhysMemory> Engine<M> {
             if p == target || self.spaces[&id].tables.get(p).is_none() {
                 let pte = if write {
                     let f = self.frames.alloc_data(FrameUse::Anon)?;
-                    self.mem
-                        .zero_frame(f)
-                        .map_err(|e| FaultError::Internal(e.into()))?;
+                    self.mem.zero_frame(f).map_err(|e| FaultError::Internal(e.into()))?;
                     Pte::present(f, leaf_flags(vma.flags, true))
                 } else {
                     Pte::present(zero, leaf_flags(vma.flags, false))
@@ -279,39 +238,20 @@ impl<M: PhysMemory> Engine<M> {
             return;
         }
         let reusable = |n: &Vma| n.anon.filter(|a| !a.forked);
-        let from_next = space
-            .vmas
-            .next_of(vma.end)
-            .filter(|n| anon_compatible(&vma, n))
-            .and_then(reusable);
-        let from_prev = || {
-            space
-                .vmas
-                .prev_of(vma.start)
-                .filter(|p| anon_compatible(p, &vma))
-                .and_then(reusable)
-        };
+        let from_next = space.vmas.next_of(vma.end).filter(|n| anon_compatible(&vma, n)).and_then(reusable);
+        let from_prev = || space.vmas.prev_of(vma.start).filter(|p| anon_compatible(p, &vma)).and_then(reusable);
         let anon = match from_next.or_else(from_prev) {
             Some(a) => a,
-            None => AnonRef {
-                id: self.new_anon_vma(),
-                forked: false,
-            },
+            None => AnonRef { id: self.new_anon_vma(), forked: false },
         };
-        if let Some(v) = self
-            .spaces
-            .get_mut(&id)
-            .and_then(|s| s.vmas.get_mut(vma.start))
-        {
+        if let Some(v) = self.spaces.get_mut(&id).and_then(|s| s.vmas.get_mut(vma.start)) {
             v.anon = Some(anon);
         }
     }
 
     /// The page-cache frame of page `index` of `obj`, reading it in if needed.
     pub(crate) fn cache_page(&mut self, obj: ObjectId, index: u64) -> Result<Frame, FaultError> {
-        let o = self.objects.get(obj).ok_or(FaultError::Broken(
-            "a VMA maps an object that does not exist",
-        ))?;
+        let o = self.objects.get(obj).ok_or(FaultError::Broken("a VMA maps an object that does not exist"))?;
         if let Some(f) = o.device_frame(index) {
             return Ok(f);
         }
@@ -324,13 +264,8 @@ impl<M: PhysMemory> Engine<M> {
         if let Some(data) = o.file_page(index) {
             page[..data.len()].copy_from_slice(data);
         }
-        self.mem
-            .write(f.start(), &page)
-            .map_err(|e| FaultError::Internal(e.into()))?;
-        self.objects
-            .get_mut(obj)
-            .expect("checked above")
-            .insert_cached(index, f);
+        self.mem.write(f.start(), &page).map_err(|e| FaultError::Internal(e.into()))?;
+        self.objects.get_mut(obj).expect("checked above").insert_cached(index, f);
         Ok(f)
     }
 
@@ -345,10 +280,7 @@ impl<M: PhysMemory> Engine<M> {
         tlb: &mut PteUpdates,
     ) -> Result<Resolved, FaultError> {
         let obj = vma.object().expect("do_fault is for object-backed VMAs");
-        let o = self
-            .objects
-            .get(obj)
-            .ok_or(FaultError::Signal(SigFault::bus_adrerr(va)))?;
+        let o = self.objects.get(obj).ok_or(FaultError::Signal(SigFault::bus_adrerr(va)))?;
         if o.is_revoked() || index >= o.size_pages() {
             return Err(FaultError::Signal(SigFault::bus_adrerr(va)));
         }
@@ -359,20 +291,13 @@ impl<M: PhysMemory> Engine<M> {
             self.anon_vma_prepare(id, vma.start);
             let src = self.cache_page(obj, index)?;
             let f = self.frames.alloc_data(FrameUse::Anon)?;
-            self.mem
-                .copy_frame(src, f)
-                .map_err(|e| FaultError::Internal(e.into()))?;
+            self.mem.copy_frame(src, f).map_err(|e| FaultError::Internal(e.into()))?;
             self.set_entry(id, page, Pte::present(f, leaf_flags(vma.flags, true)), tlb)?;
             return Ok(Resolved { pages: 1 });
         }
         let f = self.cache_page(obj, index)?;
         let writable = shared && vma.flags.contains(VmFlags::WRITE);
-        self.set_entry(
-            id,
-            page,
-            Pte::present(f, leaf_flags(vma.flags, writable)),
-            tlb,
-        )?;
+        self.set_entry(id, page, Pte::present(f, leaf_flags(vma.flags, writable)), tlb)?;
         let mut mapped = 1;
         if !write && !vma.flags.contains(VmFlags::NONLINEAR) {
             mapped += self.fault_around(id, vma, va, tlb)?;
@@ -383,13 +308,7 @@ impl<M: PhysMemory> Engine<M> {
     /// do_fault_around: maps neighbouring pages of the object that are in the
     /// page cache (files are read ahead into it first), never crossing the VMA,
     /// the leaf table, or end of file, and only over empty entries.
-    fn fault_around(
-        &mut self,
-        id: AsId,
-        vma: &Vma,
-        va: VirtAddr,
-        tlb: &mut PteUpdates,
-    ) -> Result<u32, FaultError> {
+    fn fault_around(&mut self, id: AsId, vma: &Vma, va: VirtAddr, tlb: &mut PteUpdates) -> Result<u32, FaultError> {
         let n = self.config.fault_around.file_pages;
         if n <= 1 {
             return Ok(0);
@@ -397,23 +316,14 @@ impl<M: PhysMemory> Engine<M> {
         let obj = vma.object().expect("object-backed");
         let (lo, hi) = Self::around(vma, va, n);
         let size_pages = self.objects.get(obj).map_or(0, |o| o.size_pages());
-        let readahead = self
-            .objects
-            .get(obj)
-            .is_some_and(|o| matches!(o.kind, crate::objects::ObjectKind::File { .. }));
+        let readahead = self.objects.get(obj).is_some_and(|o| matches!(o.kind, crate::objects::ObjectKind::File { .. }));
         let writable = vma.is_shared() && vma.flags.contains(VmFlags::WRITE);
         let mut mapped = 0;
         let mut p = lo;
         while p < hi {
             let index = vma.pgoff_of(p);
-            if p != va.align_down()
-                && index < size_pages
-                && self.spaces[&id].tables.get(p).is_none()
-            {
-                let cached = self
-                    .objects
-                    .get(obj)
-                    .and_then(|o| o.cached(index).or_else(|| o.device_frame(index)));
+            if p != va.align_down() && index < size_pages && self.spaces[&id].tables.get(p).is_none() {
+                let cached = self.objects.get(obj).and_then(|o| o.cached(index).or_else(|| o.device_frame(index)));
                 let f = match cached {
                     Some(f) => Some(f),
                     None if readahead => Some(self.cache_page(obj, index)?),
@@ -430,21 +340,13 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     /// do_wp_page: a write to a present read-only entry of a writable VMA.
-    fn do_wp_page(
-        &mut self,
-        id: AsId,
-        vma: &Vma,
-        page: VirtAddr,
-        frame: Frame,
-        tlb: &mut PteUpdates,
-    ) -> Result<Resolved, FaultError> {
+    fn do_wp_page(&mut self, id: AsId, vma: &Vma, page: VirtAddr, frame: Frame, tlb: &mut PteUpdates) -> Result<Resolved, FaultError> {
         let flags = leaf_flags(vma.flags, true);
         if vma.is_shared() {
             self.set_entry(id, page, Pte::present(frame, flags), tlb)?;
             return Ok(Resolved { pages: 1 });
         }
-        let exclusive_anon =
-            self.frames.use_of(frame) == Some(FrameUse::Anon) && self.frames.mapcount(frame) == 1;
+        let exclusive_anon = self.frames.use_of(frame) == Some(FrameUse::Anon) && self.frames.mapcount(frame) == 1;
         if exclusive_anon {
             // wp_can_reuse_anon_folio: nobody else maps it, reuse in place.
             self.set_entry(id, page, Pte::present(frame, flags), tlb)?;
@@ -453,13 +355,9 @@ impl<M: PhysMemory> Engine<M> {
         self.anon_vma_prepare(id, vma.start);
         let f = self.frames.alloc_data(FrameUse::Anon)?;
         if frame == self.frames.zero_frame() {
-            self.mem
-                .zero_frame(f)
-                .map_err(|e| FaultError::Internal(e.into()))?;
+            self.mem.zero_frame(f).map_err(|e| FaultError::Internal(e.into()))?;
         } else {
-            self.mem
-                .copy_frame(frame, f)
-                .map_err(|e| FaultError::Internal(e.into()))?;
+            self.mem.copy_frame(frame, f).map_err(|e| FaultError::Internal(e.into()))?;
             if let Some(s) = self.spaces.get_mut(&id) {
                 s.stats.cow_copies += 1;
             }

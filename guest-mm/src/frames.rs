@@ -83,31 +83,15 @@ impl FrameTable {
     /// A pool of the frames `first .. first + count`; the first one becomes the zero page.
     /// The caller zeroes the zero page's memory.
     pub fn new(first: Frame, count: u64) -> Self {
-        assert!(
-            count >= 2,
-            "a frame pool needs at least the zero page and one more frame"
-        );
+        assert!(count >= 2, "a frame pool needs at least the zero page and one more frame");
         let mut info = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            info.push(FrameInfo {
-                use_: FrameUse::Free,
-                rmap: Vec::new(),
-                hazard: None,
-            });
+            info.push(FrameInfo { use_: FrameUse::Free, rmap: Vec::new(), hazard: None });
         }
         info[0].use_ = FrameUse::Zero;
         // Allocate from low to high addresses: pop() takes from the end.
-        let free_clean = (1..count)
-            .rev()
-            .map(|i| Frame::new(first.number() + i))
-            .collect();
-        FrameTable {
-            first,
-            info,
-            free_clean,
-            free_hazard: Vec::new(),
-            zero: first,
-        }
+        let free_clean = (1..count).rev().map(|i| Frame::new(first.number() + i)).collect();
+        FrameTable { first, info, free_clean, free_hazard: Vec::new(), zero: first }
     }
 
     pub fn zero_frame(&self) -> Frame {
@@ -116,8 +100,7 @@ impl FrameTable {
 
     /// Whether `f` belongs to the pool.
     pub fn contains(&self, f: Frame) -> bool {
-        f.number() >= self.first.number()
-            && f.number() - self.first.number() < self.info.len() as u64
+        f.number() >= self.first.number() && f.number() - self.first.number() < self.info.len() as u64
     }
 
     fn idx(&self, f: Frame) -> Option<usize> {
@@ -150,11 +133,7 @@ impl FrameTable {
     pub fn alloc_data(&mut self, use_: FrameUse) -> Result<Frame, OutOfFrames> {
         debug_assert!(matches!(use_, FrameUse::Anon | FrameUse::Cache { .. }));
         let pool = self.info.len() as u64;
-        let f = self
-            .free_hazard
-            .pop()
-            .or_else(|| self.free_clean.pop())
-            .ok_or(OutOfFrames { pool })?;
+        let f = self.free_hazard.pop().or_else(|| self.free_clean.pop()).ok_or(OutOfFrames { pool })?;
         if let Some(i) = self.info_mut(f) {
             i.use_ = use_;
         }
@@ -163,17 +142,9 @@ impl FrameTable {
 
     /// Allocates a page-table frame. Returns the hazard the caller must clean
     /// with guest stores while it writes the new table.
-    pub fn alloc_table(
-        &mut self,
-        owner: AsId,
-        level: u8,
-    ) -> Result<(Frame, Option<HazardBits>), OutOfFrames> {
+    pub fn alloc_table(&mut self, owner: AsId, level: u8) -> Result<(Frame, Option<HazardBits>), OutOfFrames> {
         let pool = self.info.len() as u64;
-        let f = self
-            .free_clean
-            .pop()
-            .or_else(|| self.free_hazard.pop())
-            .ok_or(OutOfFrames { pool })?;
+        let f = self.free_clean.pop().or_else(|| self.free_hazard.pop()).ok_or(OutOfFrames { pool })?;
         let mut hazard = None;
         if let Some(i) = self.info_mut(f) {
             i.use_ = FrameUse::PageTable { owner, level };
@@ -188,11 +159,7 @@ impl FrameTable {
         if let Some(i) = self.info_mut(f) {
             debug_assert!(matches!(i.use_, FrameUse::PageTable { .. }));
             i.use_ = FrameUse::Free;
-            i.hazard = if has_hazard {
-                Some(present_slots)
-            } else {
-                None
-            };
+            i.hazard = if has_hazard { Some(present_slots) } else { None };
         } else {
             return;
         }
@@ -206,11 +173,7 @@ impl FrameTable {
     /// Returns a data frame to the pool. It must have no mappings left.
     pub fn free_data(&mut self, f: Frame) {
         let Some(i) = self.info_mut(f) else { return };
-        debug_assert!(
-            i.rmap.is_empty(),
-            "freeing {f:?} with mappings {:?}",
-            i.rmap
-        );
+        debug_assert!(i.rmap.is_empty(), "freeing {f:?} with mappings {:?}", i.rmap);
         debug_assert!(matches!(i.use_, FrameUse::Anon | FrameUse::Cache { .. }));
         i.use_ = FrameUse::Free;
         let hazardous = i.hazard.is_some();
@@ -277,10 +240,7 @@ impl FrameTable {
 
     /// Counts frames by use.
     pub fn counts(&self) -> FrameCounts {
-        let mut c = FrameCounts {
-            total: self.info.len() as u64,
-            ..Default::default()
-        };
+        let mut c = FrameCounts { total: self.info.len() as u64, ..Default::default() };
         for i in &self.info {
             match i.use_ {
                 FrameUse::Free => c.free += 1,
@@ -295,22 +255,14 @@ impl FrameTable {
 
     /// Every frame and its use, in address order (for invariant checks).
     pub fn iter(&self) -> impl Iterator<Item = (Frame, FrameUse, &[(AsId, Page)])> + '_ {
-        self.info.iter().enumerate().map(|(i, fi)| {
-            (
-                Frame::new(self.first.number() + i as u64),
-                fi.use_,
-                fi.rmap.as_slice(),
-            )
-        })
+        self.info.iter().enumerate().map(|(i, fi)| (Frame::new(self.first.number() + i as u64), fi.use_, fi.rmap.as_slice()))
     }
 
     /// Checks the table's own invariants.
     pub fn check(&self) -> Result<(), String> {
         let mut on_lists = vec![false; self.info.len()];
         for f in self.free_clean.iter().chain(self.free_hazard.iter()) {
-            let i = self
-                .idx(*f)
-                .ok_or_else(|| format!("{f:?} on a free list is outside the pool"))?;
+            let i = self.idx(*f).ok_or_else(|| format!("{f:?} on a free list is outside the pool"))?;
             if on_lists[i] {
                 return Err(format!("{f:?} is on the free lists twice"));
             }
@@ -319,27 +271,13 @@ impl FrameTable {
         for (i, fi) in self.info.iter().enumerate() {
             let free = fi.use_ == FrameUse::Free;
             if free != on_lists[i] {
-                return Err(format!(
-                    "frame {:#x}: use {:?} but on free list = {}",
-                    self.first.number() + i as u64,
-                    fi.use_,
-                    on_lists[i]
-                ));
+                return Err(format!("frame {:#x}: use {:?} but on free list = {}", self.first.number() + i as u64, fi.use_, on_lists[i]));
             }
             if free && !fi.rmap.is_empty() {
-                return Err(format!(
-                    "free frame {:#x} still has mappings {:?}",
-                    self.first.number() + i as u64,
-                    fi.rmap
-                ));
+                return Err(format!("free frame {:#x} still has mappings {:?}", self.first.number() + i as u64, fi.rmap));
             }
-            if matches!(fi.use_, FrameUse::PageTable { .. } | FrameUse::Zero) && !fi.rmap.is_empty()
-            {
-                return Err(format!(
-                    "frame {:#x} ({:?}) has a reverse map",
-                    self.first.number() + i as u64,
-                    fi.use_
-                ));
+            if matches!(fi.use_, FrameUse::PageTable { .. } | FrameUse::Zero) && !fi.rmap.is_empty() {
+                return Err(format!("frame {:#x} ({:?}) has a reverse map", self.first.number() + i as u64, fi.use_));
             }
         }
         Ok(())
@@ -385,10 +323,7 @@ mod tests {
         let (_t3, _) = ft.alloc_table(a, 1).unwrap();
         let (t4, h4) = ft.alloc_table(a, 1).unwrap();
         assert_eq!(t4, t);
-        assert_eq!(
-            hazard_slots(h4.as_ref().unwrap()).collect::<Vec<_>>(),
-            vec![3]
-        );
+        assert_eq!(hazard_slots(h4.as_ref().unwrap()).collect::<Vec<_>>(), vec![3]);
         ft.check().unwrap();
     }
 

@@ -28,8 +28,7 @@ pub const PM_SWAP: u64 = 1 << 62;
 pub const PM_PRESENT: u64 = 1 << 63;
 
 /// The vsyscall line the host kernel shows; our syscall trampoline sits there.
-pub const VSYSCALL_LINE: &str =
-    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+pub const VSYSCALL_LINE: &str = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
 
 impl<M: PhysMemory> Engine<M> {
     /// The /proc/pid/maps text of a space (with the [vsyscall] line if `vsyscall`).
@@ -51,12 +50,7 @@ impl<M: PhysMemory> Engine<M> {
                 ),
                 Backing::Object(o) => {
                     let obj = self.objects.get(o);
-                    (
-                        v.pgoff * PAGE_SIZE,
-                        "00:01",
-                        obj.map_or(0, |o| o.inode),
-                        obj.map_or_else(String::new, |o| o.name.clone()),
-                    )
+                    (v.pgoff * PAGE_SIZE, "00:01", obj.map_or(0, |o| o.inode), obj.map_or_else(String::new, |o| o.name.clone()))
                 }
             };
             let head = format!(

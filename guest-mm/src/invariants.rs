@@ -32,22 +32,13 @@ impl<M: PhysMemory> Engine<M> {
             let vmas: Vec<_> = s.vmas.iter().collect();
             for w in vmas.windows(2) {
                 if can_merge(w[0], w[1]) {
-                    return Err(err(format!(
-                        "{id:?}: adjacent VMAs {:?} and {:?} should have merged",
-                        w[0], w[1]
-                    )));
+                    return Err(err(format!("{id:?}: adjacent VMAs {:?} and {:?} should have merged", w[0], w[1])));
                 }
             }
-            s.tables
-                .check(&self.mem)
-                .map_err(|e| err(format!("{id:?}: {e}")))?;
+            s.tables.check(&self.mem).map_err(|e| err(format!("{id:?}: {e}")))?;
             for f in s.tables.table_frames() {
-                if !matches!(self.frames.use_of(f), Some(FrameUse::PageTable { owner, .. }) if owner == *id)
-                {
-                    return Err(err(format!(
-                        "{id:?}: table frame {f:?} has use {:?}",
-                        self.frames.use_of(f)
-                    )));
+                if !matches!(self.frames.use_of(f), Some(FrameUse::PageTable { owner, .. }) if owner == *id) {
+                    return Err(err(format!("{id:?}: table frame {f:?} has use {:?}", self.frames.use_of(f))));
                 }
                 tables.insert(f);
             }
@@ -60,29 +51,16 @@ impl<M: PhysMemory> Engine<M> {
                     };
                     if present {
                         if flags.contains(PteFlags::WRITABLE) && !v.flags.contains(VmFlags::WRITE) {
-                            return Err(err(format!(
-                                "{id:?}: writable entry at {:?} in VMA without VM_WRITE",
-                                e.va
-                            )));
+                            return Err(err(format!("{id:?}: writable entry at {:?} in VMA without VM_WRITE", e.va)));
                         }
-                        if !flags.contains(PteFlags::NO_EXECUTE) && !v.flags.contains(VmFlags::EXEC)
-                        {
-                            return Err(err(format!(
-                                "{id:?}: executable entry at {:?} in VMA without VM_EXEC",
-                                e.va
-                            )));
+                        if !flags.contains(PteFlags::NO_EXECUTE) && !v.flags.contains(VmFlags::EXEC) {
+                            return Err(err(format!("{id:?}: executable entry at {:?} in VMA without VM_EXEC", e.va)));
                         }
                         if !v.flags.is_accessible() {
-                            return Err(err(format!(
-                                "{id:?}: present entry at {:?} in a PROT_NONE VMA",
-                                e.va
-                            )));
+                            return Err(err(format!("{id:?}: present entry at {:?} in a PROT_NONE VMA", e.va)));
                         }
                         if flags.contains(PteFlags::WRITABLE) && !v.is_shared() && frame == zero {
-                            return Err(err(format!(
-                                "{id:?}: the zero page is mapped writable at {:?}",
-                                e.va
-                            )));
+                            return Err(err(format!("{id:?}: the zero page is mapped writable at {:?}", e.va)));
                         }
                     }
                     if frame != zero && self.frames.contains(frame) {
@@ -91,70 +69,44 @@ impl<M: PhysMemory> Engine<M> {
                 }
             }
             // Entries outside every VMA.
-            let all = s.tables.entries_in(
-                crate::addr::VirtAddr::new(0),
-                crate::addr::VirtAddr::new(crate::addr::TASK_SIZE),
-            );
+            let all = s.tables.entries_in(crate::addr::VirtAddr::new(0), crate::addr::VirtAddr::new(crate::addr::TASK_SIZE));
             for e in all {
                 if s.vmas.find(e.va).is_none() {
-                    return Err(err(format!(
-                        "{id:?}: entry {:?} at {:?} outside every VMA",
-                        e.pte, e.va
-                    )));
+                    return Err(err(format!("{id:?}: entry {:?} at {:?} outside every VMA", e.pte, e.va)));
                 }
             }
         }
         for (f, use_, rmap) in self.frames.iter() {
             let want: BTreeSet<(AsId, Page)> = rmap.iter().copied().collect();
             if want.len() != rmap.len() {
-                return Err(err(format!(
-                    "{f:?}: duplicate reverse-map entries {rmap:?}"
-                )));
+                return Err(err(format!("{f:?}: duplicate reverse-map entries {rmap:?}")));
             }
             let got = mapped.remove(&f).unwrap_or_default();
             if got != want {
-                return Err(err(format!(
-                    "{f:?} ({use_:?}): reverse map {want:?} but mapped by {got:?}"
-                )));
+                return Err(err(format!("{f:?} ({use_:?}): reverse map {want:?} but mapped by {got:?}")));
             }
             match use_ {
-                FrameUse::Anon if rmap.is_empty() => {
-                    return Err(err(format!(
-                        "{f:?}: anonymous frame with no mapping (leaked)"
-                    )))
-                }
+                FrameUse::Anon if rmap.is_empty() => return Err(err(format!("{f:?}: anonymous frame with no mapping (leaked)"))),
                 FrameUse::Cache { obj, index } => match self.objects.get(obj) {
                     Some(o) if o.cached(index) == Some(f) => {}
-                    _ => {
-                        return Err(err(format!(
-                            "{f:?}: cache frame of {obj:?}[{index}] not in that cache"
-                        )))
-                    }
+                    _ => return Err(err(format!("{f:?}: cache frame of {obj:?}[{index}] not in that cache"))),
                 },
                 FrameUse::PageTable { .. } if !tables.contains(&f) => {
-                    return Err(err(format!(
-                        "{f:?}: page-table frame belongs to no table (leaked)"
-                    )))
+                    return Err(err(format!("{f:?}: page-table frame belongs to no table (leaked)")))
                 }
                 _ => {}
             }
         }
         if let Some((f, who)) = mapped.into_iter().next() {
-            return Err(err(format!(
-                "{f:?} is mapped by {who:?} but is not an in-use pool frame"
-            )));
+            return Err(err(format!("{f:?} is mapped by {who:?} but is not an in-use pool frame")));
         }
         for (id, o) in self.objects.iter() {
             let size = o.size_pages();
             if let Some((i, _)) = o.cached_range(size, u64::MAX).first() {
-                return Err(err(format!(
-                    "{id:?}: cached page {i} beyond size {size} pages"
-                )));
+                return Err(err(format!("{id:?}: cached page {i} beyond size {size} pages")));
             }
             if o.handles == 0 && !self.object_is_mapped(id) {
-                return Err(err(format!(
-                    "{id:?}: object with no handle and no mapping was not released"
-                )));
+                return Err(err(format!("{id:?}: object with no handle and no mapping was not released")));
             }
         }
         Ok(())

@@ -21,12 +21,7 @@ pub enum ZapMode {
 
 /// Sets the entry at `va` to `new`, which maps `frame` (if any); releases
 /// whatever the old entry mapped. Returns the old entry.
-pub fn replace<M: PhysMemory + ?Sized>(
-    tables: &mut PageTables,
-    va: VirtAddr,
-    new: Pte,
-    cx: &mut Ctx<'_, M>,
-) -> Result<Pte, PagingError> {
+pub fn replace<M: PhysMemory + ?Sized>(tables: &mut PageTables, va: VirtAddr, new: Pte, cx: &mut Ctx<'_, M>) -> Result<Pte, PagingError> {
     let owner = tables.owner();
     if let Some(f) = new.frame() {
         cx.frames.add_map(f, owner, va.page());
@@ -57,10 +52,7 @@ pub fn zap_range<M: PhysMemory + ?Sized>(
 ) -> Result<u64, PagingError> {
     let mut pages = 0;
     for e in tables.entries_in(start, end) {
-        let keep = match (mode, e.pte.kind()) {
-            (ZapMode::KeepMarkers, PteKind::Marker(_)) => true,
-            _ => false,
-        };
+        let keep = matches!((mode, e.pte.kind()), (ZapMode::KeepMarkers, PteKind::Marker(_)));
         if keep {
             continue;
         }

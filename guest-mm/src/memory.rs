@@ -49,20 +49,10 @@ pub trait PhysMemory {
 
 impl<T: GuestMemory + ?Sized> PhysMemory for T {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
-        self.read_slice(buf, GuestAddress(pa.as_u64()))
-            .map_err(|source| MemError {
-                addr: pa,
-                len: buf.len(),
-                source,
-            })
+        self.read_slice(buf, GuestAddress(pa.as_u64())).map_err(|source| MemError { addr: pa, len: buf.len(), source })
     }
     fn write(&self, pa: PhysAddr, buf: &[u8]) -> Result<(), MemError> {
-        self.write_slice(buf, GuestAddress(pa.as_u64()))
-            .map_err(|source| MemError {
-                addr: pa,
-                len: buf.len(),
-                source,
-            })
+        self.write_slice(buf, GuestAddress(pa.as_u64())).map_err(|source| MemError { addr: pa, len: buf.len(), source })
     }
 }
 

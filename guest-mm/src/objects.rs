@@ -49,11 +49,7 @@ pub enum ObjectKind {
     /// which decides VM_MAYWRITE for MAP_SHARED mappings of it.
     File { data: Arc<[u8]>, writable: bool },
     /// A device memory window: `pages` frames starting at `base`.
-    Device {
-        base: Frame,
-        pages: u64,
-        state: DeviceState,
-    },
+    Device { base: Frame, pages: u64, state: DeviceState },
 }
 
 /// One memory object.
@@ -117,11 +113,7 @@ impl MemObject {
     /// The device frame for page `index` of a plugged device.
     pub fn device_frame(&self, index: u64) -> Option<Frame> {
         match self.kind {
-            ObjectKind::Device {
-                base,
-                pages,
-                state: DeviceState::Plugged,
-            } if index < pages => Some(Frame::new(base.number() + index)),
+            ObjectKind::Device { base, pages, state: DeviceState::Plugged } if index < pages => Some(Frame::new(base.number() + index)),
             _ => None,
         }
     }
@@ -131,13 +123,7 @@ impl MemObject {
     }
 
     pub fn is_revoked(&self) -> bool {
-        matches!(
-            self.kind,
-            ObjectKind::Device {
-                state: DeviceState::Revoked,
-                ..
-            }
-        )
+        matches!(self.kind, ObjectKind::Device { state: DeviceState::Revoked, .. })
     }
 
     /// Whether MAP_SHARED mappings may be writable (the file was opened for writing).
@@ -167,17 +153,7 @@ impl ObjectTable {
         let id = ObjectId(self.next);
         // Inode numbers: distinct per object, stable for a run (like tmpfs's).
         let inode = 1000 + self.next as u64;
-        self.objects.insert(
-            id,
-            MemObject {
-                kind,
-                name,
-                size,
-                inode,
-                cache: BTreeMap::new(),
-                handles: 1,
-            },
-        );
+        self.objects.insert(id, MemObject { kind, name, size, inode, cache: BTreeMap::new(), handles: 1 });
         id
     }
 
@@ -215,14 +191,7 @@ mod tests {
     fn file_pages_come_from_data_and_end_at_eof() {
         let mut t = ObjectTable::new();
         let data: Arc<[u8]> = vec![7u8; 5000].into();
-        let id = t.create(
-            ObjectKind::File {
-                data,
-                writable: false,
-            },
-            "/f".into(),
-            5000,
-        );
+        let id = t.create(ObjectKind::File { data, writable: false }, "/f".into(), 5000);
         let o = t.get(id).unwrap();
         assert_eq!(o.size_pages(), 2);
         assert_eq!(o.file_page(0).unwrap().len(), 4096);

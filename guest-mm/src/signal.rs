@@ -58,8 +58,8 @@ impl Signal {
     pub fn from_number(n: u64) -> Option<Signal> {
         use Signal::*;
         [
-            SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1,
-            SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGSYS,
+            SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM,
+            SIGTERM, SIGCHLD, SIGSYS,
         ]
         .into_iter()
         .find(|s| s.number() as u64 == n)
@@ -134,36 +134,18 @@ pub struct SigFault {
 
 impl SigFault {
     pub const fn segv_maperr(addr: VirtAddr) -> Self {
-        SigFault {
-            signal: Signal::SIGSEGV,
-            code: SiCode::SegvMaperr,
-            addr,
-        }
+        SigFault { signal: Signal::SIGSEGV, code: SiCode::SegvMaperr, addr }
     }
     pub const fn segv_accerr(addr: VirtAddr) -> Self {
-        SigFault {
-            signal: Signal::SIGSEGV,
-            code: SiCode::SegvAccerr,
-            addr,
-        }
+        SigFault { signal: Signal::SIGSEGV, code: SiCode::SegvAccerr, addr }
     }
     pub const fn bus_adrerr(addr: VirtAddr) -> Self {
-        SigFault {
-            signal: Signal::SIGBUS,
-            code: SiCode::BusAdrerr,
-            addr,
-        }
+        SigFault { signal: Signal::SIGBUS, code: SiCode::BusAdrerr, addr }
     }
 }
 
 impl fmt::Display for SigFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}) at {}",
-            self.signal.name(),
-            self.code.name(),
-            self.addr
-        )
+        write!(f, "{} ({}) at {}", self.signal.name(), self.code.name(), self.addr)
     }
 }

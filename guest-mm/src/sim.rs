@@ -48,9 +48,7 @@ impl ShadowMmu {
         if let Some(v) = self.cache.get(&(table, slot)) {
             return *v;
         }
-        let v = mem
-            .read_u64(table.start().add(slot as u64 * 8))
-            .unwrap_or(0);
+        let v = mem.read_u64(table.start().add(slot as u64 * 8)).unwrap_or(0);
         if v & 1 != 0 {
             self.cache.insert((table, slot), v);
         }
@@ -144,16 +142,7 @@ impl SimCpu {
                 Ok(pa) => return Ok(Access::Done(pa)),
                 Err(f) => {
                     self.faults += 1;
-                    let (r, updates) = engine
-                        .handle_fault(
-                            id,
-                            PageFault {
-                                addr: va,
-                                access: kind,
-                                present: f.present,
-                            },
-                        )
-                        .split();
+                    let (r, updates) = engine.handle_fault(id, PageFault { addr: va, access: kind, present: f.present }).split();
                     self.mmu.apply(engine.memory(), updates);
                     match r {
                         Ok(_) => {}
@@ -163,9 +152,7 @@ impl SimCpu {
                 }
             }
         }
-        Err(FaultError::Broken(
-            "the same access faulted 8 times in a row",
-        ))
+        Err(FaultError::Broken("the same access faulted 8 times in a row"))
     }
 
     /// Writes a byte as ring 3 would; returns the signal if the access faulted.
@@ -178,10 +165,7 @@ impl SimCpu {
     ) -> Result<Option<SigFault>, FaultError> {
         match self.access(engine, id, va, AccessKind::Write)? {
             Access::Done(pa) => {
-                engine
-                    .memory()
-                    .write(pa, &[v])
-                    .map_err(|e| FaultError::Internal(e.into()))?;
+                engine.memory().write(pa, &[v]).map_err(|e| FaultError::Internal(e.into()))?;
                 Ok(None)
             }
             Access::Signal(s) => Ok(Some(s)),
@@ -189,19 +173,11 @@ impl SimCpu {
     }
 
     /// Reads a byte as ring 3 would.
-    pub fn read_u8<M: PhysMemory>(
-        &mut self,
-        engine: &mut Engine<M>,
-        id: AsId,
-        va: VirtAddr,
-    ) -> Result<Result<u8, SigFault>, FaultError> {
+    pub fn read_u8<M: PhysMemory>(&mut self, engine: &mut Engine<M>, id: AsId, va: VirtAddr) -> Result<Result<u8, SigFault>, FaultError> {
         match self.access(engine, id, va, AccessKind::Read)? {
             Access::Done(pa) => {
                 let mut b = [0u8];
-                engine
-                    .memory()
-                    .read(pa, &mut b)
-                    .map_err(|e| FaultError::Internal(e.into()))?;
+                engine.memory().read(pa, &mut b).map_err(|e| FaultError::Internal(e.into()))?;
                 Ok(Ok(b[0]))
             }
             Access::Signal(s) => Ok(Err(s)),

@@ -19,37 +19,17 @@ use crate::space::AsId;
 impl<M: PhysMemory> Engine<M> {
     /// Translates `va` for `write` access, faulting the page in if needed.
     /// Returns the guest-physical address of the byte.
-    fn user_phys(
-        &mut self,
-        id: AsId,
-        va: VirtAddr,
-        write: bool,
-        tlb: &mut PteUpdates,
-    ) -> SysResult<crate::addr::PhysAddr> {
+    fn user_phys(&mut self, id: AsId, va: VirtAddr, write: bool, tlb: &mut PteUpdates) -> SysResult<crate::addr::PhysAddr> {
         for _ in 0..3 {
             let space = self.spaces.get(&id).ok_or(Errno::ESRCH)?;
             let pte = space.tables.get(va.align_down());
-            let usable = pte.is_present()
-                && pte.flags().contains(PteFlags::USER)
-                && (!write || pte.flags().contains(PteFlags::WRITABLE));
+            let usable = pte.is_present() && pte.flags().contains(PteFlags::USER) && (!write || pte.flags().contains(PteFlags::WRITABLE));
             if usable {
                 let f = pte.frame().expect("present entries map a frame");
                 return Ok(f.start().add(va.page_offset()));
             }
-            let access = if write {
-                AccessKind::Write
-            } else {
-                AccessKind::Read
-            };
-            match self.fault_in(
-                id,
-                PageFault {
-                    addr: va,
-                    access,
-                    present: pte.is_present(),
-                },
-                tlb,
-            ) {
+            let access = if write { AccessKind::Write } else { AccessKind::Read };
+            match self.fault_in(id, PageFault { addr: va, access, present: pte.is_present() }, tlb) {
                 Ok(_) => {}
                 Err(FaultError::Signal(_)) => return Err(Errno::EFAULT),
                 Err(FaultError::OutOfMemory(_)) => return Err(Errno::ENOMEM),
@@ -63,8 +43,7 @@ impl<M: PhysMemory> Engine<M> {
     pub fn read_user(&mut self, id: AsId, va: VirtAddr, buf: &mut [u8]) -> Outcome<SysResult<()>> {
         let mut tlb = PteUpdates::new();
         let r = self.copy_user(id, va, buf.len(), false, &mut tlb, |mem, pa, off, n| {
-            mem.read(pa, &mut buf[off..off + n])
-                .map_err(|_| Errno::EFAULT)
+            mem.read(pa, &mut buf[off..off + n]).map_err(|_| Errno::EFAULT)
         });
         Outcome::new(r, tlb)
     }
@@ -72,10 +51,8 @@ impl<M: PhysMemory> Engine<M> {
     /// Writes `data` into the process's memory at `va` (with COW breaks).
     pub fn write_user(&mut self, id: AsId, va: VirtAddr, data: &[u8]) -> Outcome<SysResult<()>> {
         let mut tlb = PteUpdates::new();
-        let r = self.copy_user(id, va, data.len(), true, &mut tlb, |mem, pa, off, n| {
-            mem.write(pa, &data[off..off + n])
-                .map_err(|_| Errno::EFAULT)
-        });
+        let r = self
+            .copy_user(id, va, data.len(), true, &mut tlb, |mem, pa, off, n| mem.write(pa, &data[off..off + n]).map_err(|_| Errno::EFAULT));
         Outcome::new(r, tlb)
     }
 

@@ -22,11 +22,7 @@ pub enum MapFile {
     /// No descriptor given (or MAP_ANONYMOUS).
     None,
     /// An open object: `read`/`write` are the open mode (FMODE_READ/WRITE).
-    Open {
-        obj: ObjectId,
-        read: bool,
-        write: bool,
-    },
+    Open { obj: ObjectId, read: bool, write: bool },
     /// The descriptor was bad: this errno is returned where Linux checks it.
     Bad(Errno),
 }
@@ -45,14 +41,7 @@ pub struct MmapArgs {
 impl MmapArgs {
     /// Anonymous private memory, placed by the engine.
     pub fn anon(len: u64, prot: Prot) -> Self {
-        MmapArgs {
-            addr: 0,
-            len,
-            prot: prot.bits(),
-            flags: map::PRIVATE | map::ANONYMOUS,
-            file: MapFile::None,
-            offset: 0,
-        }
+        MmapArgs { addr: 0, len, prot: prot.bits(), flags: map::PRIVATE | map::ANONYMOUS, file: MapFile::None, offset: 0 }
     }
 }
 
@@ -66,7 +55,7 @@ impl<M: PhysMemory> Engine<M> {
 
     fn do_mmap(&mut self, id: AsId, a: MmapArgs, tlb: &mut PteUpdates) -> SysResult<VirtAddr> {
         // SYSCALL_DEFINE6(mmap): the offset must be page aligned.
-        if a.offset % PAGE_SIZE != 0 {
+        if !a.offset.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let mut flags = a.flags;
@@ -104,11 +93,7 @@ impl<M: PhysMemory> Engine<M> {
                 addr = (min + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
             }
         }
-        let len = a
-            .len
-            .checked_add(PAGE_SIZE - 1)
-            .map(|l| l & !(PAGE_SIZE - 1))
-            .ok_or(Errno::ENOMEM)?;
+        let len = a.len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1)).ok_or(Errno::ENOMEM)?;
         if len == 0 {
             return Err(Errno::ENOMEM);
         }
@@ -135,34 +120,21 @@ impl<M: PhysMemory> Engine<M> {
             vm |= VmFlags::PAGEPROT;
         }
         // __get_unmapped_area.
-        let start = self.get_unmapped_area(
-            id,
-            addr,
-            len,
-            flags,
-            file.is_none() && flags & map::TYPE == map::SHARED,
-        )?;
-        if flags & map::FIXED_NOREPLACE != 0
-            && self.spaces[&id].vmas.intersects(start, start.add(len))
-        {
+        let start = self.get_unmapped_area(id, addr, len, flags, file.is_none() && flags & map::TYPE == map::SHARED)?;
+        if flags & map::FIXED_NOREPLACE != 0 && self.spaces[&id].vmas.intersects(start, start.add(len)) {
             return Err(Errno::EEXIST);
         }
         if flags & map::LOCKED != 0 && self.config.limits.memlock == 0 {
             return Err(Errno::EPERM);
         }
-        if vm.contains(VmFlags::LOCKED)
-            && self.locked_pages(id) + pages > self.config.limits.memlock / PAGE_SIZE
-        {
+        if vm.contains(VmFlags::LOCKED) && self.locked_pages(id) + pages > self.config.limits.memlock / PAGE_SIZE {
             return Err(Errno::EAGAIN);
         }
         let backing = match file {
             Some((obj, read, write)) => {
                 let o = self.objects.get(obj).ok_or(Errno::EBADF)?;
                 // file_mmap_ok: the end offset must be representable.
-                if pgoff
-                    .checked_add(pages)
-                    .is_none_or(|e| e > (i64::MAX as u64) / PAGE_SIZE)
-                {
+                if pgoff.checked_add(pages).is_none_or(|e| e > (i64::MAX as u64) / PAGE_SIZE) {
                     return Err(Errno::EOVERFLOW);
                 }
                 if o.is_revoked() {
@@ -224,44 +196,22 @@ impl<M: PhysMemory> Engine<M> {
         let end = start.add(len);
         // Everything that can fail has been checked: commit.
         let backing = if backing == Backing::Anon && vm.contains(VmFlags::SHARED) {
-            Backing::Object(self.objects.create(
-                ObjectKind::Shmem,
-                "/dev/zero (deleted)".into(),
-                len,
-            ))
+            Backing::Object(self.objects.create(ObjectKind::Shmem, "/dev/zero (deleted)".into(), len))
         } else {
             backing
         };
         if let Backing::Object(o) = backing {
-            if matches!(
-                self.objects.get(o).map(|o| &o.kind),
-                Some(ObjectKind::Shmem)
-            ) && file.is_none()
-            {
+            if matches!(self.objects.get(o).map(|o| &o.kind), Some(ObjectKind::Shmem)) && file.is_none() {
                 // The shared anonymous object is referenced by its VMA only.
                 if let Some(obj) = self.objects.get_mut(o) {
                     obj.handles = 0;
                 }
             }
         }
-        self.unmap_region(id, start, end, tlb)
-            .map_err(|_| Errno::ENOMEM)?;
-        let vma = Vma {
-            start,
-            end,
-            flags: vm,
-            pgoff,
-            backing,
-            anon: None,
-            name: VmaName::None,
-        };
-        self.spaces
-            .get_mut(&id)
-            .expect("checked")
-            .vmas
-            .merge_new(vma);
-        if vm.contains(VmFlags::LOCKED) || flags & (map::POPULATE | map::NONBLOCK) == map::POPULATE
-        {
+        self.unmap_region(id, start, end, tlb).map_err(|_| Errno::ENOMEM)?;
+        let vma = Vma { start, end, flags: vm, pgoff, backing, anon: None, name: VmaName::None };
+        self.spaces.get_mut(&id).expect("checked").vmas.merge_new(vma);
+        if vm.contains(VmFlags::LOCKED) || flags & (map::POPULATE | map::NONBLOCK) == map::POPULATE {
             // mm_populate: failures are not reported by mmap.
             let _ = self.populate_range(id, start, end, tlb);
         }
@@ -270,24 +220,11 @@ impl<M: PhysMemory> Engine<M> {
 
     /// Locked pages of a space (mm->locked_vm).
     pub(crate) fn locked_pages(&self, id: AsId) -> u64 {
-        self.spaces.get(&id).map_or(0, |s| {
-            s.vmas
-                .iter()
-                .filter(|v| v.flags.contains(VmFlags::LOCKED))
-                .map(|v| v.pages())
-                .sum()
-        })
+        self.spaces.get(&id).map_or(0, |s| s.vmas.iter().filter(|v| v.flags.contains(VmFlags::LOCKED)).map(|v| v.pages()).sum())
     }
 
     /// __get_unmapped_area for x86-64 with top-down allocation.
-    pub(crate) fn get_unmapped_area(
-        &self,
-        id: AsId,
-        addr: u64,
-        len: u64,
-        flags: u64,
-        _shared_anon: bool,
-    ) -> SysResult<VirtAddr> {
+    pub(crate) fn get_unmapped_area(&self, id: AsId, addr: u64, len: u64, flags: u64, _shared_anon: bool) -> SysResult<VirtAddr> {
         if len > TASK_SIZE {
             return Err(Errno::ENOMEM);
         }
@@ -298,10 +235,7 @@ impl<M: PhysMemory> Engine<M> {
         } else {
             let hint_ok = addr != 0
                 && TASK_SIZE - len >= addr
-                && space
-                    .vmas
-                    .find_from(VirtAddr::new(addr))
-                    .is_none_or(|v| addr + len <= v.start.as_u64());
+                && space.vmas.find_from(VirtAddr::new(addr)).is_none_or(|v| addr + len <= v.start.as_u64());
             if hint_ok {
                 addr
             } else {
@@ -310,11 +244,7 @@ impl<M: PhysMemory> Engine<M> {
                 match space.vmas.gap_topdown(len, low, high) {
                     Some(a) => a.as_u64(),
                     // Bottom-up fallback from TASK_UNMAPPED_BASE (TASK_SIZE / 3).
-                    None => space
-                        .vmas
-                        .gap_bottomup(len, (TASK_SIZE / 3) & !(PAGE_SIZE - 1), TASK_SIZE)
-                        .ok_or(Errno::ENOMEM)?
-                        .as_u64(),
+                    None => space.vmas.gap_bottomup(len, (TASK_SIZE / 3) & !(PAGE_SIZE - 1), TASK_SIZE).ok_or(Errno::ENOMEM)?.as_u64(),
                 }
             }
         };

@@ -10,6 +10,7 @@ pub mod mmap;
 pub mod mprotect;
 pub mod munmap;
 pub mod populate;
+pub mod truncate;
 
 use crate::addr::{VirtAddr, PAGE_SIZE};
 
@@ -62,7 +63,7 @@ pub mod map {
 /// Validates `[start, start + len)` as munmap/madvise-style user ranges do:
 /// page-aligned start, length rounded up to pages, no wrap, below TASK_SIZE.
 pub(crate) fn aligned_range(start: u64, len: u64) -> Option<(VirtAddr, VirtAddr)> {
-    if start % PAGE_SIZE != 0 {
+    if !start.is_multiple_of(PAGE_SIZE) {
         return None;
     }
     let len = len.checked_add(PAGE_SIZE - 1)? & !(PAGE_SIZE - 1);

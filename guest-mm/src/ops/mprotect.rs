@@ -19,41 +19,25 @@ use crate::vma::{Prot, VmFlags, Vma};
 
 impl<M: PhysMemory> Engine<M> {
     /// mprotect(2).
-    pub fn mprotect(
-        &mut self,
-        id: AsId,
-        start: u64,
-        len: u64,
-        prot: u64,
-    ) -> Outcome<SysResult<()>> {
+    pub fn mprotect(&mut self, id: AsId, start: u64, len: u64, prot: u64) -> Outcome<SysResult<()>> {
         let mut tlb = PteUpdates::new();
         let r = self.do_mprotect(id, start, len, prot, &mut tlb);
         Outcome::new(r, tlb)
     }
 
-    fn do_mprotect(
-        &mut self,
-        id: AsId,
-        start: u64,
-        len: u64,
-        prot: u64,
-        tlb: &mut PteUpdates,
-    ) -> SysResult<()> {
+    fn do_mprotect(&mut self, id: AsId, start: u64, len: u64, prot: u64, tlb: &mut PteUpdates) -> SysResult<()> {
         let grows = prot & (Prot::GROWSDOWN | Prot::GROWSUP).bits();
         let prot = prot & !(Prot::GROWSDOWN | Prot::GROWSUP).bits();
         if grows == (Prot::GROWSDOWN | Prot::GROWSUP).bits() {
             return Err(Errno::EINVAL);
         }
-        if start % crate::addr::PAGE_SIZE != 0 {
+        if !start.is_multiple_of(crate::addr::PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if len == 0 {
             return Ok(());
         }
-        let len = len
-            .checked_add(crate::addr::PAGE_SIZE - 1)
-            .map(|l| l & !(crate::addr::PAGE_SIZE - 1))
-            .unwrap_or(0);
+        let len = len.checked_add(crate::addr::PAGE_SIZE - 1).map(|l| l & !(crate::addr::PAGE_SIZE - 1)).unwrap_or(0);
         let end = start.wrapping_add(len);
         if len == 0 || end <= start {
             return Err(Errno::ENOMEM);
@@ -65,12 +49,7 @@ impl<M: PhysMemory> Engine<M> {
         let prot = Prot::from_bits_truncate(prot) & (Prot::READ | Prot::WRITE | Prot::EXEC);
         let space = self.spaces.get(&id).ok_or(Errno::ESRCH)?;
         let (mut s, mut e) = (VirtAddr::new(start), VirtAddr::new(end));
-        let first = space
-            .vmas
-            .find_from(s)
-            .filter(|v| v.start < e)
-            .cloned()
-            .ok_or(Errno::ENOMEM)?;
+        let first = space.vmas.find_from(s).filter(|v| v.start < e).cloned().ok_or(Errno::ENOMEM)?;
         if grows & Prot::GROWSDOWN.bits() != 0 {
             s = first.start;
             if !first.flags.contains(VmFlags::GROWSDOWN) {
@@ -106,70 +85,40 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     /// mprotect_fixup for `[start, end)` of `vma`.
-    fn mprotect_fixup(
-        &mut self,
-        id: AsId,
-        vma: &Vma,
-        start: VirtAddr,
-        end: VirtAddr,
-        newflags: &mut VmFlags,
-        tlb: &mut PteUpdates,
-    ) {
+    fn mprotect_fixup(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, newflags: &mut VmFlags, tlb: &mut PteUpdates) {
         let old = vma.flags;
         if *newflags == old {
             return;
         }
         if newflags.contains(VmFlags::WRITE) {
-            if !old.intersects(
-                VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::SHARED | VmFlags::NORESERVE,
-            ) {
+            if !old.intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::SHARED | VmFlags::NORESERVE) {
                 *newflags |= VmFlags::ACCOUNT;
             }
         } else if old.contains(VmFlags::ACCOUNT) && vma.is_anonymous() && vma.anon.is_none() {
             newflags.remove(VmFlags::ACCOUNT);
         }
         let nf = *newflags;
-        self.spaces
-            .get_mut(&id)
-            .expect("checked")
-            .vmas
-            .modify(start, end, |v| v.flags = nf);
-        let updated = self.spaces[&id]
-            .vmas
-            .find(start)
-            .cloned()
-            .expect("just modified");
+        self.spaces.get_mut(&id).expect("checked").vmas.modify(start, end, |v| v.flags = nf);
+        let updated = self.spaces[&id].vmas.find(start).cloned().expect("just modified");
         self.change_protection(id, &updated, start, end, tlb);
         // A private locked VMA becoming writable is populated for writing now.
-        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
-            && nf.contains(VmFlags::WRITE)
-        {
+        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED && nf.contains(VmFlags::WRITE) {
             let _ = self.populate_pages(id, start, end, true, tlb);
         }
     }
 
     /// change_protection: rewrites the entries of `[start, end)` for `vma`'s flags.
-    pub(crate) fn change_protection(
-        &mut self,
-        id: AsId,
-        vma: &Vma,
-        start: VirtAddr,
-        end: VirtAddr,
-        tlb: &mut PteUpdates,
-    ) {
+    pub(crate) fn change_protection(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) {
         let entries = self.spaces[&id].tables.entries_in(start, end);
         for e in entries {
             let (frame, old_flags) = match e.pte.kind() {
-                PteKind::Present { frame, flags } | PteKind::ProtNone { frame, flags } => {
-                    (frame, flags)
-                }
+                PteKind::Present { frame, flags } | PteKind::ProtNone { frame, flags } => (frame, flags),
                 _ => continue,
             };
             let new = if !vma.flags.is_accessible() {
                 Pte::protnone(frame, old_flags)
             } else {
-                let writable = vma.flags.contains(VmFlags::WRITE)
-                    && self.can_write_in_place(vma, frame, e.pte);
+                let writable = vma.flags.contains(VmFlags::WRITE) && self.can_write_in_place(vma, frame, e.pte);
                 let mut f = leaf_flags(vma.flags, writable);
                 if !writable {
                     f.remove(PteFlags::DIRTY);

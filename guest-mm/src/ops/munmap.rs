@@ -40,13 +40,7 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     /// Removes all VMAs and entries in `[start, end)` of a space.
-    pub(crate) fn unmap_region(
-        &mut self,
-        id: AsId,
-        start: VirtAddr,
-        end: VirtAddr,
-        tlb: &mut PteUpdates,
-    ) -> Result<(), PagingError> {
+    pub(crate) fn unmap_region(&mut self, id: AsId, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> Result<(), PagingError> {
         let Some(space) = self.spaces.get_mut(&id) else {
             return Ok(());
         };
@@ -54,26 +48,14 @@ impl<M: PhysMemory> Engine<M> {
             return Ok(());
         }
         let removed = space.vmas.remove_range(start, end);
-        let mut cx = Ctx {
-            mem: &self.mem,
-            frames: &mut self.frames,
-            tlb,
-        };
+        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
         for v in &removed {
             mapping::zap_range(&mut space.tables, v.start, v.end, ZapMode::All, &mut cx)?;
         }
         // free_pgtables: only tables no remaining VMA needs.
-        let floor = space
-            .vmas
-            .prev_of(start)
-            .map_or(VirtAddr::new(0), |p| p.end);
-        let ceiling = space
-            .vmas
-            .next_of(end)
-            .map_or(VirtAddr::new(TASK_SIZE), |n| n.start);
-        space
-            .tables
-            .free_empty(floor.max(VirtAddr::new(0)), ceiling, &mut cx)?;
+        let floor = space.vmas.prev_of(start).map_or(VirtAddr::new(0), |p| p.end);
+        let ceiling = space.vmas.next_of(end).map_or(VirtAddr::new(TASK_SIZE), |n| n.start);
+        space.tables.free_empty(floor.max(VirtAddr::new(0)), ceiling, &mut cx)?;
         for o in removed.iter().filter_map(|v| v.object()) {
             self.maybe_release_object(o);
         }

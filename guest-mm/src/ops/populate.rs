@@ -16,13 +16,7 @@ use crate::vma::VmFlags;
 impl<M: PhysMemory> Engine<M> {
     /// Faults in every page of `[start, end)` that is not yet mapped for the
     /// access populate would make. Skips inaccessible VMAs as Linux does.
-    pub(crate) fn populate_range(
-        &mut self,
-        id: AsId,
-        start: VirtAddr,
-        end: VirtAddr,
-        tlb: &mut PteUpdates,
-    ) -> Result<(), FaultError> {
+    pub(crate) fn populate_range(&mut self, id: AsId, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> Result<(), FaultError> {
         let mut va = start;
         while va < end {
             let Some(vma) = self.spaces.get(&id).and_then(|s| s.vmas.find(va).cloned()) else {
@@ -53,20 +47,8 @@ impl<M: PhysMemory> Engine<M> {
             let pte = self.spaces[&id].tables.get(va);
             let done = pte.is_present() && (!write || pte.flags().contains(PteFlags::WRITABLE));
             if !done {
-                let access = if write {
-                    AccessKind::Write
-                } else {
-                    AccessKind::Read
-                };
-                self.fault_in(
-                    id,
-                    PageFault {
-                        addr: va,
-                        access,
-                        present: pte.is_present(),
-                    },
-                    tlb,
-                )?;
+                let access = if write { AccessKind::Write } else { AccessKind::Read };
+                self.fault_in(id, PageFault { addr: va, access, present: pte.is_present() }, tlb)?;
             }
             va = va.add(PAGE_SIZE);
         }

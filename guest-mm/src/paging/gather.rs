@@ -107,10 +107,7 @@ impl PteUpdates {
     /// Consumes the batch: the stores in slot order, and the flush plan.
     /// The caller (the shim applier, or a test's model) is now responsible.
     pub fn into_parts(mut self) -> (Vec<PteStore>, FlushPlan) {
-        let stores = std::mem::take(&mut self.stores)
-            .into_iter()
-            .map(|(slot, value)| PteStore { slot, value })
-            .collect();
+        let stores = std::mem::take(&mut self.stores).into_iter().map(|(slot, value)| PteStore { slot, value }).collect();
         let flush = std::mem::take(&mut self.flush);
         (stores, flush)
     }
@@ -119,10 +116,7 @@ impl PteUpdates {
 impl Drop for PteUpdates {
     fn drop(&mut self) {
         if cfg!(debug_assertions) && !std::thread::panicking() && !self.is_empty() {
-            panic!(
-                "PteUpdates dropped with {} unapplied stores: a caller forgot to apply a batch",
-                self.stores.len()
-            );
+            panic!("PteUpdates dropped with {} unapplied stores: a caller forgot to apply a batch", self.stores.len());
         }
     }
 }
@@ -156,19 +150,7 @@ mod tests {
         u.store(PhysAddr::new(0x1000), 2);
         u.store(PhysAddr::new(0x0ff8), 3);
         let (stores, _) = u.into_parts();
-        assert_eq!(
-            stores,
-            vec![
-                PteStore {
-                    slot: PhysAddr::new(0x0ff8),
-                    value: 3
-                },
-                PteStore {
-                    slot: PhysAddr::new(0x1000),
-                    value: 2
-                }
-            ]
-        );
+        assert_eq!(stores, vec![PteStore { slot: PhysAddr::new(0x0ff8), value: 3 }, PteStore { slot: PhysAddr::new(0x1000), value: 2 }]);
     }
 
     #[test]

@@ -155,8 +155,7 @@ impl Pte {
 
     /// A PROT_NONE entry that keeps `frame` mapped; `soft` keeps software bits.
     pub fn protnone(frame: Frame, soft: PteFlags) -> Self {
-        let keep = soft
-            & (PteFlags::SOFT_READ | PteFlags::SOFT_WRITE | PteFlags::SOFT_EXEC | PteFlags::DIRTY);
+        let keep = soft & (PteFlags::SOFT_READ | PteFlags::SOFT_WRITE | PteFlags::SOFT_EXEC | PteFlags::DIRTY);
         Pte(((frame.number() << 12) & FRAME_MASK) | (keep | PteFlags::GLOBAL_OR_PROTNONE).bits())
     }
 
@@ -170,18 +169,13 @@ impl Pte {
         };
         let mut v = kind << MARKER_KIND_SHIFT;
         if let Some((pgoff, prot)) = m.nonlinear {
-            v |= MARKER_HAS_PGOFF
-                | ((pgoff << 12) & FRAME_MASK)
-                | (((prot.0 as u64) << SOFT_PROT_SHIFT) & SOFT_PROT_MASK);
+            v |= MARKER_HAS_PGOFF | ((pgoff << 12) & FRAME_MASK) | (((prot.0 as u64) << SOFT_PROT_SHIFT) & SOFT_PROT_MASK);
         }
         Pte(v)
     }
 
     pub fn guard() -> Self {
-        Pte::marker(Marker {
-            kind: MarkerKind::Guard,
-            nonlinear: None,
-        })
+        Pte::marker(Marker { kind: MarkerKind::Guard, nonlinear: None })
     }
 
     /// Decodes the entry. Values we never write (a kind of 3..7, or offset bits
@@ -194,16 +188,10 @@ impl Pte {
         }
         let flags = self.flags();
         if self.is_present() {
-            return PteKind::Present {
-                frame: Frame::new((v & FRAME_MASK) >> 12),
-                flags,
-            };
+            return PteKind::Present { frame: Frame::new((v & FRAME_MASK) >> 12), flags };
         }
         if flags.contains(PteFlags::GLOBAL_OR_PROTNONE) {
-            return PteKind::ProtNone {
-                frame: Frame::new((v & FRAME_MASK) >> 12),
-                flags,
-            };
+            return PteKind::ProtNone { frame: Frame::new((v & FRAME_MASK) >> 12), flags };
         }
         let kind = match (v & MARKER_KIND_MASK) >> MARKER_KIND_SHIFT {
             0 => MarkerKind::OffsetOnly,
@@ -212,10 +200,7 @@ impl Pte {
             _ => return PteKind::None,
         };
         let nonlinear = if v & MARKER_HAS_PGOFF != 0 {
-            Some((
-                (v & FRAME_MASK) >> 12,
-                PageProt(((v & SOFT_PROT_MASK) >> SOFT_PROT_SHIFT) as u8),
-            ))
+            Some(((v & FRAME_MASK) >> 12, PageProt(((v & SOFT_PROT_MASK) >> SOFT_PROT_SHIFT) as u8)))
         } else {
             None
         };
@@ -226,13 +211,7 @@ impl Pte {
     }
 
     pub fn is_guard(self) -> bool {
-        matches!(
-            self.kind(),
-            PteKind::Marker(Marker {
-                kind: MarkerKind::Guard,
-                ..
-            })
-        )
+        matches!(self.kind(), PteKind::Marker(Marker { kind: MarkerKind::Guard, .. }))
     }
 
     /// The same entry with `add` set and `remove` cleared.
@@ -253,10 +232,7 @@ mod tests {
 
     #[test]
     fn present_round_trips_frame_and_flags() {
-        let p = Pte::present(
-            Frame::new(0x1234),
-            PteFlags::USER | PteFlags::WRITABLE | PteFlags::NO_EXECUTE,
-        );
+        let p = Pte::present(Frame::new(0x1234), PteFlags::USER | PteFlags::WRITABLE | PteFlags::NO_EXECUTE);
         match p.kind() {
             PteKind::Present { frame, flags } => {
                 assert_eq!(frame, Frame::new(0x1234));
@@ -268,28 +244,15 @@ mod tests {
 
     #[test]
     fn markers_are_never_present() {
-        for kind in [
-            MarkerKind::Guard,
-            MarkerKind::Revoked,
-            MarkerKind::OffsetOnly,
-        ] {
-            let m = Marker {
-                kind,
-                nonlinear: Some((0xabcdef, PageProt(5))),
-            };
+        for kind in [MarkerKind::Guard, MarkerKind::Revoked, MarkerKind::OffsetOnly] {
+            let m = Marker { kind, nonlinear: Some((0xabcdef, PageProt(5))) };
             let p = Pte::marker(m);
             assert!(!p.is_present());
             assert!(!p.maps_frame());
             assert_eq!(p.kind(), PteKind::Marker(m));
         }
         assert!(Pte::guard().is_guard());
-        assert_eq!(
-            Pte::guard().kind(),
-            PteKind::Marker(Marker {
-                kind: MarkerKind::Guard,
-                nonlinear: None
-            })
-        );
+        assert_eq!(Pte::guard().kind(), PteKind::Marker(Marker { kind: MarkerKind::Guard, nonlinear: None }));
     }
 
     #[test]

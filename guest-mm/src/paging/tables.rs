@@ -23,10 +23,7 @@ use crate::paging::pte::{Pte, PteFlags};
 use crate::space::AsId;
 
 /// Flags of an upper-level entry linking a table: everything allowed, the leaf decides.
-const LINK_FLAGS: PteFlags = PteFlags::PRESENT
-    .union(PteFlags::WRITABLE)
-    .union(PteFlags::USER)
-    .union(PteFlags::ACCESSED);
+const LINK_FLAGS: PteFlags = PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
 const ENTRIES: usize = 512;
 /// First root slot of the kernel half.
 pub const KERNEL_SLOT0: usize = 256;
@@ -74,18 +71,10 @@ fn slot_addr(frame: Frame, idx: usize) -> PhysAddr {
 
 impl Node {
     fn new_upper(frame: Frame) -> Self {
-        Node {
-            frame,
-            used: 0,
-            slots: Slots::Upper(Box::new([const { None }; ENTRIES])),
-        }
+        Node { frame, used: 0, slots: Slots::Upper(Box::new([const { None }; ENTRIES])) }
     }
     fn new_leaf(frame: Frame) -> Self {
-        Node {
-            frame,
-            used: 0,
-            slots: Slots::Leaf(Box::new([0; ENTRIES])),
-        }
+        Node { frame, used: 0, slots: Slots::Leaf(Box::new([0; ENTRIES])) }
     }
 }
 
@@ -106,24 +95,10 @@ pub struct LeafEntry {
 
 impl PageTables {
     /// Allocates a root table and writes the shared kernel entries into it.
-    pub fn new<M: PhysMemory + ?Sized>(
-        owner: AsId,
-        kernel: &[(usize, u64)],
-        cx: &mut Ctx<'_, M>,
-    ) -> Result<Self, PagingError> {
-        let frame = alloc_table(owner, 4, cx, |i| {
-            kernel.iter().find(|(k, _)| *k == i).map_or(0, |(_, v)| *v)
-        })?;
-        let kernel = kernel
-            .iter()
-            .copied()
-            .filter(|(i, _)| *i >= KERNEL_SLOT0 && *i < ENTRIES)
-            .collect();
-        Ok(PageTables {
-            owner,
-            root: Node::new_upper(frame),
-            kernel,
-        })
+    pub fn new<M: PhysMemory + ?Sized>(owner: AsId, kernel: &[(usize, u64)], cx: &mut Ctx<'_, M>) -> Result<Self, PagingError> {
+        let frame = alloc_table(owner, 4, cx, |i| kernel.iter().find(|(k, _)| *k == i).map_or(0, |(_, v)| *v))?;
+        let kernel = kernel.iter().copied().filter(|(i, _)| *i >= KERNEL_SLOT0 && *i < ENTRIES).collect();
+        Ok(PageTables { owner, root: Node::new_upper(frame), kernel })
     }
 
     /// The root frame (what CR3 holds).
@@ -137,11 +112,10 @@ impl PageTables {
 
     /// The entry for `va` as the engine last wrote it (None if no table exists).
     pub fn get(&self, va: VirtAddr) -> Pte {
-        self.find_leaf(va)
-            .map_or(Pte::NONE, |(node, i)| match &node.slots {
-                Slots::Leaf(e) => Pte::from_raw(e[i]),
-                Slots::Upper(_) => Pte::NONE,
-            })
+        self.find_leaf(va).map_or(Pte::NONE, |(node, i)| match &node.slots {
+            Slots::Leaf(e) => Pte::from_raw(e[i]),
+            Slots::Upper(_) => Pte::NONE,
+        })
     }
 
     /// Guest-physical address of `va`'s leaf slot, if its table exists.
@@ -169,19 +143,12 @@ impl PageTables {
         if !self.get(va).is_present() {
             return PteFlags::empty();
         }
-        mem.read_u64(slot).map_or(PteFlags::empty(), |v| {
-            PteFlags::from_bits_truncate(v) & (PteFlags::ACCESSED | PteFlags::DIRTY)
-        })
+        mem.read_u64(slot).map_or(PteFlags::empty(), |v| PteFlags::from_bits_truncate(v) & (PteFlags::ACCESSED | PteFlags::DIRTY))
     }
 
     /// Sets the entry for `va` (a user address), creating tables as needed.
     /// Returns the previous entry.
-    pub fn set<M: PhysMemory + ?Sized>(
-        &mut self,
-        va: VirtAddr,
-        new: Pte,
-        cx: &mut Ctx<'_, M>,
-    ) -> Result<Pte, PagingError> {
+    pub fn set<M: PhysMemory + ?Sized>(&mut self, va: VirtAddr, new: Pte, cx: &mut Ctx<'_, M>) -> Result<Pte, PagingError> {
         debug_assert!(va.as_u64() < (1 << 47));
         let owner = self.owner;
         let mut node = &mut self.root;
@@ -197,11 +164,7 @@ impl PageTables {
                 }
                 let child_level = level - 1;
                 let frame = alloc_table(owner, child_level, cx, |_| 0)?;
-                let child = if child_level == 1 {
-                    Node::new_leaf(frame)
-                } else {
-                    Node::new_upper(frame)
-                };
+                let child = if child_level == 1 { Node::new_leaf(frame) } else { Node::new_upper(frame) };
                 // Not-present -> present: a host write is enough.
                 let link = Pte::present(frame, LINK_FLAGS).raw();
                 cx.mem.write_u64(slot_addr(node.frame, i), link)?;
@@ -217,9 +180,7 @@ impl PageTables {
             };
         }
         let i = index(va, 1);
-        let Slots::Leaf(entries) = &mut node.slots else {
-            unreachable!("level 1 is a leaf")
-        };
+        let Slots::Leaf(entries) = &mut node.slots else { unreachable!("level 1 is a leaf") };
         let old = Pte::from_raw(entries[i]);
         if old == new {
             return Ok(old);
@@ -254,25 +215,12 @@ impl PageTables {
     /// entries any more (mirrors mm/memory.c free_pgtables, which frees tables
     /// of an unmapped range). Unlinking a table is a change to a present entry,
     /// so each unlink goes into the batch with a full flush of this space.
-    pub fn free_empty<M: PhysMemory + ?Sized>(
-        &mut self,
-        start: VirtAddr,
-        end: VirtAddr,
-        cx: &mut Ctx<'_, M>,
-    ) -> Result<(), PagingError> {
+    pub fn free_empty<M: PhysMemory + ?Sized>(&mut self, start: VirtAddr, end: VirtAddr, cx: &mut Ctx<'_, M>) -> Result<(), PagingError> {
         if start >= end {
             return Ok(());
         }
         let owner = self.owner;
-        let freed = prune(
-            &mut self.root,
-            4,
-            0,
-            start.as_u64(),
-            end.as_u64(),
-            owner,
-            cx,
-        )?;
+        let freed = prune(&mut self.root, 4, 0, start.as_u64(), end.as_u64(), cx)?;
         if freed {
             cx.tlb.flush_space(owner);
         }
@@ -284,7 +232,7 @@ impl PageTables {
     /// caller; their frames' reverse maps are not touched here.
     pub fn destroy(self, frames: &mut FrameTable) {
         let kernel = self.kernel;
-        release(self.root, 4, &kernel, frames);
+        release(self.root, &kernel, frames);
     }
 
     /// Checks that guest RAM matches the mirror (apart from A/D bits) and the
@@ -335,11 +283,7 @@ fn alloc_table<M: PhysMemory + ?Sized>(
 
 fn collect(node: &Node, level: u8, base: u64, start: u64, end: u64, out: &mut Vec<LeafEntry>) {
     let sp = span(level);
-    let first = if start > base {
-        ((start - base) / sp) as usize
-    } else {
-        0
-    };
+    let first = if start > base { ((start - base) / sp) as usize } else { 0 };
     for i in first..ENTRIES {
         let lo = base + i as u64 * sp;
         if lo >= end {
@@ -351,11 +295,7 @@ fn collect(node: &Node, level: u8, base: u64, start: u64, end: u64, out: &mut Ve
         match &node.slots {
             Slots::Leaf(e) => {
                 if e[i] != 0 {
-                    out.push(LeafEntry {
-                        va: VirtAddr::new(lo),
-                        slot: slot_addr(node.frame, i),
-                        pte: Pte::from_raw(e[i]),
-                    });
+                    out.push(LeafEntry { va: VirtAddr::new(lo), slot: slot_addr(node.frame, i), pte: Pte::from_raw(e[i]) });
                 }
             }
             Slots::Upper(c) => {
@@ -374,7 +314,6 @@ fn prune<M: PhysMemory + ?Sized>(
     base: u64,
     start: u64,
     end: u64,
-    owner: AsId,
     cx: &mut Ctx<'_, M>,
 ) -> Result<bool, PagingError> {
     let Slots::Upper(children) = &mut node.slots else {
@@ -382,11 +321,7 @@ fn prune<M: PhysMemory + ?Sized>(
     };
     let sp = span(level);
     let mut freed = false;
-    let first = if start > base {
-        ((start - base) / sp) as usize
-    } else {
-        0
-    };
+    let first = if start > base { ((start - base) / sp) as usize } else { 0 };
     for i in first..ENTRIES {
         let lo = base + i as u64 * sp;
         if lo >= end {
@@ -399,7 +334,7 @@ fn prune<M: PhysMemory + ?Sized>(
             continue;
         };
         if level - 1 > 1 {
-            freed |= prune(child, level - 1, lo, start, end, owner, cx)?;
+            freed |= prune(child, level - 1, lo, start, end, cx)?;
         }
         let covered = lo >= start && lo + sp <= end;
         if covered && child.used == 0 {
@@ -408,39 +343,30 @@ fn prune<M: PhysMemory + ?Sized>(
             cx.tlb.store(slot, 0);
             let child = children[i].take().expect("checked above");
             node.used -= 1;
-            release(*child, level - 1, &[], cx.frames);
+            release(*child, &[], cx.frames);
             freed = true;
         }
     }
     Ok(freed)
 }
 
-fn release(node: Node, level: u8, kernel: &[(usize, u64)], frames: &mut FrameTable) {
+fn release(node: Node, kernel: &[(usize, u64)], frames: &mut FrameTable) {
     let hazard: HazardBits = match &node.slots {
         Slots::Leaf(e) => hazard_from(|s| Pte::from_raw(e[s]).is_present()),
-        Slots::Upper(c) => {
-            hazard_from(|s| c[s].is_some() || kernel.iter().any(|(k, v)| *k == s && *v & 1 != 0))
-        }
+        Slots::Upper(c) => hazard_from(|s| c[s].is_some() || kernel.iter().any(|(k, v)| *k == s && *v & 1 != 0)),
     };
     if let Slots::Upper(children) = node.slots {
         for ch in children.into_iter().flatten() {
-            release(*ch, level - 1, &[], frames);
+            release(*ch, &[], frames);
         }
     }
     frames.free_table(node.frame, hazard);
 }
 
-fn check_node<M: PhysMemory + ?Sized>(
-    node: &Node,
-    level: u8,
-    kernel: &[(usize, u64)],
-    mem: &M,
-    tables: &mut usize,
-) -> Result<(), String> {
+fn check_node<M: PhysMemory + ?Sized>(node: &Node, level: u8, kernel: &[(usize, u64)], mem: &M, tables: &mut usize) -> Result<(), String> {
     *tables += 1;
     let mut guest = [0u8; 4096];
-    mem.read(node.frame.start(), &mut guest)
-        .map_err(|e| e.to_string())?;
+    mem.read(node.frame.start(), &mut guest).map_err(|e| e.to_string())?;
     let g = |i: usize| u64::from_le_bytes(guest[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
     let ad = (PteFlags::ACCESSED | PteFlags::DIRTY).bits();
     let mut used = 0u16;
@@ -449,10 +375,7 @@ fn check_node<M: PhysMemory + ?Sized>(
             for (i, v) in e.iter().enumerate() {
                 let got = g(i);
                 if (got & !ad) != (v & !ad) {
-                    return Err(format!(
-                        "leaf {:?} slot {i}: guest has {got:#x}, engine wrote {v:#x}",
-                        node.frame
-                    ));
+                    return Err(format!("leaf {:?} slot {i}: guest has {got:#x}, engine wrote {v:#x}", node.frame));
                 }
                 if *v != 0 {
                     used += 1;
@@ -464,9 +387,7 @@ fn check_node<M: PhysMemory + ?Sized>(
                 let got = g(i);
                 let want = match ch {
                     Some(ch) => Pte::present(ch.frame, LINK_FLAGS).raw(),
-                    None if level == 4 && i >= KERNEL_SLOT0 => {
-                        kernel.iter().find(|(k, _)| *k == i).map_or(0, |(_, v)| *v)
-                    }
+                    None if level == 4 && i >= KERNEL_SLOT0 => kernel.iter().find(|(k, _)| *k == i).map_or(0, |(_, v)| *v),
                     None => 0,
                 };
                 if (got & !ad) != (want & !ad) {
@@ -480,10 +401,7 @@ fn check_node<M: PhysMemory + ?Sized>(
         }
     }
     if used != node.used {
-        return Err(format!(
-            "table {:?}: used counter {} but {} entries",
-            node.frame, node.used, used
-        ));
+        return Err(format!("table {:?}: used counter {} but {} entries", node.frame, node.used, used));
     }
     Ok(())
 }
@@ -502,11 +420,7 @@ mod tests {
     fn set_then_get_and_guest_ram_matches() {
         let (mem, mut frames) = setup();
         let mut tlb = PteUpdates::new();
-        let mut cx = Ctx {
-            mem: &mem,
-            frames: &mut frames,
-            tlb: &mut tlb,
-        };
+        let mut cx = Ctx { mem: &mem, frames: &mut frames, tlb: &mut tlb };
         let mut pt = PageTables::new(AsId(1), &[(511, 0x1234_5003)], &mut cx).unwrap();
         let va = VirtAddr::new(0x7fff_0000_1000);
         let pte = Pte::present(Frame::new(40), PteFlags::USER | PteFlags::WRITABLE);
@@ -514,25 +428,17 @@ mod tests {
         assert_eq!(pt.get(va), pte);
         assert_eq!(mem.read_u64(pt.slot_of(va).unwrap()).unwrap(), pte.raw());
         assert_eq!(pt.check(&mem).unwrap(), 4);
-        assert!(
-            tlb.is_empty(),
-            "not-present -> present needs no guest store"
-        );
+        assert!(tlb.is_empty(), "not-present -> present needs no guest store");
     }
 
     #[test]
     fn changing_a_present_entry_records_a_guest_store_and_flush() {
         let (mem, mut frames) = setup();
         let mut tlb = PteUpdates::new();
-        let mut cx = Ctx {
-            mem: &mem,
-            frames: &mut frames,
-            tlb: &mut tlb,
-        };
+        let mut cx = Ctx { mem: &mem, frames: &mut frames, tlb: &mut tlb };
         let mut pt = PageTables::new(AsId(1), &[], &mut cx).unwrap();
         let va = VirtAddr::new(0x40_0000);
-        pt.set(va, Pte::present(Frame::new(40), PteFlags::USER), &mut cx)
-            .unwrap();
+        pt.set(va, Pte::present(Frame::new(40), PteFlags::USER), &mut cx).unwrap();
         pt.set(va, Pte::NONE, &mut cx).unwrap();
         let (stores, flush) = tlb.into_parts();
         assert_eq!(stores.len(), 1);
@@ -545,18 +451,12 @@ mod tests {
         let (mem, mut frames) = setup();
         let before = frames.free_count();
         let mut tlb = PteUpdates::new();
-        let mut cx = Ctx {
-            mem: &mem,
-            frames: &mut frames,
-            tlb: &mut tlb,
-        };
+        let mut cx = Ctx { mem: &mem, frames: &mut frames, tlb: &mut tlb };
         let mut pt = PageTables::new(AsId(1), &[], &mut cx).unwrap();
         let va = VirtAddr::new(0x40_0000);
-        pt.set(va, Pte::present(Frame::new(40), PteFlags::USER), &mut cx)
-            .unwrap();
+        pt.set(va, Pte::present(Frame::new(40), PteFlags::USER), &mut cx).unwrap();
         pt.set(va, Pte::NONE, &mut cx).unwrap();
-        pt.free_empty(VirtAddr::new(0), VirtAddr::new(1 << 47), &mut cx)
-            .unwrap();
+        pt.free_empty(VirtAddr::new(0), VirtAddr::new(1 << 47), &mut cx).unwrap();
         assert_eq!(pt.check(&mem).unwrap(), 1, "only the root is left");
         assert_eq!(cx.frames.free_count(), before - 1);
         let (_, flush) = tlb.into_parts();
@@ -569,20 +469,12 @@ mod tests {
     fn entries_in_walks_only_the_range() {
         let (mem, mut frames) = setup();
         let mut tlb = PteUpdates::new();
-        let mut cx = Ctx {
-            mem: &mem,
-            frames: &mut frames,
-            tlb: &mut tlb,
-        };
+        let mut cx = Ctx { mem: &mem, frames: &mut frames, tlb: &mut tlb };
         let mut pt = PageTables::new(AsId(1), &[], &mut cx).unwrap();
         for p in [0x1000u64, 0x2000, 0x3000, 0x20_0000] {
             pt.set(VirtAddr::new(p), Pte::guard(), &mut cx).unwrap();
         }
-        let got: Vec<u64> = pt
-            .entries_in(VirtAddr::new(0x2000), VirtAddr::new(0x20_1000))
-            .iter()
-            .map(|e| e.va.as_u64())
-            .collect();
+        let got: Vec<u64> = pt.entries_in(VirtAddr::new(0x2000), VirtAddr::new(0x20_1000)).iter().map(|e| e.va.as_u64()).collect();
         assert_eq!(got, vec![0x2000, 0x3000, 0x20_0000]);
     }
 }

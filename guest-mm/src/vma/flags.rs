@@ -55,10 +55,7 @@ impl VmFlags {
     /// VM_READ | VM_WRITE | VM_EXEC.
     pub const ACCESS: VmFlags = VmFlags::READ.union(VmFlags::WRITE).union(VmFlags::EXEC);
     /// VMAs with these flags never merge (Linux's VM_SPECIAL).
-    pub const SPECIAL: VmFlags = VmFlags::IO
-        .union(VmFlags::DONTEXPAND)
-        .union(VmFlags::PFNMAP)
-        .union(VmFlags::MIXEDMAP);
+    pub const SPECIAL: VmFlags = VmFlags::IO.union(VmFlags::DONTEXPAND).union(VmFlags::PFNMAP).union(VmFlags::MIXEDMAP);
     /// Flags mlock sets and munlock clears.
     pub const LOCKED_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
 
@@ -70,26 +67,10 @@ impl VmFlags {
     /// The /proc/pid/maps permission column ("rw-p").
     pub fn perms(self) -> [u8; 4] {
         [
-            if self.contains(VmFlags::READ) {
-                b'r'
-            } else {
-                b'-'
-            },
-            if self.contains(VmFlags::WRITE) {
-                b'w'
-            } else {
-                b'-'
-            },
-            if self.contains(VmFlags::EXEC) {
-                b'x'
-            } else {
-                b'-'
-            },
-            if self.contains(VmFlags::MAYSHARE) {
-                b's'
-            } else {
-                b'p'
-            },
+            if self.contains(VmFlags::READ) { b'r' } else { b'-' },
+            if self.contains(VmFlags::WRITE) { b'w' } else { b'-' },
+            if self.contains(VmFlags::EXEC) { b'x' } else { b'-' },
+            if self.contains(VmFlags::MAYSHARE) { b's' } else { b'p' },
         ]
     }
 

@@ -91,12 +91,7 @@ impl Vma {
     /// The part `[start, end)` of this VMA (which must lie inside it).
     pub fn slice(&self, start: VirtAddr, end: VirtAddr) -> Vma {
         debug_assert!(self.start <= start && end <= self.end && start < end);
-        Vma {
-            start,
-            end,
-            pgoff: self.pgoff_of(start),
-            ..self.clone()
-        }
+        Vma { start, end, pgoff: self.pgoff_of(start), ..self.clone() }
     }
 }
 
@@ -151,18 +146,9 @@ mod tests {
     #[test]
     fn adjacent_anon_with_same_flags_merge() {
         let rw = VmFlags::READ | VmFlags::WRITE;
-        assert!(can_merge(
-            &anon(0x1000, 0x2000, rw),
-            &anon(0x2000, 0x3000, rw)
-        ));
-        assert!(!can_merge(
-            &anon(0x1000, 0x2000, rw),
-            &anon(0x2000, 0x3000, VmFlags::READ)
-        ));
-        assert!(!can_merge(
-            &anon(0x1000, 0x2000, rw),
-            &anon(0x3000, 0x4000, rw)
-        ));
+        assert!(can_merge(&anon(0x1000, 0x2000, rw), &anon(0x2000, 0x3000, rw)));
+        assert!(!can_merge(&anon(0x1000, 0x2000, rw), &anon(0x2000, 0x3000, VmFlags::READ)));
+        assert!(!can_merge(&anon(0x1000, 0x2000, rw), &anon(0x3000, 0x4000, rw)));
     }
 
     #[test]
@@ -170,30 +156,18 @@ mod tests {
         let rw = VmFlags::READ | VmFlags::WRITE;
         let mut a = anon(0x1000, 0x2000, rw);
         let mut b = anon(0x2000, 0x3000, rw);
-        a.anon = Some(AnonRef {
-            id: AnonVmaId(1),
-            forked: false,
-        });
-        b.anon = Some(AnonRef {
-            id: AnonVmaId(2),
-            forked: false,
-        });
+        a.anon = Some(AnonRef { id: AnonVmaId(1), forked: false });
+        b.anon = Some(AnonRef { id: AnonVmaId(2), forked: false });
         assert!(!can_merge(&a, &b));
         b.anon = None;
         assert!(can_merge(&a, &b));
-        a.anon = Some(AnonRef {
-            id: AnonVmaId(1),
-            forked: true,
-        });
+        a.anon = Some(AnonRef { id: AnonVmaId(1), forked: true });
         assert!(!can_merge(&a, &b));
     }
 
     #[test]
     fn special_vmas_never_merge() {
         let f = VmFlags::READ | VmFlags::IO;
-        assert!(!can_merge(
-            &anon(0x1000, 0x2000, f),
-            &anon(0x2000, 0x3000, f)
-        ));
+        assert!(!can_merge(&anon(0x1000, 0x2000, f), &anon(0x2000, 0x3000, f)));
     }
 }

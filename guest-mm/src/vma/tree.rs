@@ -10,7 +10,7 @@
 //! Invariants: VMAs are sorted, non-empty, page-aligned and disjoint.
 
 use super::{can_merge, Vma};
-use crate::addr::{VirtAddr, PAGE_SIZE};
+use crate::addr::VirtAddr;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -39,11 +39,7 @@ impl VmaTree {
 
     /// The VMA containing `va`.
     pub fn find(&self, va: VirtAddr) -> Option<&Vma> {
-        self.map
-            .range(..=va.as_u64())
-            .next_back()
-            .map(|(_, v)| v)
-            .filter(|v| v.contains(va))
+        self.map.range(..=va.as_u64()).next_back().map(|(_, v)| v).filter(|v| v.contains(va))
     }
 
     /// The first VMA ending above `va` (Linux's find_vma).
@@ -51,19 +47,12 @@ impl VmaTree {
         if let Some(v) = self.find(va) {
             return Some(v);
         }
-        self.map
-            .range((Bound::Excluded(va.as_u64()), Bound::Unbounded))
-            .next()
-            .map(|(_, v)| v)
+        self.map.range((Bound::Excluded(va.as_u64()), Bound::Unbounded)).next().map(|(_, v)| v)
     }
 
     /// The VMA ending at or below `va`, nearest to it.
     pub fn prev_of(&self, va: VirtAddr) -> Option<&Vma> {
-        self.map
-            .range(..va.as_u64())
-            .next_back()
-            .map(|(_, v)| v)
-            .filter(|v| v.end <= va)
+        self.map.range(..va.as_u64()).next_back().map(|(_, v)| v).filter(|v| v.end <= va)
     }
 
     /// The VMA starting at or above `va`, nearest to it.
@@ -73,13 +62,8 @@ impl VmaTree {
 
     /// VMAs overlapping `[start, end)`, in order.
     pub fn overlapping(&self, start: VirtAddr, end: VirtAddr) -> impl Iterator<Item = &Vma> + '_ {
-        let first = self
-            .find(start)
-            .map_or(start.as_u64(), |v| v.start.as_u64());
-        self.map
-            .range(first..end.as_u64())
-            .map(|(_, v)| v)
-            .filter(move |v| v.end > start)
+        let first = self.find(start).map_or(start.as_u64(), |v| v.start.as_u64());
+        self.map.range(first..end.as_u64()).map(|(_, v)| v).filter(move |v| v.end > start)
     }
 
     /// Whether any VMA overlaps `[start, end)`.
@@ -104,10 +88,7 @@ impl VmaTree {
 
     /// Inserts a VMA that overlaps nothing.
     pub fn insert(&mut self, v: Vma) {
-        debug_assert!(
-            !v.is_empty() && !self.intersects(v.start, v.end),
-            "inserting overlapping {v:?}"
-        );
+        debug_assert!(!v.is_empty() && !self.intersects(v.start, v.end), "inserting overlapping {v:?}");
         self.map.insert(v.start.as_u64(), v);
     }
 
@@ -140,14 +121,8 @@ impl VmaTree {
     pub fn remove_range(&mut self, start: VirtAddr, end: VirtAddr) -> Vec<Vma> {
         self.split_at(start);
         self.split_at(end);
-        let keys: Vec<u64> = self
-            .map
-            .range(start.as_u64()..end.as_u64())
-            .map(|(k, _)| *k)
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| self.map.remove(&k))
-            .collect()
+        let keys: Vec<u64> = self.map.range(start.as_u64()..end.as_u64()).map(|(k, _)| *k).collect();
+        keys.into_iter().filter_map(|k| self.map.remove(&k)).collect()
     }
 
     /// Places `new` (whose range is free) and merges it with its neighbours
@@ -155,14 +130,8 @@ impl VmaTree {
     /// that now contains the new range.
     pub fn merge_new(&mut self, new: Vma) -> VirtAddr {
         let (start, end) = (new.start, new.end);
-        let prev = self
-            .prev_of(start)
-            .filter(|p| p.end == start && can_merge(p, &new))
-            .map(|p| p.start);
-        let next = self
-            .next_of(end)
-            .filter(|n| n.start == end && can_merge(&new, n))
-            .map(|n| n.start);
+        let prev = self.prev_of(start).filter(|p| p.end == start && can_merge(p, &new)).map(|p| p.start);
+        let next = self.next_of(end).filter(|n| n.start == end && can_merge(&new, n)).map(|n| n.start);
         match (prev, next) {
             (Some(p), Some(n)) => {
                 let next_vma = self.map.remove(&n.as_u64()).expect("next exists");
@@ -203,12 +172,7 @@ impl VmaTree {
     /// be fully covered), splitting at the edges, then merges each changed
     /// piece with its neighbours where Linux's vma_merge_existing_range would.
     /// Returns how many pieces were changed.
-    pub fn modify(
-        &mut self,
-        start: VirtAddr,
-        end: VirtAddr,
-        mut change: impl FnMut(&mut Vma),
-    ) -> usize {
+    pub fn modify(&mut self, start: VirtAddr, end: VirtAddr, mut change: impl FnMut(&mut Vma)) -> usize {
         let pieces: Vec<Vma> = self.overlapping(start, end).cloned().collect();
         let mut count = 0;
         for orig in pieces {
@@ -236,11 +200,7 @@ impl VmaTree {
             return;
         };
         let mut start = mid.start;
-        if let Some(p) = self
-            .prev_of(mid.start)
-            .filter(|p| can_merge(p, &mid))
-            .cloned()
-        {
+        if let Some(p) = self.prev_of(mid.start).filter(|p| can_merge(p, &mid)).cloned() {
             self.map.remove(&mid.start.as_u64());
             let pv = self.map.get_mut(&p.start.as_u64()).expect("prev exists");
             pv.end = mid.end;
@@ -249,16 +209,8 @@ impl VmaTree {
             }
             start = p.start;
         }
-        let cur = self
-            .map
-            .get(&start.as_u64())
-            .cloned()
-            .expect("current exists");
-        if let Some(n) = self
-            .next_of(cur.end)
-            .filter(|n| can_merge(&cur, n))
-            .cloned()
-        {
+        let cur = self.map.get(&start.as_u64()).cloned().expect("current exists");
+        if let Some(n) = self.next_of(cur.end).filter(|n| can_merge(&cur, n)).cloned() {
             self.map.remove(&n.start.as_u64());
             let cv = self.map.get_mut(&start.as_u64()).expect("current exists");
             cv.end = n.end;
@@ -329,13 +281,10 @@ impl VmaTree {
                 return Err(format!("VMA {v:?} is empty or unaligned"));
             }
             if v.start.as_u64() < last_end {
-                return Err(format!(
-                    "VMA {v:?} overlaps the previous one (ending {last_end:#x})"
-                ));
+                return Err(format!("VMA {v:?} overlaps the previous one (ending {last_end:#x})"));
             }
             last_end = v.end.as_u64();
         }
-        debug_assert!(PAGE_SIZE == 4096);
         Ok(())
     }
 }
@@ -360,9 +309,7 @@ mod tests {
     }
 
     fn ranges(t: &VmaTree) -> Vec<(u64, u64)> {
-        t.iter()
-            .map(|v| (v.start.as_u64(), v.end.as_u64()))
-            .collect()
+        t.iter().map(|v| (v.start.as_u64(), v.end.as_u64())).collect()
     }
 
     #[test]
@@ -379,16 +326,9 @@ mod tests {
     fn mprotect_middle_splits_vma_and_restoring_merges_back() {
         let mut t = VmaTree::new();
         t.merge_new(anon(0x1000, 0x5000, RW));
-        t.modify(VirtAddr::new(0x2000), VirtAddr::new(0x3000), |v| {
-            v.flags = VmFlags::READ
-        });
-        assert_eq!(
-            ranges(&t),
-            vec![(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]
-        );
-        t.modify(VirtAddr::new(0x2000), VirtAddr::new(0x3000), |v| {
-            v.flags = RW
-        });
+        t.modify(VirtAddr::new(0x2000), VirtAddr::new(0x3000), |v| v.flags = VmFlags::READ);
+        assert_eq!(ranges(&t), vec![(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]);
+        t.modify(VirtAddr::new(0x2000), VirtAddr::new(0x3000), |v| v.flags = RW);
         assert_eq!(ranges(&t), vec![(0x1000, 0x5000)]);
         t.check().unwrap();
     }
@@ -407,22 +347,10 @@ mod tests {
     fn gaps_are_found_from_the_top_and_the_bottom() {
         let mut t = VmaTree::new();
         t.merge_new(anon(0x10000, 0x20000, RW));
-        assert_eq!(
-            t.gap_topdown(0x1000, 0x1000, 0x20000),
-            Some(VirtAddr::new(0xf000))
-        );
-        assert_eq!(
-            t.gap_topdown(0x1000, 0x1000, 0x30000),
-            Some(VirtAddr::new(0x2f000))
-        );
-        assert_eq!(
-            t.gap_bottomup(0x10000, 0x1000, 0x40000),
-            Some(VirtAddr::new(0x20000))
-        );
-        assert_eq!(
-            t.gap_bottomup(0x1000, 0x1000, 0x40000),
-            Some(VirtAddr::new(0x1000))
-        );
+        assert_eq!(t.gap_topdown(0x1000, 0x1000, 0x20000), Some(VirtAddr::new(0xf000)));
+        assert_eq!(t.gap_topdown(0x1000, 0x1000, 0x30000), Some(VirtAddr::new(0x2f000)));
+        assert_eq!(t.gap_bottomup(0x10000, 0x1000, 0x40000), Some(VirtAddr::new(0x20000)));
+        assert_eq!(t.gap_bottomup(0x1000, 0x1000, 0x40000), Some(VirtAddr::new(0x1000)));
         assert!(t.covers(VirtAddr::new(0x10000), VirtAddr::new(0x20000)));
         assert!(!t.covers(VirtAddr::new(0xf000), VirtAddr::new(0x20000)));
     }

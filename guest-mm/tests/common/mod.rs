@@ -26,10 +26,7 @@ pub fn engine_with(mib: u64, fault_around: FaultAround) -> Engine<Mem> {
 pub fn engine_pool(frames: u64) -> Engine<Mem> {
     let bytes = (frames + 1) << 12;
     let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), bytes as usize)]).unwrap();
-    let fa = FaultAround {
-        file_pages: 16,
-        anon_pages: 1,
-    };
+    let fa = FaultAround { file_pages: 16, anon_pages: 1 };
     let config = EngineConfig {
         pool_first: Frame::new(1),
         pool_frames: frames,
@@ -41,13 +38,7 @@ pub fn engine_pool(frames: u64) -> Engine<Mem> {
 }
 
 pub fn engine() -> Engine<Mem> {
-    engine_with(
-        16,
-        FaultAround {
-            file_pages: 16,
-            anon_pages: 1,
-        },
-    )
+    engine_with(16, FaultAround { file_pages: 16, anon_pages: 1 })
 }
 
 /// A new address space, with its creation batch applied.

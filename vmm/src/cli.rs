@@ -1,0 +1,142 @@
+//! Command-line interface definitions (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// A KVM microVMM whose guest memory is governed by a host-side engine with
+/// Linux semantics. A tiny guest runs ring-3 programs under real x86-64
+/// paging; every page fault and memory syscall is resolved by the engine,
+/// which owns the guest's page tables.
+#[derive(Parser, Debug)]
+#[command(name = "vmm", version, about, long_about = None, after_help = "Examples:\n  vmm run --program hello\n  vmm run --program touch -- 1000\n  vmm run --elf ./my-static-program -- arg1\n  vmm programs\n  vmm bench fault --json\n\nLogs: set RUST_LOG=debug (or trace) to see the vCPU loop and the engine.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Boot a microVM and run one program in ring 3 as process 1.
+    Run(RunArgs),
+    /// List the programs built into the guest image.
+    Programs,
+    /// Measure the VMM against floors measured in the same run.
+    Bench(BenchArgs),
+    /// (internal) The boot benchmark's floor: a minimal VM that runs to one `out`.
+    #[command(name = "__floor-boot", hide = true)]
+    FloorBoot,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Guest RAM, e.g. 64M, 1G (suffixes K, M, G; MiB/GiB also accepted).
+    #[arg(long, short = 'm', default_value = "256M")]
+    pub memory: String,
+    /// Built-in program to run (see `vmm programs`).
+    #[arg(long, short = 'p', default_value = "hello", conflicts_with = "elf")]
+    pub program: String,
+    /// A static x86-64 Linux executable to run instead of a built-in program.
+    #[arg(long)]
+    pub elf: Option<PathBuf>,
+    /// Stop the guest after this many seconds (exit status 124).
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Pages an anonymous fault populates at once (1 = Linux without mTHP).
+    #[arg(long, default_value_t = 16)]
+    pub anon_fault_around: u32,
+    /// Pages a file read fault maps around itself (Linux's default is 16).
+    #[arg(long, default_value_t = 16)]
+    pub file_fault_around: u32,
+    /// Do not print the summary line at the end.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print the summary as JSON (on stderr, after the guest's output).
+    #[arg(long)]
+    pub json: bool,
+    /// Testing aid: make the guest kernel fail (to check crash reports).
+    #[arg(long, value_enum, hide = true)]
+    pub inject: Option<Inject>,
+    /// Testing aid: how live PTE changes reach the guest.
+    #[arg(long, value_enum, default_value = "shim", hide = true)]
+    pub pte_apply: PteApply,
+    /// Arguments passed to the program (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inject {
+    /// Clear the IDT so the first exception triple-faults.
+    TripleFault,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PteApply {
+    /// The guest shim replays each batch (correct everywhere).
+    Shim,
+    /// Host writes only (what this host's KVM does not see; for the control test).
+    HostOnly,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: BenchKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchKind {
+    /// Process spawn to exit of `vmm run --program exit`, against a minimal VM process.
+    Boot {
+        /// Launches of each (median reported).
+        #[arg(long, default_value_t = 21)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cost of a forwarded demand fault from ring 3, against a null trap plus a bare exit.
+    Fault {
+        /// Pages touched per measurement.
+        #[arg(long, default_value_t = 2000)]
+        pages: u64,
+        /// Repetitions (median reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses a memory size such as "64M", "1G", "512MiB" or "1048576".
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return Err("expected a number, e.g. 256M".into());
+    }
+    let n: u64 = num.parse().map_err(|_| "number too large".to_string())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown unit '{other}' (use K, M or G)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| "size too large".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! Errors of the vmm, each with a one-line message a user can act on.
+//!
+//! `VmmError::exit_code` maps bad input (the user's to fix) to status 2 and
+//! failures of the host or of the VMM itself to status 1. How a guest ended
+//! (exit code, signal, timeout, crash) is not an error: see `report`.
+
+use crate::elf::ElfError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VmmError {
+    #[error("unknown program '{0}' (built-in programs: {1})")]
+    UnknownProgram(String, String),
+    #[error("cannot read {0}: {1}")]
+    ReadFile(String, #[source] std::io::Error),
+    #[error("{0} is not a program we can run: {1}")]
+    BadElf(String, #[source] ElfError),
+    #[error("invalid memory size '{0}': {1}")]
+    BadSize(String, String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{}", kvm_hint(*.0))]
+    Kvm(i32),
+    #[error("KVM refused {0}: {1}")]
+    KvmIoctl(&'static str, #[source] kvm_ioctls::Error),
+    #[error("{0} failed: {1}")]
+    Host(&'static str, #[source] std::io::Error),
+    #[error("guest memory: {0}")]
+    GuestMemory(String),
+    #[error("the guest image does not fit: {0}")]
+    Image(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn kvm_hint(errno: i32) -> String {
+    match errno {
+        libc::ENOENT => "cannot open /dev/kvm: it does not exist. Load the KVM module (modprobe kvm_intel or kvm_amd) or run on a host with virtualisation enabled.".into(),
+        libc::EACCES | libc::EPERM => "cannot open /dev/kvm: permission denied. Add your user to the 'kvm' group (sudo usermod -aG kvm $USER, then log in again) or run as root.".into(),
+        e => format!("cannot open /dev/kvm: {}", std::io::Error::from_raw_os_error(e)),
+    }
+}
+
+impl VmmError {
+    /// Process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            VmmError::UnknownProgram(..)
+            | VmmError::ReadFile(..)
+            | VmmError::BadElf(..)
+            | VmmError::BadSize(..)
+            | VmmError::Usage(..)
+            | VmmError::Kvm(_) => 2,
+            _ => 1,
+        }
+    }
+}

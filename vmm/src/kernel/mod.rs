@@ -1,0 +1,362 @@
+//! The host-side kernel: processes, traps, syscalls, signals, scheduling.
+//!
+//! Owns everything a guest kernel would do above memory management: the
+//! process table, the decision what each trap means (a page fault for the
+//! engine, a syscall, or a signal), signal delivery, and a deterministic
+//! scheduler (a process runs until it exits or waits; then the lowest-numbered
+//! runnable process runs). Memory is entirely the engine's; the kernel
+//! collects the engine's update batches in `pending`, which the vCPU loop
+//! hands to the shim before the guest runs again.
+//!
+//! Nothing here touches KVM: the vCPU loop passes the trapped process's user
+//! registers in and runs whatever registers come back, and FPU state moves
+//! through the `Cpu` trait. That keeps every path testable.
+
+pub mod exec;
+pub mod process;
+pub mod signal;
+pub mod syscall;
+
+use crate::error::VmmError;
+use crate::report::KillReport;
+use guest_mm::fault::FaultError;
+use guest_mm::{AsId, Engine, PageFault, PteUpdates, SiCode, SigFault, Signal, VirtAddr};
+use kvm_bindings::kvm_regs;
+use process::*;
+use std::collections::BTreeMap;
+use std::io::Write;
+use vm_memory::GuestMemoryMmap;
+
+/// FPU state access on the vCPU.
+pub trait Cpu {
+    fn save_fpu(&mut self) -> Result<FpuState, VmmError>;
+    fn load_fpu(&mut self, f: Option<&FpuState>) -> Result<(), VmmError>;
+}
+
+/// A trap from ring 3, decoded by the vCPU loop.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Trap {
+    /// An exception `vector` with its error code (0 if none) and CR2.
+    Exception { vector: u8, error: u64, cr2: u64 },
+    /// A `syscall` that arrived through the trampoline; `ret` is where it returns.
+    Syscall { ret: u64 },
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    Exited(i32),
+    Killed(KillReport),
+}
+
+/// What the vCPU loop does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Run the (possibly different) current process with the registers given back.
+    Resume,
+    /// The run is over.
+    Finished(RunEnd),
+}
+
+/// Counters for the run summary.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    pub syscalls: u64,
+    pub faults: u64,
+    pub fault_pages: u64,
+    pub signals: u64,
+    pub processes: u64,
+}
+
+/// Where guest output goes.
+pub enum Console {
+    /// The VMM's own stdout and stderr.
+    Inherit,
+    /// Captured (tests, benchmarks).
+    Capture(Vec<u8>, Vec<u8>),
+}
+
+/// The host-side kernel of one VM.
+pub struct Kernel {
+    pub engine: Engine<GuestMemoryMmap>,
+    pub(crate) procs: BTreeMap<Pid, Process>,
+    current: Pid,
+    next_pid: Pid,
+    pub(crate) pending: PteUpdates,
+    pub stats: Stats,
+    pub console: Console,
+    /// Print a line when a process is killed (always) and when one exits (verbose).
+    pub quiet: bool,
+}
+
+impl Kernel {
+    pub fn new(engine: Engine<GuestMemoryMmap>, console: Console) -> Self {
+        Kernel {
+            engine,
+            procs: BTreeMap::new(),
+            current: 0,
+            next_pid: 1,
+            pending: PteUpdates::new(),
+            stats: Stats::default(),
+            console,
+            quiet: false,
+        }
+    }
+
+    /// The process on the vCPU.
+    pub fn current(&self) -> Pid {
+        self.current
+    }
+
+    pub fn process(&self, pid: Pid) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// The address space of the running process.
+    pub fn current_space(&self) -> Option<AsId> {
+        self.procs.get(&self.current).map(|p| p.space)
+    }
+
+    /// Takes the PTE updates the guest must apply before it runs again.
+    pub fn take_pending(&mut self) -> PteUpdates {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Creates process 1 running `image`. Returns its initial registers.
+    pub fn spawn(&mut self, name: &str, image: std::sync::Arc<[u8]>, elf: &crate::elf::Elf, args: &[String]) -> Result<kvm_regs, VmmError> {
+        let (r, u) = self.engine.create_space().split();
+        self.pending.absorb(u);
+        let space = r.map_err(|e| VmmError::Internal(e.to_string()))?;
+        let entry =
+            exec::load(&mut self.engine, space, name, image, elf, args, &mut self.pending).map_err(|e| VmmError::Image(e.to_string()))?;
+        let regs = kvm_regs { rip: entry.rip, rsp: entry.rsp, rflags: signal::FIXED_RFLAGS, ..Default::default() };
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        self.procs.insert(pid, Process::new(pid, 0, name.to_string(), space, regs));
+        self.current = pid;
+        self.stats.processes += 1;
+        Ok(regs)
+    }
+
+    /// Handles one trap of the current process.
+    pub fn handle(&mut self, trap: Trap, regs: &mut kvm_regs, cpu: &mut dyn Cpu) -> Result<Step, VmmError> {
+        match trap {
+            Trap::Syscall { ret } => {
+                regs.rip = ret;
+                self.syscall(regs, cpu)
+            }
+            Trap::Exception { vector: 14, error, cr2 } => self.page_fault(regs, cpu, cr2, error),
+            Trap::Exception { vector, error, .. } => self.exception(regs, cpu, vector, error),
+        }
+    }
+
+    fn page_fault(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, cr2: u64, error: u64) -> Result<Step, VmmError> {
+        let space = self.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
+        let pf = PageFault::from_error_code(VirtAddr::new(cr2), error);
+        let (r, u) = self.engine.handle_fault(space, pf).split();
+        self.pending.absorb(u);
+        match r {
+            Ok(res) => {
+                self.stats.faults += 1;
+                self.stats.fault_pages += res.pages as u64;
+                Ok(Step::Resume)
+            }
+            Err(FaultError::Signal(s)) => self.raise(regs, cpu, s, 14, error),
+            Err(FaultError::OutOfMemory(_)) => {
+                let f = SigFault { signal: Signal::SIGKILL, code: SiCode::Kernel, addr: VirtAddr::new(cr2) };
+                self.kill(regs, cpu, f, ExitStatus::Killed { signal: 9, core: false }, Some("out of guest memory"))
+            }
+            Err(e) => Err(VmmError::Internal(format!("page fault at {cr2:#x}: {e}"))),
+        }
+    }
+
+    /// Reads the two bytes at `rip` of the current process (for opcode checks).
+    fn opcode_at(&mut self, rip: u64) -> Option<[u8; 2]> {
+        let space = self.current_space()?;
+        let mut b = [0u8; 2];
+        let (r, u) = self.engine.read_user(space, VirtAddr::new(rip), &mut b).split();
+        self.pending.absorb(u);
+        r.ok().map(|_| b)
+    }
+
+    fn exception(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, vector: u8, error: u64) -> Result<Step, VmmError> {
+        let rip = VirtAddr::new(regs.rip);
+        let kernel = |signal| SigFault { signal, code: SiCode::Kernel, addr: VirtAddr::new(0) };
+        let fault = match vector {
+            // A `syscall` reported as #UD or #GP at its opcode (hosts that
+            // refuse the instruction in ring 3); handled like the trampoline path.
+            6 | 13 if self.opcode_at(regs.rip) == Some([0x0f, 0x05]) => {
+                regs.rip += 2;
+                return self.syscall(regs, cpu);
+            }
+            0 => SigFault { signal: Signal::SIGFPE, code: SiCode::FpeIntdiv, addr: rip },
+            1 | 3 => kernel(Signal::SIGTRAP),
+            6 => SigFault { signal: Signal::SIGILL, code: SiCode::IllIllopn, addr: rip },
+            16 | 19 => kernel(Signal::SIGFPE),
+            17 => SigFault { signal: Signal::SIGBUS, code: SiCode::BusAdraln, addr: VirtAddr::new(0) },
+            12 => kernel(Signal::SIGBUS),
+            _ => kernel(Signal::SIGSEGV),
+        };
+        self.raise(regs, cpu, fault, vector as u64, error)
+    }
+
+    /// Raises a synchronous signal in the current process: run its handler,
+    /// or kill it with the default action.
+    pub(crate) fn raise(
+        &mut self,
+        regs: &mut kvm_regs,
+        cpu: &mut dyn Cpu,
+        fault: SigFault,
+        trapno: u64,
+        err: u64,
+    ) -> Result<Step, VmmError> {
+        self.stats.signals += 1;
+        let fpu = cpu.save_fpu()?;
+        let space = self.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
+        let Kernel { engine, procs, pending, .. } = self;
+        let p = procs.get_mut(&self.current).expect("current process exists");
+        let d = signal::deliver(p, regs, fault, trapno, err, |va, data| {
+            let (r, u) = engine.write_user(space, va, data).split();
+            pending.absorb(u);
+            r
+        });
+        match d {
+            signal::Delivery::Handler => {
+                p.signal_fpu.push(fpu);
+                Ok(Step::Resume)
+            }
+            signal::Delivery::Kill(status) => self.kill(regs, cpu, fault, status, None),
+        }
+    }
+
+    /// Ends the current process with `status`, reporting `fault`.
+    fn kill(
+        &mut self,
+        regs: &mut kvm_regs,
+        cpu: &mut dyn Cpu,
+        fault: SigFault,
+        status: ExitStatus,
+        note: Option<&str>,
+    ) -> Result<Step, VmmError> {
+        let p = &self.procs[&self.current];
+        let ExitStatus::Killed { signal, core } = status else { unreachable!("kill is for signals") };
+        let report = KillReport {
+            pid: p.pid,
+            name: p.name.clone(),
+            signal: Signal::from_number(signal as u64).map_or_else(|| format!("signal {signal}"), |s| s.name().to_string()),
+            code: fault.code.name().to_string(),
+            addr: fault.addr.as_u64(),
+            rip: regs.rip,
+            core,
+            note: note.map(str::to_string),
+        };
+        self.say(&format!("vmm: {report}"));
+        self.exit_current(regs, cpu, status, Some(report))
+    }
+
+    /// Writes a line for the user on the VMM's stderr.
+    fn say(&mut self, line: &str) {
+        match &mut self.console {
+            Console::Inherit => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+            Console::Capture(_, err) => {
+                let _ = writeln!(err, "{line}");
+            }
+        }
+    }
+
+    /// Makes the current process a zombie and picks what runs next.
+    pub(crate) fn exit_current(
+        &mut self,
+        regs: &mut kvm_regs,
+        cpu: &mut dyn Cpu,
+        status: ExitStatus,
+        report: Option<KillReport>,
+    ) -> Result<Step, VmmError> {
+        let pid = self.current;
+        let space = self.procs[&pid].space;
+        self.engine.destroy_space(space).map_err(|e| VmmError::Internal(e.to_string()))?;
+        if pid == 1 {
+            // The run ends with process 1; its status is the VMM's.
+            let others: Vec<Pid> = self.procs.keys().copied().filter(|p| *p != 1).collect();
+            for o in others {
+                if let Some(p) = self.procs.remove(&o) {
+                    if !matches!(p.state, RunState::Zombie(_)) {
+                        let _ = self.engine.destroy_space(p.space);
+                    }
+                }
+            }
+            self.procs.remove(&1);
+            return Ok(Step::Finished(match report {
+                Some(r) => RunEnd::Killed(r),
+                None => RunEnd::Exited(status.shell_code()),
+            }));
+        }
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.state = RunState::Zombie(status);
+        }
+        self.schedule(regs, cpu, false)
+    }
+
+    /// Switches to the next runnable process (waking waiters whose child is
+    /// now a zombie). `keep` says whether the current one stays runnable.
+    pub(crate) fn schedule(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, keep: bool) -> Result<Step, VmmError> {
+        let cur = self.current;
+        let waiting: Vec<Pid> = self.procs.values().filter(|p| matches!(p.state, RunState::Waiting { .. })).map(|p| p.pid).collect();
+        for w in waiting {
+            self.try_reap(w)?;
+        }
+        let next = if keep && self.procs.get(&cur).is_some_and(|p| p.state == RunState::Runnable) {
+            Some(cur)
+        } else {
+            self.procs
+                .values()
+                .find(|p| p.state == RunState::Runnable && p.pid != cur)
+                .map(|p| p.pid)
+                .or_else(|| self.procs.get(&cur).filter(|p| p.state == RunState::Runnable).map(|p| p.pid))
+        };
+        let Some(next) = next else {
+            return Err(VmmError::Internal("no runnable process left (every process is waiting)".into()));
+        };
+        if next != cur {
+            let fpu = cpu.save_fpu()?;
+            if let Some(p) = self.procs.get_mut(&cur) {
+                if !matches!(p.state, RunState::Zombie(_)) {
+                    p.regs = *regs;
+                    p.fpu = Some(fpu);
+                }
+            }
+            let n = self.procs.get_mut(&next).expect("picked from the table");
+            *regs = n.regs;
+            cpu.load_fpu(n.fpu.as_ref())?;
+            self.current = next;
+        }
+        Ok(Step::Resume)
+    }
+
+    /// Completes a wait4 of `pid` if a matching child is a zombie.
+    pub(crate) fn try_reap(&mut self, pid: Pid) -> Result<bool, VmmError> {
+        let Some(RunState::Waiting { pid: want, status_addr, .. }) = self.procs.get(&pid).map(|p| p.state) else { return Ok(false) };
+        let child = self
+            .procs
+            .values()
+            .find(|c| c.ppid == pid && (want == -1 || want == c.pid as i64) && matches!(c.state, RunState::Zombie(_)))
+            .map(|c| c.pid);
+        let Some(child) = child else { return Ok(false) };
+        let Some(RunState::Zombie(status)) = self.procs.remove(&child).map(|c| c.state) else { return Ok(false) };
+        let space = self.procs[&pid].space;
+        let mut ret = child as i64;
+        if status_addr != 0 {
+            let (r, u) = self.engine.write_user(space, VirtAddr::new(status_addr), &status.wait_word().to_le_bytes()).split();
+            self.pending.absorb(u);
+            if let Err(e) = r {
+                ret = e.as_return();
+            }
+        }
+        let p = self.procs.get_mut(&pid).expect("waiter exists");
+        p.regs.rax = ret as u64;
+        p.state = RunState::Runnable;
+        Ok(true)
+    }
+}

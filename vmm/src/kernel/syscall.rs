@@ -1,0 +1,219 @@
+//! System call dispatch: Linux x86-64 numbers, registers and errno.
+//!
+//! Owns the translation from a trapped `syscall` to kernel and engine
+//! operations. Arguments come from guest registers and are untrusted; every
+//! memory argument is read or written through the engine's user-access path
+//! with the process's own permissions (EFAULT when it could not touch it).
+//! On return RAX holds the result or -errno, RCX the return address and R11
+//! the flags, as after SYSRET; unknown numbers get -ENOSYS.
+
+use super::process::*;
+use super::signal;
+use super::{Console, Cpu, Kernel, Step};
+use crate::error::VmmError;
+use guest_mm::ops::mmap::{MapFile, MmapArgs};
+use guest_mm::{Errno, VirtAddr};
+use kvm_bindings::kvm_regs;
+use std::io::Write;
+
+pub const SYS_WRITE: u64 = 1;
+pub const SYS_MMAP: u64 = 9;
+pub const SYS_MPROTECT: u64 = 10;
+pub const SYS_MUNMAP: u64 = 11;
+pub const SYS_BRK: u64 = 12;
+pub const SYS_RT_SIGACTION: u64 = 13;
+pub const SYS_RT_SIGPROCMASK: u64 = 14;
+pub const SYS_RT_SIGRETURN: u64 = 15;
+pub const SYS_GETPID: u64 = 39;
+pub const SYS_EXIT: u64 = 60;
+pub const SYS_WAIT4: u64 = 61;
+pub const SYS_GETPPID: u64 = 110;
+pub const SYS_EXIT_GROUP: u64 = 231;
+
+/// Largest single write(2) we copy at once (Linux also writes partially).
+const MAX_WRITE: u64 = 1 << 20;
+
+type Ret = Result<u64, Errno>;
+
+impl Kernel {
+    /// Handles the syscall in `regs` (RIP already points past it).
+    pub(crate) fn syscall(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu) -> Result<Step, VmmError> {
+        self.stats.syscalls += 1;
+        let (nr, a) = (regs.rax, [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]);
+        // SYSRET semantics: RCX and R11 are clobbered with the return address and flags.
+        regs.rcx = regs.rip;
+        regs.r11 = regs.rflags;
+        let r: Ret = match nr {
+            SYS_WRITE => self.sys_write(a[0], a[1], a[2]),
+            SYS_MMAP => self.sys_mmap(a),
+            SYS_MPROTECT => self.mm(|e, s| e.mprotect(s, a[0], a[1], a[2]).split()).map(|_| 0),
+            SYS_MUNMAP => self.mm(|e, s| e.munmap(s, a[0], a[1]).split()).map(|_| 0),
+            // No heap: report the break as 0, which callers treat as "use mmap".
+            SYS_BRK => Ok(0),
+            SYS_RT_SIGACTION => self.sys_sigaction(a[0], a[1], a[2], a[3]),
+            SYS_RT_SIGPROCMASK => self.sys_sigprocmask(a[0], a[1], a[2], a[3]),
+            SYS_RT_SIGRETURN => return self.sys_sigreturn(regs, cpu),
+            SYS_GETPID => Ok(self.current() as u64),
+            SYS_GETPPID => Ok(self.procs.get(&self.current()).map_or(0, |p| p.ppid) as u64),
+            SYS_EXIT | SYS_EXIT_GROUP => return self.exit_current(regs, cpu, ExitStatus::Exited(a[0] as i32), None),
+            SYS_WAIT4 => return self.sys_wait4(regs, cpu, a[0] as i32 as i64, a[1], a[2]),
+            _ => Err(Errno::ENOSYS),
+        };
+        regs.rax = match r {
+            Ok(v) => v,
+            Err(e) => e.as_return() as u64,
+        };
+        Ok(Step::Resume)
+    }
+
+    /// Runs an engine operation on the current space, collecting its batch.
+    fn mm<T>(
+        &mut self,
+        op: impl FnOnce(&mut guest_mm::Engine<vm_memory::GuestMemoryMmap>, guest_mm::AsId) -> (Result<T, Errno>, guest_mm::PteUpdates),
+    ) -> Result<T, Errno> {
+        let space = self.current_space().ok_or(Errno::ESRCH)?;
+        let (r, u) = op(&mut self.engine, space);
+        self.pending.absorb(u);
+        r
+    }
+
+    fn read_user(&mut self, va: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        self.mm(|e, s| e.read_user(s, VirtAddr::new(va), buf).split())
+    }
+
+    fn write_user(&mut self, va: u64, data: &[u8]) -> Result<(), Errno> {
+        self.mm(|e, s| e.write_user(s, VirtAddr::new(va), data).split())
+    }
+
+    fn sys_write(&mut self, fd: u64, buf: u64, len: u64) -> Ret {
+        if fd != 1 && fd != 2 {
+            return Err(Errno::EBADF);
+        }
+        let n = len.min(MAX_WRITE) as usize;
+        let mut data = vec![0u8; n];
+        self.read_user(buf, &mut data)?;
+        match &mut self.console {
+            Console::Inherit => {
+                let r = if fd == 1 {
+                    std::io::stdout().write_all(&data).and_then(|_| std::io::stdout().flush())
+                } else {
+                    std::io::stderr().write_all(&data)
+                };
+                r.map_err(|_| Errno::EIO)?;
+            }
+            Console::Capture(out, err) => {
+                if fd == 1 { out } else { err }.extend_from_slice(&data);
+            }
+        }
+        Ok(n as u64)
+    }
+
+    fn sys_mmap(&mut self, a: [u64; 6]) -> Ret {
+        // Descriptors for files and devices come with the fd table (later issues);
+        // until then only anonymous mappings have a valid descriptor.
+        let file = if a[3] & guest_mm::ops::map::ANONYMOUS != 0 { MapFile::None } else { MapFile::Bad(Errno::EBADF) };
+        let args = MmapArgs { addr: a[0], len: a[1], prot: a[2], flags: a[3], file, offset: a[5] };
+        self.mm(|e, s| e.mmap(s, args).split()).map(|v| v.as_u64())
+    }
+
+    fn sys_sigaction(&mut self, sig: u64, act: u64, oldact: u64, size: u64) -> Ret {
+        let new = if act != 0 {
+            let mut b = [0u8; 32];
+            self.read_user(act, &mut b)?;
+            Some(b)
+        } else {
+            None
+        };
+        let pid = self.current();
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        // Validate before committing: a bad oldact must not leave the action changed.
+        let saved = p.actions;
+        let old = signal::sigaction(p, sig, new, size)?;
+        if oldact != 0 {
+            if let Err(e) = self.write_user(oldact, &old) {
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.actions = saved;
+                }
+                return Err(e);
+            }
+        }
+        Ok(0)
+    }
+
+    fn sys_sigprocmask(&mut self, how: u64, set: u64, oldset: u64, size: u64) -> Ret {
+        if size != 8 {
+            return Err(Errno::EINVAL);
+        }
+        let new = if set != 0 {
+            let mut b = [0u8; 8];
+            self.read_user(set, &mut b)?;
+            Some(u64::from_le_bytes(b))
+        } else {
+            None
+        };
+        let pid = self.current();
+        let p = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let before = p.blocked;
+        let old = signal::sigprocmask(p, how, new)?;
+        if oldset != 0 {
+            if let Err(e) = self.write_user(oldset, &old.to_le_bytes()) {
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.blocked = before;
+                }
+                return Err(e);
+            }
+        }
+        Ok(0)
+    }
+
+    fn sys_sigreturn(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu) -> Result<Step, VmmError> {
+        let space = self.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
+        let pid = self.current();
+        let Kernel { engine, procs, pending, .. } = self;
+        let p = procs.get_mut(&pid).expect("current process exists");
+        let r = signal::sigreturn(p, regs, |va, buf| {
+            let (r, u) = engine.read_user(space, va, buf).split();
+            pending.absorb(u);
+            r
+        });
+        let fpu = p.signal_fpu.pop();
+        match r {
+            Ok(()) => {
+                if let Some(f) = fpu {
+                    cpu.load_fpu(Some(&f))?;
+                }
+                Ok(Step::Resume)
+            }
+            Err(_) => {
+                let f = guest_mm::SigFault { signal: guest_mm::Signal::SIGSEGV, code: guest_mm::SiCode::Kernel, addr: VirtAddr::new(0) };
+                self.raise(regs, cpu, f, 0, 0)
+            }
+        }
+    }
+
+    fn sys_wait4(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, pid: i64, status: u64, options: u64) -> Result<Step, VmmError> {
+        const WNOHANG: u64 = 1;
+        let me = self.current();
+        let has_child = self.procs.values().any(|c| c.ppid == me && (pid == -1 || pid == c.pid as i64));
+        if (pid != -1 && pid <= 0) || !has_child {
+            regs.rax = Errno::ECHILD.as_return() as u64;
+            return Ok(Step::Resume);
+        }
+        if let Some(p) = self.procs.get_mut(&me) {
+            p.state = RunState::Waiting { pid, status_addr: status, options };
+            p.regs = *regs;
+        }
+        if self.try_reap(me)? {
+            *regs = self.procs[&me].regs;
+            return Ok(Step::Resume);
+        }
+        if options & WNOHANG != 0 {
+            if let Some(p) = self.procs.get_mut(&me) {
+                p.state = RunState::Runnable;
+            }
+            regs.rax = 0;
+            return Ok(Step::Resume);
+        }
+        self.schedule(regs, cpu, false)
+    }
+}

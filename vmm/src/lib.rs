@@ -1,0 +1,25 @@
+//! vmm: a KVM microVMM whose guest memory is governed by the guest-mm engine.
+//!
+//! Layers (each module's header says what it owns):
+//! - [`vm`], [`boot`], [`layout`], [`shim`], [`images`], [`elf`]: the VM, guest
+//!   RAM, the kernel structures the host builds, the embedded guest image.
+//! - [`machine`]: the vCPU loop; [`batch`]: PTE updates as shim code;
+//!   [`watchdog`].
+//! - [`kernel`]: processes, traps, syscalls, signals, scheduling.
+//! - [`run`], [`bench`], [`cli`], [`report`], [`error`]: the commands.
+
+pub mod batch;
+
+pub mod boot;
+pub mod cli;
+pub mod elf;
+pub mod error;
+pub mod images;
+pub mod kernel;
+pub mod layout;
+pub mod machine;
+pub mod report;
+pub mod run;
+pub mod shim;
+pub mod vm;
+pub mod watchdog;

@@ -1,0 +1,310 @@
+//! The machine: one VM, its vCPU loop, and the bridge between KVM and the kernel.
+//!
+//! Owns the vCPU and everything about entering and leaving the guest:
+//! - decoding an exit from a shim stub (`out 0xE0+vector`) into a trap of the
+//!   running process, with its user registers rebuilt from KVM's sync regs and
+//!   the exception frame the CPU pushed on IST1;
+//! - resuming: writing the user frame back, loading CR3 when the process
+//!   changed, and, when the kernel holds PTE updates, placing their code in
+//!   the shim's batch area and entering there instead of at `iretq`;
+//! - everything that ends a run: guest exit, kill, watchdog, guest-kernel crash.
+//!
+//! Trust: exits, frames and registers all come from the guest. A frame that
+//! is not where the stub would leave it, or a fault taken in ring 0 anywhere
+//! but the trampoline, ends the run as a guest crash; it can never make the
+//! VMM panic or write outside guest RAM (all guest accesses are bounds-checked).
+
+use crate::batch::{self, TlbFlush, BATCH_CONTINUE_PORT};
+use crate::boot;
+use crate::elf::Elf;
+use crate::error::VmmError;
+use crate::kernel::process::FpuState;
+use crate::kernel::{signal::user_rflags, Console, Cpu, Kernel, RunEnd, Step, Trap};
+use crate::layout::*;
+use crate::report::KillReport;
+use crate::shim::ShimImage;
+use crate::vm::Vm;
+use crate::watchdog::Watchdog;
+use guest_mm::{Engine, EngineConfig, FaultAround, Frame, Limits};
+use kvm_bindings::kvm_regs;
+use kvm_ioctls::{SyncReg, VcpuExit, VcpuFd};
+use std::sync::Arc;
+use std::time::Duration;
+use vm_memory::{Bytes, GuestAddress};
+
+/// What to boot.
+#[derive(Clone)]
+pub struct BootSpec {
+    pub memory: u64,
+    pub program: String,
+    pub image: Arc<[u8]>,
+    pub args: Vec<String>,
+    pub fault_around: FaultAround,
+    pub capture: bool,
+    pub quiet: bool,
+    /// Debugging/testing aid: break the IDT so the first exception triple-faults.
+    pub break_idt: bool,
+    /// Testing aid: drop PTE batches instead of letting the shim apply them,
+    /// i.e. rely on host writes alone (which this host's KVM does not see).
+    pub host_only_ptes: bool,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Exited(i32),
+    Killed(KillReport),
+    /// The watchdog stopped the guest; rip where it was.
+    Timeout {
+        rip: u64,
+    },
+    /// The guest's ring 0 failed.
+    GuestCrash(String),
+}
+
+/// Exit counters of the vCPU loop.
+#[derive(Clone, Debug, Default)]
+pub struct LoopStats {
+    pub exits: u64,
+    pub batches: u64,
+    pub batch_stores: u64,
+}
+
+/// A booted microVM.
+pub struct Machine {
+    vm: Vm,
+    vcpu: VcpuFd,
+    shim: ShimImage,
+    pub kernel: Kernel,
+    /// The user registers of the running process.
+    ctx: kvm_regs,
+    loaded_cr3: u64,
+    chunks: Vec<Vec<u8>>,
+    initial_fpu: FpuState,
+    host_only_ptes: bool,
+    pub stats: LoopStats,
+}
+
+struct VcpuCpu<'a> {
+    vcpu: &'a VcpuFd,
+    initial: &'a FpuState,
+}
+
+impl Cpu for VcpuCpu<'_> {
+    fn save_fpu(&mut self) -> Result<FpuState, VmmError> {
+        self.vcpu.get_fpu().map(Box::new).map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))
+    }
+    fn load_fpu(&mut self, f: Option<&FpuState>) -> Result<(), VmmError> {
+        self.vcpu.set_fpu(f.unwrap_or(self.initial)).map_err(|e| VmmError::KvmIoctl("KVM_SET_FPU", e))
+    }
+}
+
+fn guest_err(e: vm_memory::GuestMemoryError) -> VmmError {
+    VmmError::GuestMemory(e.to_string())
+}
+
+impl Machine {
+    /// Creates the VM, builds the kernel structures, loads the program as process 1.
+    pub fn boot(kvm: kvm_ioctls::Kvm, spec: &BootSpec) -> Result<Machine, VmmError> {
+        let shim = ShimImage::parse(crate::images::SHIM).map_err(|e| VmmError::Image(e.to_string()))?;
+        let elf = Elf::parse(&spec.image, true).map_err(|e| VmmError::BadElf(spec.program.clone(), e))?;
+        let vm = Vm::create(kvm, spec.memory)?;
+        let mem = vm.ram.mem.clone();
+        shim.load(crate::images::SHIM, &mem).map_err(|e| VmmError::Image(e.to_string()))?;
+        let kernel_entries = boot::write_kernel(&mem, spec.memory, &shim)?;
+        if spec.break_idt {
+            mem.write_slice(&[0u8; 32 * 16], GuestAddress(IDT_PA)).map_err(guest_err)?;
+        }
+        let config = EngineConfig {
+            pool_first: Frame::new(POOL_PA >> 12),
+            pool_frames: (spec.memory - POOL_PA) >> 12,
+            kernel_entries,
+            fault_around: spec.fault_around,
+            limits: Limits::default(),
+        };
+        let engine = Engine::new(mem, config).map_err(|e| VmmError::Internal(e.to_string()))?;
+        let console = if spec.capture { Console::Capture(Vec::new(), Vec::new()) } else { Console::Inherit };
+        let mut kernel = Kernel::new(engine, console);
+        kernel.quiet = spec.quiet;
+        let ctx = kernel.spawn(&spec.program, spec.image.clone(), &elf, &spec.args)?;
+        let space = kernel.current_space().ok_or_else(|| VmmError::Internal("no process 1".into()))?;
+        let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
+        let vcpu = vm.fd.create_vcpu(0).map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VCPU", e))?;
+        boot::init_vcpu(&vm.kvm, &vcpu, &shim, cr3)?;
+        let initial_fpu = Box::new(vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?);
+        let mut m = Machine {
+            vm,
+            vcpu,
+            shim,
+            kernel,
+            ctx,
+            loaded_cr3: cr3,
+            chunks: Vec::new(),
+            initial_fpu,
+            host_only_ptes: spec.host_only_ptes,
+            stats: LoopStats::default(),
+        };
+        m.vcpu.set_sync_valid_reg(SyncReg::Register);
+        m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
+        // The first entry: KVM_RUN will fill the sync area; start from SET_REGS state.
+        let regs = m.vcpu.get_regs().map_err(|e| VmmError::KvmIoctl("KVM_GET_REGS", e))?;
+        m.vcpu.sync_regs_mut().regs = regs;
+        let sregs = m.vcpu.get_sregs().map_err(|e| VmmError::KvmIoctl("KVM_GET_SREGS", e))?;
+        m.vcpu.sync_regs_mut().sregs = sregs;
+        m.prepare_entry()?;
+        Ok(m)
+    }
+
+    /// Guest RAM size.
+    pub fn memory(&self) -> u64 {
+        self.vm.ram.size
+    }
+
+    /// Writes the running process's frame and registers for the next KVM_RUN,
+    /// with the pending PTE batch (if any) in front of the return to ring 3.
+    fn prepare_entry(&mut self) -> Result<(), VmmError> {
+        let mem = &self.vm.ram.mem;
+        let c = &self.ctx;
+        for (pa, v) in [
+            (FRAME_RIP, c.rip),
+            (FRAME_CS, sel::USER_CS as u64),
+            (FRAME_RFLAGS, user_rflags(c.rflags)),
+            (FRAME_RSP, c.rsp),
+            (FRAME_SS, sel::USER_DS as u64),
+        ] {
+            mem.write_obj(v, GuestAddress(pa)).map_err(guest_err)?;
+        }
+        let space = self.kernel.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
+        let cr3 = self.kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
+        let switched = cr3 != self.loaded_cr3;
+        if switched {
+            self.vcpu.sync_regs_mut().sregs.cr3 = cr3;
+            self.vcpu.set_sync_dirty_reg(SyncReg::SystemRegister);
+            self.loaded_cr3 = cr3;
+        }
+        let mut regs = *c;
+        regs.rsp = kva(FRAME_RIP);
+        regs.rflags = 2;
+        regs.rip = self.shim.iretq();
+        let updates = self.kernel.take_pending();
+        let (stores, flush) = updates.into_parts();
+        if !self.host_only_ptes && (!stores.is_empty() || flush.touches(space)) {
+            let tlb = if switched || flush.spaces.contains(&space) {
+                TlbFlush::All
+            } else {
+                TlbFlush::Pages(flush.pages.iter().filter(|(a, _)| *a == space).map(|(_, va)| va.as_u64()).collect())
+            };
+            let mut chunks = batch::encode(&stores, &tlb, c.rax, self.shim.batch_len());
+            chunks.reverse();
+            self.stats.batches += 1;
+            self.stats.batch_stores += stores.len() as u64;
+            self.chunks = chunks;
+            self.load_next_chunk()?;
+            regs.rip = self.shim.batch_start;
+        }
+        self.vcpu.sync_regs_mut().regs = regs;
+        self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+        Ok(())
+    }
+
+    fn load_next_chunk(&mut self) -> Result<(), VmmError> {
+        let chunk = self.chunks.pop().ok_or_else(|| VmmError::Internal("no batch chunk left".into()))?;
+        self.vm.ram.mem.write_slice(&chunk, GuestAddress(self.shim.batch_pa())).map_err(guest_err)
+    }
+
+    /// Rebuilds the running process's user registers from an exit in stub
+    /// `vector`, and says what the trap was. Err: the guest's ring 0 broke.
+    fn decode(&mut self, vector: u8) -> Result<Trap, String> {
+        let sr = self.vcpu.sync_regs();
+        let has_error = matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30);
+        let want_rsp = kva(if has_error { FRAME_ERROR } else { FRAME_RIP });
+        if sr.regs.rsp != want_rsp {
+            return Err(format!(
+                "exception {vector} with the stack at {:#x}, not at the exception frame (a fault inside the shim)",
+                sr.regs.rsp
+            ));
+        }
+        let mem = &self.vm.ram.mem;
+        let rd = |pa: u64| mem.read_obj::<u64>(GuestAddress(pa)).map_err(|e| e.to_string());
+        let (rip, cs, rflags, rsp) = (rd(FRAME_RIP)?, rd(FRAME_CS)?, rd(FRAME_RFLAGS)?, rd(FRAME_RSP)?);
+        let error = if has_error { rd(FRAME_ERROR)? } else { 0 };
+        let mut ctx = sr.regs;
+        ctx.rip = rip;
+        ctx.rsp = rsp;
+        ctx.rflags = rflags;
+        if vector == 6 && rip == TRAMPOLINE_VA {
+            // `syscall`: RCX holds the return address, R11 the caller's flags
+            // (at CPL 3 on PVM, at CPL 0 on VMX/SVM hosts).
+            ctx.rflags = user_rflags(ctx.r11);
+            self.ctx = ctx;
+            return Ok(Trap::Syscall { ret: ctx.rcx });
+        }
+        if cs & 3 != 3 {
+            return Err(format!("exception {vector} in guest ring 0 at rip {rip:#x} (error {error:#x}, cr2 {:#x})", sr.sregs.cr2));
+        }
+        self.ctx = ctx;
+        Ok(Trap::Exception { vector, error, cr2: sr.sregs.cr2 })
+    }
+
+    /// Runs until process 1 ends, the watchdog fires, or the guest crashes.
+    pub fn run(&mut self, timeout: Duration) -> Result<Ending, VmmError> {
+        let dog = Watchdog::start(timeout);
+        loop {
+            let exit = self.vcpu.run();
+            self.stats.exits += 1;
+            let port = match exit {
+                Ok(VcpuExit::IoOut(port, _)) => port,
+                Ok(VcpuExit::Shutdown) => return Ok(Ending::GuestCrash("the guest triple-faulted (KVM_EXIT_SHUTDOWN)".into())),
+                Ok(VcpuExit::InternalError) => {
+                    return Ok(Ending::GuestCrash(format!(
+                        "KVM could not emulate a guest instruction (internal error) at rip {:#x}",
+                        self.vcpu.sync_regs().regs.rip
+                    )))
+                }
+                Ok(VcpuExit::Hlt) => return Ok(Ending::GuestCrash("the guest halted".into())),
+                Ok(other) => return Ok(Ending::GuestCrash(format!("unexpected exit {other:?}"))),
+                Err(e) if e.errno() == libc::EINTR => {
+                    if dog.expired() {
+                        return Ok(Ending::Timeout { rip: self.vcpu.sync_regs().regs.rip });
+                    }
+                    continue;
+                }
+                Err(e) => return Err(VmmError::KvmIoctl("KVM_RUN", e)),
+            };
+            if port == BATCH_CONTINUE_PORT {
+                self.load_next_chunk()?;
+                self.vcpu.sync_regs_mut().regs.rip = self.shim.batch_start;
+                self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+                continue;
+            }
+            if !(0xe0..0x100).contains(&port) {
+                return Ok(Ending::GuestCrash(format!("the guest wrote to unknown port {port:#x}")));
+            }
+            let trap = match self.decode((port - 0xe0) as u8) {
+                Ok(t) => t,
+                Err(why) => return Ok(Ending::GuestCrash(why)),
+            };
+            let mut ctx = self.ctx;
+            let mut cpu = VcpuCpu { vcpu: &self.vcpu, initial: &self.initial_fpu };
+            match self.kernel.handle(trap, &mut ctx, &mut cpu)? {
+                Step::Resume => {
+                    self.ctx = ctx;
+                    self.prepare_entry()?;
+                }
+                Step::Finished(RunEnd::Exited(code)) => return Ok(Ending::Exited(code)),
+                Step::Finished(RunEnd::Killed(r)) => return Ok(Ending::Killed(r)),
+            }
+            if dog.expired() {
+                return Ok(Ending::Timeout { rip: self.ctx.rip });
+            }
+        }
+    }
+
+    /// Captured guest output (stdout, stderr) when booted with `capture`.
+    pub fn captured(&self) -> (&[u8], &[u8]) {
+        match &self.kernel.console {
+            Console::Capture(o, e) => (o, e),
+            Console::Inherit => (&[], &[]),
+        }
+    }
+}

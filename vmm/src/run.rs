@@ -1,0 +1,108 @@
+//! `vmm run`: boot a microVM, run one program, report how it ended.
+
+use crate::cli::{Inject, PteApply, RunArgs};
+use crate::error::VmmError;
+use crate::machine::{BootSpec, Ending, Machine};
+use crate::report::{RunSummary, EXIT_GUEST_CRASH, EXIT_TIMEOUT};
+use crate::{cli, images, layout, vm};
+use guest_mm::FaultAround;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Turns command-line arguments into a boot specification (all input checks).
+pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
+    let memory = cli::parse_size(&a.memory).map_err(|e| VmmError::BadSize(a.memory.clone(), e))?;
+    if memory < layout::MIN_RAM {
+        return Err(VmmError::BadSize(a.memory.clone(), format!("the guest needs at least {} MiB", layout::MIN_RAM >> 20)));
+    }
+    if memory % 4096 != 0 {
+        return Err(VmmError::BadSize(a.memory.clone(), "must be a multiple of 4 KiB".into()));
+    }
+    let host = vm::host_memory().unwrap_or(u64::MAX);
+    if memory > layout::MAX_RAM || memory > host {
+        return Err(VmmError::BadSize(
+            a.memory.clone(),
+            format!("more than this host can give (host RAM {} MiB, limit {} GiB)", host >> 20, layout::MAX_RAM >> 30),
+        ));
+    }
+    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
+        return Err(VmmError::Usage(format!("invalid --timeout {}: must be a positive number of seconds", a.timeout)));
+    }
+    let (name, image): (String, Arc<[u8]>) = match &a.elf {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| VmmError::ReadFile(path.display().to_string(), e))?;
+            crate::elf::Elf::parse(&bytes, true).map_err(|e| VmmError::BadElf(path.display().to_string(), e))?;
+            let name = path.file_name().map_or("program".into(), |n| n.to_string_lossy().into_owned());
+            (name, bytes.into())
+        }
+        None => {
+            let bytes = images::program(&a.program)
+                .ok_or_else(|| VmmError::UnknownProgram(a.program.clone(), images::program_names().join(", ")))?;
+            (a.program.clone(), Arc::from(bytes))
+        }
+    };
+    let spec = BootSpec {
+        memory,
+        program: name,
+        image,
+        args: a.args.clone(),
+        fault_around: FaultAround { file_pages: a.file_fault_around.max(1), anon_pages: a.anon_fault_around.max(1) },
+        capture: false,
+        quiet: a.quiet,
+        break_idt: a.inject == Some(Inject::TripleFault),
+        host_only_ptes: a.pte_apply == PteApply::HostOnly,
+    };
+    Ok((spec, Duration::from_secs_f64(a.timeout)))
+}
+
+/// Runs a booted machine and summarises the run.
+pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: Instant) -> Result<RunSummary, VmmError> {
+    let ending = m.run(timeout)?;
+    let st = &m.kernel.stats;
+    let (outcome, exit_code, killed, detail) = match ending {
+        Ending::Exited(c) => ("exited", c, None, None),
+        Ending::Killed(r) => ("killed", 128 + signal_number(&r.signal), Some(r), None),
+        Ending::Timeout { rip } => (
+            "timeout",
+            EXIT_TIMEOUT,
+            None,
+            Some(format!("still running after {:.1} s (rip {rip:#x}); raise --timeout to allow more", timeout.as_secs_f64())),
+        ),
+        Ending::GuestCrash(why) => ("guest-crash", EXIT_GUEST_CRASH, None, Some(why)),
+    };
+    Ok(RunSummary {
+        program: program.to_string(),
+        outcome: outcome.into(),
+        exit_code,
+        killed,
+        detail,
+        syscalls: st.syscalls,
+        faults: st.faults,
+        fault_pages: st.fault_pages,
+        signals: st.signals,
+        processes: st.processes,
+        exits: m.stats.exits,
+        batches: m.stats.batches,
+        batch_stores: m.stats.batch_stores,
+        wall_ms: started.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+fn signal_number(name: &str) -> i32 {
+    (1..32).find(|n| guest_mm::Signal::from_number(*n).is_some_and(|s| s.name() == name)).map_or(0, |n| n as i32)
+}
+
+/// `vmm run`: returns the process exit status.
+pub fn command(a: &RunArgs) -> Result<i32, VmmError> {
+    let started = Instant::now();
+    let (spec, timeout) = spec_from_args(a)?;
+    let kvm = vm::open_kvm()?;
+    let mut m = Machine::boot(kvm, &spec)?;
+    let summary = run_machine(&mut m, &spec.program, timeout, started)?;
+    if a.json {
+        eprintln!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    } else if !a.quiet || summary.outcome != "exited" {
+        eprintln!("{}", summary.line());
+    }
+    Ok(summary.exit_code)
+}
