@@ -60,10 +60,17 @@ pub struct OutOfFrames {
 }
 
 /// The frame pool of guest RAM.
+///
+/// Records exist only for frames that were ever handed out: frames at or
+/// above `fresh` have never been used (free and clean), so creating a pool
+/// costs nothing per frame however large guest RAM is.
 #[derive(Debug)]
 pub struct FrameTable {
     first: Frame,
+    count: u64,
     info: Vec<FrameInfo>,
+    /// Index of the first never-used frame (== info.len()).
+    fresh: u64,
     free_clean: Vec<Frame>,
     free_hazard: Vec<Frame>,
     zero: Frame,
@@ -84,14 +91,19 @@ impl FrameTable {
     /// The caller zeroes the zero page's memory.
     pub fn new(first: Frame, count: u64) -> Self {
         assert!(count >= 2, "a frame pool needs at least the zero page and one more frame");
-        let mut info = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            info.push(FrameInfo { use_: FrameUse::Free, rmap: Vec::new(), hazard: None });
+        let info = vec![FrameInfo { use_: FrameUse::Zero, rmap: Vec::new(), hazard: None }];
+        FrameTable { first, count, info, fresh: 1, free_clean: Vec::new(), free_hazard: Vec::new(), zero: first }
+    }
+
+    /// Takes a never-used frame, creating its record.
+    fn take_fresh(&mut self) -> Option<Frame> {
+        if self.fresh >= self.count {
+            return None;
         }
-        info[0].use_ = FrameUse::Zero;
-        // Allocate from low to high addresses: pop() takes from the end.
-        let free_clean = (1..count).rev().map(|i| Frame::new(first.number() + i)).collect();
-        FrameTable { first, info, free_clean, free_hazard: Vec::new(), zero: first }
+        let f = Frame::new(self.first.number() + self.fresh);
+        self.info.push(FrameInfo { use_: FrameUse::Free, rmap: Vec::new(), hazard: None });
+        self.fresh += 1;
+        Some(f)
     }
 
     pub fn zero_frame(&self) -> Frame {
@@ -100,12 +112,14 @@ impl FrameTable {
 
     /// Whether `f` belongs to the pool.
     pub fn contains(&self, f: Frame) -> bool {
-        f.number() >= self.first.number() && f.number() - self.first.number() < self.info.len() as u64
+        f.number() >= self.first.number() && f.number() - self.first.number() < self.count
     }
 
+    /// Index of the record of `f`, if it has one (it was used at least once).
     fn idx(&self, f: Frame) -> Option<usize> {
-        if self.contains(f) {
-            Some((f.number() - self.first.number()) as usize)
+        let i = f.number().checked_sub(self.first.number())?;
+        if i < self.fresh {
+            Some(i as usize)
         } else {
             None
         }
@@ -121,19 +135,26 @@ impl FrameTable {
 
     /// The use of a pool frame; None for frames outside the pool.
     pub fn use_of(&self, f: Frame) -> Option<FrameUse> {
-        self.info(f).map(|i| i.use_)
+        match self.info(f) {
+            Some(i) => Some(i.use_),
+            None if self.contains(f) => Some(FrameUse::Free),
+            None => None,
+        }
     }
 
     /// Frames left for allocation.
     pub fn free_count(&self) -> u64 {
-        (self.free_clean.len() + self.free_hazard.len()) as u64
+        (self.free_clean.len() + self.free_hazard.len()) as u64 + (self.count - self.fresh)
     }
 
     /// Allocates a data frame (anon or page cache). The caller fills it.
     pub fn alloc_data(&mut self, use_: FrameUse) -> Result<Frame, OutOfFrames> {
         debug_assert!(matches!(use_, FrameUse::Anon | FrameUse::Cache { .. }));
-        let pool = self.info.len() as u64;
-        let f = self.free_hazard.pop().or_else(|| self.free_clean.pop()).ok_or(OutOfFrames { pool })?;
+        let pool = self.count;
+        let f = match self.free_hazard.pop().or_else(|| self.free_clean.pop()) {
+            Some(f) => f,
+            None => self.take_fresh().ok_or(OutOfFrames { pool })?,
+        };
         if let Some(i) = self.info_mut(f) {
             i.use_ = use_;
         }
@@ -143,8 +164,11 @@ impl FrameTable {
     /// Allocates a page-table frame. Returns the hazard the caller must clean
     /// with guest stores while it writes the new table.
     pub fn alloc_table(&mut self, owner: AsId, level: u8) -> Result<(Frame, Option<HazardBits>), OutOfFrames> {
-        let pool = self.info.len() as u64;
-        let f = self.free_clean.pop().or_else(|| self.free_hazard.pop()).ok_or(OutOfFrames { pool })?;
+        let pool = self.count;
+        let f = match self.free_clean.pop().or_else(|| self.take_fresh()) {
+            Some(f) => f,
+            None => self.free_hazard.pop().ok_or(OutOfFrames { pool })?,
+        };
         let mut hazard = None;
         if let Some(i) = self.info_mut(f) {
             i.use_ = FrameUse::PageTable { owner, level };
@@ -240,7 +264,7 @@ impl FrameTable {
 
     /// Counts frames by use.
     pub fn counts(&self) -> FrameCounts {
-        let mut c = FrameCounts { total: self.info.len() as u64, ..Default::default() };
+        let mut c = FrameCounts { total: self.count, free: self.count - self.fresh, ..Default::default() };
         for i in &self.info {
             match i.use_ {
                 FrameUse::Free => c.free += 1,
@@ -253,13 +277,16 @@ impl FrameTable {
         c
     }
 
-    /// Every frame and its use, in address order (for invariant checks).
+    /// Every frame ever used and its use, in address order (for invariant checks).
     pub fn iter(&self) -> impl Iterator<Item = (Frame, FrameUse, &[(AsId, Page)])> + '_ {
         self.info.iter().enumerate().map(|(i, fi)| (Frame::new(self.first.number() + i as u64), fi.use_, fi.rmap.as_slice()))
     }
 
     /// Checks the table's own invariants.
     pub fn check(&self) -> Result<(), String> {
+        if self.info.len() as u64 != self.fresh || self.fresh > self.count {
+            return Err(format!("{} frame records but {} frames handed out of {}", self.info.len(), self.fresh, self.count));
+        }
         let mut on_lists = vec![false; self.info.len()];
         for f in self.free_clean.iter().chain(self.free_hazard.iter()) {
             let i = self.idx(*f).ok_or_else(|| format!("{f:?} on a free list is outside the pool"))?;

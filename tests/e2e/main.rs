@@ -1,1 +1,6 @@
-//! End-to-end tests (filled in below).
+//! End-to-end tests: each boots real microVMs on /dev/kvm through the `vmm`
+//! binary, exactly as a user would run it. They fail (never skip) when
+//! /dev/kvm is missing or not accessible.
+
+mod boot;
+mod common;

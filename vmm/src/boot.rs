@@ -10,8 +10,8 @@
 use crate::error::VmmError;
 use crate::layout::*;
 use crate::shim::ShimImage;
-use kvm_bindings::{kvm_dtable, kvm_msr_entry, kvm_regs, kvm_segment, kvm_sregs, Msrs, KVM_MAX_CPUID_ENTRIES};
-use kvm_ioctls::{Kvm, VcpuFd};
+use kvm_bindings::{kvm_dtable, kvm_msr_entry, kvm_regs, kvm_segment, kvm_sregs, Msrs};
+use kvm_ioctls::VcpuFd;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 const P: u64 = 1;
@@ -80,6 +80,13 @@ pub fn write_kernel(mem: &GuestMemoryMmap, ram: u64, shim: &ShimImage) -> Result
     Ok(vec![(PML4_DIRECT, PDPT_DIRECT_PA | P | W | A), (PML4_TRAMP, PDPT_TRAMP_PA | P | W | U | A)])
 }
 
+/// Points IDT `vector` at `handler` (ring 3 may raise it; IST1).
+pub fn point_vector_at(mem: &GuestMemoryMmap, vector: u8, handler: u64) -> Result<(), VmmError> {
+    let lo = (handler & 0xffff) | ((sel::KERNEL_CS as u64) << 16) | (1 << 32) | (0xee << 40) | (((handler >> 16) & 0xffff) << 48);
+    w64(mem, IDT_PA + vector as u64 * 16, lo)?;
+    w64(mem, IDT_PA + vector as u64 * 16 + 8, handler >> 32)
+}
+
 fn seg(selector: u16, typ: u8, dpl: u8, long: bool) -> kvm_segment {
     kvm_segment {
         base: 0,
@@ -98,11 +105,65 @@ fn seg(selector: u16, typ: u8, dpl: u8, long: bool) -> kvm_segment {
     }
 }
 
+/// The guest's CPUID: a fixed minimal model, read from the host once.
+///
+/// The guest needs long mode, NX, SYSCALL, FXSR/SSE/SSE2 and the address
+/// sizes; nothing else is offered (no XSAVE, no AVX, no hypervisor leaves), so
+/// every guest sees the same small CPU wherever it runs, which snapshots and
+/// forks rely on. It also spares the slow KVM_GET_SUPPORTED_CPUID ioctl.
+pub fn guest_cpuid() -> Result<kvm_bindings::CpuId, VmmError> {
+    use core::arch::x86_64::__cpuid_count;
+    use kvm_bindings::kvm_cpuid_entry2;
+    let leaf = |l: u32| __cpuid_count(l, 0);
+    let l0 = leaf(0);
+    let l1 = leaf(1);
+    let e0 = leaf(0x8000_0000);
+    let entry = |function: u32, eax: u32, ebx: u32, ecx: u32, edx: u32| kvm_cpuid_entry2 {
+        function,
+        index: 0,
+        flags: 0,
+        eax,
+        ebx,
+        ecx,
+        edx,
+        padding: [0; 3],
+    };
+    // Leaf 1 EDX: FPU, VME.., keep x87/TSC/MSR/PAE/CX8/SEP/PGE/CMOV/PAT/CLFSH/MMX/FXSR/SSE/SSE2.
+    const EDX1: u32 = 1
+        | (1 << 4)
+        | (1 << 5)
+        | (1 << 6)
+        | (1 << 8)
+        | (1 << 11)
+        | (1 << 13)
+        | (1 << 15)
+        | (1 << 16)
+        | (1 << 19)
+        | (1 << 23)
+        | (1 << 24)
+        | (1 << 25)
+        | (1 << 26);
+    // Leaf 1 ECX: SSE3, SSSE3, CX16, SSE4.1, SSE4.2, POPCNT (ring 3 runs natively).
+    const ECX1: u32 = 1 | (1 << 9) | (1 << 13) | (1 << 19) | (1 << 20) | (1 << 23);
+    let mut entries = vec![
+        entry(0, 1.min(l0.eax), l0.ebx, l0.ecx, l0.edx),
+        entry(1, l1.eax, l1.ebx & 0x0000_ffff, l1.ecx & ECX1, l1.edx & EDX1),
+        entry(0x8000_0000, 0x8000_0008.min(e0.eax), 0, 0, 0),
+    ];
+    if e0.eax >= 0x8000_0008 {
+        let e1 = leaf(0x8000_0001);
+        let e8 = leaf(0x8000_0008);
+        // SYSCALL (11), NX (20), LM (29); LAHF (0) in ECX.
+        entries.push(entry(0x8000_0001, e1.eax, 0, e1.ecx & 1, e1.edx & ((1 << 11) | (1 << 20) | (1 << 29))));
+        entries.push(entry(0x8000_0008, e8.eax & 0xffff, 0, 0, 0));
+    }
+    kvm_bindings::CpuId::from_entries(&entries).map_err(|_| VmmError::Internal("CPUID table".into()))
+}
+
 /// Puts the vCPU in long mode at CPL 0, about to `iretq` into ring 3 through
 /// the frame the caller writes, with `cr3` loaded.
-pub fn init_vcpu(kvm: &Kvm, vcpu: &VcpuFd, shim: &ShimImage, cr3: u64) -> Result<(), VmmError> {
-    let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(|e| VmmError::KvmIoctl("KVM_GET_SUPPORTED_CPUID", e))?;
-    vcpu.set_cpuid2(&cpuid).map_err(|e| VmmError::KvmIoctl("KVM_SET_CPUID2", e))?;
+pub fn init_vcpu(vcpu: &VcpuFd, shim: &ShimImage, cr3: u64) -> Result<(), VmmError> {
+    vcpu.set_cpuid2(&guest_cpuid()?).map_err(|e| VmmError::KvmIoctl("KVM_SET_CPUID2", e))?;
     let mut s: kvm_sregs = vcpu.get_sregs().map_err(|e| VmmError::KvmIoctl("KVM_GET_SREGS", e))?;
     s.cr0 = 0x8001_0033; // PG | WP | NE | ET | MP | PE
     s.cr4 = 0x620; // OSXMMEXCPT | OSFXSR | PAE

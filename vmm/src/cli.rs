@@ -8,7 +8,11 @@ use std::path::PathBuf;
 /// paging; every page fault and memory syscall is resolved by the engine,
 /// which owns the guest's page tables.
 #[derive(Parser, Debug)]
-#[command(name = "vmm", version, about, long_about = None, after_help = "Examples:\n  vmm run --program hello\n  vmm run --program touch -- 1000\n  vmm run --elf ./my-static-program -- arg1\n  vmm programs\n  vmm bench fault --json\n\nLogs: set RUST_LOG=debug (or trace) to see the vCPU loop and the engine.")]
+#[command(
+    name = "vmm",
+    version,
+    after_help = "Examples:\n  vmm run --program hello\n  vmm run --program touch -- 1000\n  vmm run --elf ./my-static-program -- arg1\n  vmm programs\n  vmm bench fault --json\n\nLogs: set RUST_LOG=debug (or trace) to see the vCPU loop and the engine."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -121,7 +125,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown unit '{other}' (use K, M or G)")),
+        "t" | "tb" | "tib" => 1 << 40,
+        other => return Err(format!("unknown unit '{other}' (use K, M, G or T)")),
     };
     n.checked_mul(mult).ok_or_else(|| "size too large".to_string())
 }

@@ -9,6 +9,7 @@
 //! - [`run`], [`bench`], [`cli`], [`report`], [`error`]: the commands.
 
 pub mod batch;
+pub mod bench;
 
 pub mod boot;
 pub mod cli;

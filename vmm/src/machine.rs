@@ -47,6 +47,19 @@ pub struct BootSpec {
     /// Testing aid: drop PTE batches instead of letting the shim apply them,
     /// i.e. rely on host writes alone (which this host's KVM does not see).
     pub host_only_ptes: bool,
+    /// Benchmark floors for `int3` (vector 3).
+    pub trap_mode: TrapMode,
+}
+
+/// What `int3` does: the benchmark floors use it as a trap with no meaning.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TrapMode {
+    /// SIGTRAP, as Linux.
+    Signal,
+    /// IDT vector 3 is a bare `iretq`: a trap round trip without an exit.
+    NullTrap,
+    /// The stub exits and the loop resumes at once: trap plus exit, no kernel work.
+    ExitTrap,
 }
 
 /// How a run ended.
@@ -66,6 +79,8 @@ pub enum Ending {
 #[derive(Clone, Debug, Default)]
 pub struct LoopStats {
     pub exits: u64,
+    /// Time spent in the VMM between exits (decode, kernel, engine, entry).
+    pub host_time: Duration,
     pub batches: u64,
     pub batch_stores: u64,
 }
@@ -82,6 +97,7 @@ pub struct Machine {
     chunks: Vec<Vec<u8>>,
     initial_fpu: FpuState,
     host_only_ptes: bool,
+    trap_mode: TrapMode,
     pub stats: LoopStats,
 }
 
@@ -112,6 +128,9 @@ impl Machine {
         let mem = vm.ram.mem.clone();
         shim.load(crate::images::SHIM, &mem).map_err(|e| VmmError::Image(e.to_string()))?;
         let kernel_entries = boot::write_kernel(&mem, spec.memory, &shim)?;
+        if spec.trap_mode == TrapMode::NullTrap {
+            boot::point_vector_at(&mem, 3, shim.iretq())?;
+        }
         if spec.break_idt {
             mem.write_slice(&[0u8; 32 * 16], GuestAddress(IDT_PA)).map_err(guest_err)?;
         }
@@ -130,7 +149,7 @@ impl Machine {
         let space = kernel.current_space().ok_or_else(|| VmmError::Internal("no process 1".into()))?;
         let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
         let vcpu = vm.fd.create_vcpu(0).map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VCPU", e))?;
-        boot::init_vcpu(&vm.kvm, &vcpu, &shim, cr3)?;
+        boot::init_vcpu(&vcpu, &shim, cr3)?;
         let initial_fpu = Box::new(vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?);
         let mut m = Machine {
             vm,
@@ -142,6 +161,7 @@ impl Machine {
             chunks: Vec::new(),
             initial_fpu,
             host_only_ptes: spec.host_only_ptes,
+            trap_mode: spec.trap_mode,
             stats: LoopStats::default(),
         };
         m.vcpu.set_sync_valid_reg(SyncReg::Register);
@@ -251,6 +271,7 @@ impl Machine {
         let dog = Watchdog::start(timeout);
         loop {
             let exit = self.vcpu.run();
+            let host_start = std::time::Instant::now();
             self.stats.exits += 1;
             let port = match exit {
                 Ok(VcpuExit::IoOut(port, _)) => port,
@@ -280,6 +301,10 @@ impl Machine {
             if !(0xe0..0x100).contains(&port) {
                 return Ok(Ending::GuestCrash(format!("the guest wrote to unknown port {port:#x}")));
             }
+            if port == 0xe3 && self.trap_mode == TrapMode::ExitTrap {
+                // Benchmark floor: straight back to the iretq after the stub's out.
+                continue;
+            }
             let trap = match self.decode((port - 0xe0) as u8) {
                 Ok(t) => t,
                 Err(why) => return Ok(Ending::GuestCrash(why)),
@@ -294,10 +319,41 @@ impl Machine {
                 Step::Finished(RunEnd::Exited(code)) => return Ok(Ending::Exited(code)),
                 Step::Finished(RunEnd::Killed(r)) => return Ok(Ending::Killed(r)),
             }
+            self.stats.host_time += host_start.elapsed();
             if dog.expired() {
                 return Ok(Ending::Timeout { rip: self.ctx.rip });
             }
         }
+    }
+
+    /// Benchmark floor: runs `n` bare exits (ring-0 `out` in a loop) before the
+    /// guest's first instruction, and returns their total time.
+    pub fn measure_bare_exits(&mut self, n: u64) -> Result<Duration, VmmError> {
+        const PORT: u16 = 0xd1;
+        if !self.chunks.is_empty() || self.stats.exits != 0 {
+            return Err(VmmError::Internal("bare exits are measured on a fresh machine only".into()));
+        }
+        let code = [0xe6, PORT as u8, 0xeb, 0xfc]; // 1: out PORT, al ; jmp 1b
+        self.vm.ram.mem.write_slice(&code, GuestAddress(self.shim.batch_pa())).map_err(guest_err)?;
+        let saved = self.vcpu.sync_regs().regs;
+        self.vcpu.sync_regs_mut().regs.rip = self.shim.batch_start;
+        self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            match self.vcpu.run() {
+                Ok(VcpuExit::IoOut(p, _)) if p == PORT => {}
+                other => return Err(VmmError::Internal(format!("bare-exit loop: unexpected exit {other:?}"))),
+            }
+        }
+        let dt = t.elapsed();
+        // Back to where the guest would have started.
+        let mut regs = self.vcpu.sync_regs().regs;
+        regs.rip = saved.rip;
+        regs.rsp = saved.rsp;
+        regs.rax = saved.rax;
+        self.vcpu.sync_regs_mut().regs = regs;
+        self.vcpu.set_sync_dirty_reg(SyncReg::Register);
+        Ok(dt)
     }
 
     /// Captured guest output (stdout, stderr) when booted with `capture`.

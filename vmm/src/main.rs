@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use vmm::cli::{Cli, Command};
+use vmm::cli::{BenchKind, Cli, Command};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
@@ -23,8 +23,11 @@ fn main() -> ExitCode {
             }
             Ok(0)
         }
-        Command::Bench(_) => Err(vmm::error::VmmError::Usage("benchmarks are not built yet".into())),
-        Command::FloorBoot => Ok(0),
+        Command::Bench(b) => match b.which {
+            BenchKind::Boot { runs, json } => vmm::bench::boot::command(runs, json),
+            BenchKind::Fault { pages, runs, json } => vmm::bench::fault::command(pages, runs, json),
+        },
+        Command::FloorBoot => vmm::bench::boot::floor_process(),
     };
     match r {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

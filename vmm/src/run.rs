@@ -51,6 +51,7 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
         quiet: a.quiet,
         break_idt: a.inject == Some(Inject::TripleFault),
         host_only_ptes: a.pte_apply == PteApply::HostOnly,
+        trap_mode: crate::machine::TrapMode::Signal,
     };
     Ok((spec, Duration::from_secs_f64(a.timeout)))
 }
@@ -104,5 +105,8 @@ pub fn command(a: &RunArgs) -> Result<i32, VmmError> {
     } else if !a.quiet || summary.outcome != "exited" {
         eprintln!("{}", summary.line());
     }
+    // The process ends here: let the kernel tear the VM down with it rather
+    // than unmapping and closing everything one by one first.
+    std::mem::forget(m);
     Ok(summary.exit_code)
 }

@@ -61,14 +61,13 @@ impl ShimImage {
         Ok(ShimImage { vectors, stride, count, batch_start, batch_end, trampoline, elf })
     }
 
-    /// Copies the shim's segments into guest RAM (zero-filling the rest).
+    /// Copies the shim's segments into guest RAM. The rest of each segment
+    /// (the batch area) is left as it is: guest RAM is a fresh memfd, all zero.
     pub fn load(&self, bytes: &[u8], mem: &GuestMemoryMmap) -> Result<(), ShimError> {
         for s in &self.elf.segments {
             let pa = s.vaddr - DIRECT_BASE;
             let data = &bytes[s.offset as usize..(s.offset + s.filesz) as usize];
             mem.write_slice(data, GuestAddress(pa))?;
-            let zeros = vec![0u8; (s.memsz - s.filesz) as usize];
-            mem.write_slice(&zeros, GuestAddress(pa + s.filesz))?;
         }
         Ok(())
     }
