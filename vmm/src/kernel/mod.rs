@@ -360,3 +360,99 @@ impl Kernel {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The kernel on plain host memory: exec, traps and syscalls without KVM.
+    use super::*;
+    use guest_mm::{EngineConfig, FaultAround, Frame, Limits};
+    use vm_memory::GuestAddress;
+
+    struct NoFpu;
+    impl Cpu for NoFpu {
+        fn save_fpu(&mut self) -> Result<FpuState, VmmError> {
+            Ok(Box::default())
+        }
+        fn load_fpu(&mut self, _: Option<&FpuState>) -> Result<(), VmmError> {
+            Ok(())
+        }
+    }
+
+    fn kernel_with(program: &str) -> (Kernel, kvm_regs) {
+        let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 32 << 20)]).unwrap();
+        let config = EngineConfig {
+            pool_first: Frame::new(16),
+            pool_frames: (32 << 8) - 16,
+            kernel_entries: vec![],
+            fault_around: FaultAround::default(),
+            limits: Limits::default(),
+        };
+        let mut k = Kernel::new(Engine::new(mem, config).unwrap(), Console::Capture(Vec::new(), Vec::new()));
+        let image: std::sync::Arc<[u8]> = crate::images::program(program).unwrap().into();
+        let elf = crate::elf::Elf::parse(&image, true).unwrap();
+        let regs = k.spawn(program, image.clone(), &elf, &[]).unwrap();
+        let _ = k.take_pending().into_parts();
+        (k, regs)
+    }
+
+    /// Finds a `syscall` opcode in the program's first executable segment.
+    fn syscall_site(program: &str) -> u64 {
+        let image = crate::images::program(program).unwrap();
+        let elf = crate::elf::Elf::parse(image, true).unwrap();
+        let s = elf.segments.iter().find(|s| s.exec).unwrap();
+        let text = &image[s.offset as usize..(s.offset + s.filesz) as usize];
+        let at = text.windows(2).position(|w| w == [0x0f, 0x05]).expect("the program makes syscalls");
+        s.vaddr + at as u64
+    }
+
+    #[test]
+    fn gp_at_a_syscall_opcode_is_a_syscall_that_returns_past_it() {
+        let (mut k, mut regs) = kernel_with("hello");
+        let site = syscall_site("hello");
+        regs.rip = site;
+        regs.rax = 39; // getpid
+        let step = k.handle(Trap::Exception { vector: 13, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap();
+        assert_eq!(step, Step::Resume);
+        assert_eq!(regs.rax, 1, "getpid of process 1");
+        assert_eq!(regs.rip, site + 2);
+        assert_eq!(regs.rcx, site + 2, "RCX holds the return address as after SYSCALL");
+        // #UD at the opcode (VMX/SVM with EFER.SCE clear) takes the same path.
+        regs.rip = site;
+        regs.rax = 110; // getppid
+        k.handle(Trap::Exception { vector: 6, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap();
+        assert_eq!((regs.rax, regs.rip), (0, site + 2));
+    }
+
+    #[test]
+    fn gp_elsewhere_is_sigsegv_si_kernel_and_kills_without_a_handler() {
+        let (mut k, mut regs) = kernel_with("hello");
+        regs.rip = crate::elf::Elf::parse(crate::images::program("hello").unwrap(), true).unwrap().entry;
+        let step = k.handle(Trap::Exception { vector: 13, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap();
+        match step {
+            Step::Finished(RunEnd::Killed(r)) => assert_eq!((r.signal.as_str(), r.code.as_str(), r.addr), ("SIGSEGV", "SI_KERNEL", 0)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_syscall_numbers_get_enosys() {
+        let (mut k, mut regs) = kernel_with("hello");
+        regs.rax = 100_000;
+        k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
+        assert_eq!(regs.rax as i64, -38);
+    }
+
+    #[test]
+    fn write_with_a_bad_buffer_is_efault_not_a_crash() {
+        let (mut k, mut regs) = kernel_with("hello");
+        for buf in [0u64, 0xdead_0000, u64::MAX - 4, 0xffff_8880_0000_0000] {
+            regs.rax = 1;
+            regs.rdi = 1;
+            regs.rsi = buf;
+            regs.rdx = 16;
+            k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
+            assert_eq!(regs.rax as i64, -14, "write from {buf:#x}");
+        }
+        let _ = k.take_pending().into_parts();
+    }
+}
