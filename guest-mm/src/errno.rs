@@ -26,6 +26,8 @@ pub enum Errno {
     EBUSY = 16,
     EEXIST = 17,
     ENODEV = 19,
+    ENOTDIR = 20,
+    EISDIR = 21,
     EINVAL = 22,
     ENFILE = 23,
     EMFILE = 24,
@@ -35,6 +37,7 @@ pub enum Errno {
     ESPIPE = 29,
     EROFS = 30,
     ERANGE = 34,
+    ENAMETOOLONG = 36,
     ENOSYS = 38,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
@@ -71,6 +74,8 @@ impl Errno {
             Errno::EBUSY => "EBUSY",
             Errno::EEXIST => "EEXIST",
             Errno::ENODEV => "ENODEV",
+            Errno::ENOTDIR => "ENOTDIR",
+            Errno::EISDIR => "EISDIR",
             Errno::EINVAL => "EINVAL",
             Errno::ENFILE => "ENFILE",
             Errno::EMFILE => "EMFILE",
@@ -80,6 +85,7 @@ impl Errno {
             Errno::ESPIPE => "ESPIPE",
             Errno::EROFS => "EROFS",
             Errno::ERANGE => "ERANGE",
+            Errno::ENAMETOOLONG => "ENAMETOOLONG",
             Errno::ENOSYS => "ENOSYS",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
@@ -87,7 +93,7 @@ impl Errno {
     }
 
     /// All values, for name lookups.
-    pub const ALL: [Errno; 29] = [
+    pub const ALL: [Errno; 32] = [
         Errno::EPERM,
         Errno::ENOENT,
         Errno::ESRCH,
@@ -105,6 +111,8 @@ impl Errno {
         Errno::EBUSY,
         Errno::EEXIST,
         Errno::ENODEV,
+        Errno::ENOTDIR,
+        Errno::EISDIR,
         Errno::EINVAL,
         Errno::ENFILE,
         Errno::EMFILE,
@@ -114,6 +122,7 @@ impl Errno {
         Errno::ESPIPE,
         Errno::EROFS,
         Errno::ERANGE,
+        Errno::ENAMETOOLONG,
         Errno::ENOSYS,
         Errno::EOVERFLOW,
         Errno::EOPNOTSUPP,

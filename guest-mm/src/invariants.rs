@@ -1,9 +1,16 @@
 //! Whole-engine consistency checks, run after every step in tests.
 //!
-//! Owns `check_invariants()`: VMA order and non-overlap, merged where Linux
-//! would merge, guest page tables equal to the engine's mirror, every entry
-//! inside a VMA and within its protection, every frame's reverse map equal to
-//! the entries that map it, no leaked frame, object caches within their size.
+//! Owns `check_invariants()`: VMA order and non-overlap, guest page tables
+//! equal to the engine's mirror, every entry inside a VMA and within its
+//! protection, every frame's reverse map equal to the entries that map it, no
+//! leaked frame, object caches within their size.
+//!
+//! "Merged where mergeable" is deliberately not a whole-engine invariant:
+//! Linux does not guarantee it. dup_mmap copies VMAs without merging, so
+//! after fork two neighbours that differed only in VM_LOCKED (cleared in the
+//! child) stay two VMAs, and the host kernel shows two maps lines. The VMA
+//! tree attempts a merge on exactly the paths Linux does (vma::tree), and
+//! the oracle comparison of maps lines checks the result.
 
 use crate::addr::{Frame, Page};
 use crate::engine::Engine;
@@ -11,7 +18,7 @@ use crate::frames::FrameUse;
 use crate::memory::PhysMemory;
 use crate::paging::{PteFlags, PteKind};
 use crate::space::AsId;
-use crate::vma::{can_merge, VmFlags};
+use crate::vma::VmFlags;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A broken invariant, with what was found.
@@ -29,12 +36,6 @@ impl<M: PhysMemory> Engine<M> {
         let mut tables: BTreeSet<Frame> = BTreeSet::new();
         for (id, s) in &self.spaces {
             s.vmas.check().map_err(|e| err(format!("{id:?}: {e}")))?;
-            let vmas: Vec<_> = s.vmas.iter().collect();
-            for w in vmas.windows(2) {
-                if can_merge(w[0], w[1]) {
-                    return Err(err(format!("{id:?}: adjacent VMAs {:?} and {:?} should have merged", w[0], w[1])));
-                }
-            }
             s.tables.check(&self.mem).map_err(|e| err(format!("{id:?}: {e}")))?;
             for f in s.tables.table_frames() {
                 if !matches!(self.frames.use_of(f), Some(FrameUse::PageTable { owner, .. }) if owner == *id) {

@@ -27,6 +27,7 @@ pub mod addr;
 pub mod engine;
 pub mod errno;
 pub mod fault;
+pub mod fork;
 pub mod frames;
 pub mod introspect;
 pub mod invariants;

@@ -113,6 +113,9 @@ impl<M: PhysMemory> Engine<M> {
         if flags & map::LOCKED != 0 {
             vm |= VmFlags::LOCKED;
         }
+        if flags & map::STACK != 0 {
+            vm |= VmFlags::NOHUGEPAGE;
+        }
         if flags & map::DONTCOPY != 0 {
             vm |= VmFlags::DONTCOPY;
         }

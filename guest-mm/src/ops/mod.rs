@@ -6,6 +6,9 @@
 //! and can fail half-way (mprotect, madvise over gaps), we do the same, since
 //! the host kernel is the reference; each per-VMA step is itself atomic.
 
+pub mod fileio;
+pub mod madvise;
+pub mod mlock;
 pub mod mmap;
 pub mod mprotect;
 pub mod munmap;

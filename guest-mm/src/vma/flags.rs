@@ -27,6 +27,10 @@ bitflags! {
         /// mlock: pages are populated and stay resident.
         const LOCKED = 0x2000;
         const IO = 0x4000;
+        /// MADV_SEQUENTIAL.
+        const SEQ_READ = 0x8000;
+        /// MADV_RANDOM.
+        const RAND_READ = 0x10000;
         /// MADV_DONTFORK (or our MAP_DONTCOPY): not inherited by a forked child.
         const DONTCOPY = 0x20000;
         /// Cannot be expanded by mremap (device windows).
@@ -44,6 +48,12 @@ bitflags! {
         /// MADV_WIPEONFORK: the child sees zero-filled memory here.
         const WIPEONFORK = 0x2000000;
         const DONTDUMP = 0x4000000;
+        /// MADV_HUGEPAGE.
+        const HUGEPAGE = 0x20000000;
+        /// MADV_NOHUGEPAGE (and MAP_STACK).
+        const NOHUGEPAGE = 0x40000000;
+        /// MADV_MERGEABLE (KSM).
+        const MERGEABLE = 0x80000000;
         const PFNMAP = 0x400;
         const MIXEDMAP = 0x10000000;
         /// Our extension: per-page protection allowed (remap_file_pages prot != 0).
@@ -56,6 +66,8 @@ impl VmFlags {
     pub const ACCESS: VmFlags = VmFlags::READ.union(VmFlags::WRITE).union(VmFlags::EXEC);
     /// VMAs with these flags never merge (Linux's VM_SPECIAL).
     pub const SPECIAL: VmFlags = VmFlags::IO.union(VmFlags::DONTEXPAND).union(VmFlags::PFNMAP).union(VmFlags::MIXEDMAP);
+    /// Flags merges ignore and carry over (sticky).
+    pub const MERGE_IGNORED: VmFlags = VmFlags::MAYBE_GUARD;
     /// Flags mlock sets and munlock clears.
     pub const LOCKED_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
 

@@ -95,6 +95,15 @@ impl Vma {
     }
 }
 
+/// Folds `from` into `into` after a merge: the union of the sticky flags,
+/// and `from`'s anon_vma if `into` had none.
+pub(crate) fn absorb(into: &mut Vma, from: &Vma) {
+    into.flags |= from.flags & VmFlags::MERGE_IGNORED;
+    if into.anon.is_none() {
+        into.anon = from.anon;
+    }
+}
+
 /// Linux's is_mergeable_anon_vma for a target and a source anon_vma.
 pub fn anon_mergeable(tgt: Option<AnonRef>, src: Option<AnonRef>) -> bool {
     match (tgt, src) {
@@ -111,7 +120,7 @@ pub fn anon_mergeable(tgt: Option<AnonRef>, src: Option<AnonRef>) -> bool {
 pub fn can_merge(left: &Vma, right: &Vma) -> bool {
     left.end == right.start
         && !left.flags.intersects(VmFlags::SPECIAL)
-        && left.flags == right.flags
+        && (left.flags ^ right.flags).difference(VmFlags::MERGE_IGNORED).is_empty()
         && left.backing == right.backing
         && left.name == right.name
         && left.pgoff.checked_add(left.pages()) == Some(right.pgoff)
@@ -123,7 +132,7 @@ pub fn can_merge(left: &Vma, right: &Vma) -> bool {
 pub fn anon_compatible(a: &Vma, b: &Vma) -> bool {
     a.end == b.start
         && a.backing == b.backing
-        && (a.flags ^ b.flags).difference(VmFlags::ACCESS).is_empty()
+        && (a.flags ^ b.flags).difference(VmFlags::ACCESS | VmFlags::MERGE_IGNORED).is_empty()
         && a.pgoff.checked_add(a.pages()) == Some(b.pgoff)
 }
 

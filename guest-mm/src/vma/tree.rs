@@ -9,7 +9,7 @@
 //!
 //! Invariants: VMAs are sorted, non-empty, page-aligned and disjoint.
 
-use super::{can_merge, Vma};
+use super::{absorb, can_merge, Vma};
 use crate::addr::VirtAddr;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -130,34 +130,33 @@ impl VmaTree {
     /// that now contains the new range.
     pub fn merge_new(&mut self, new: Vma) -> VirtAddr {
         let (start, end) = (new.start, new.end);
-        let prev = self.prev_of(start).filter(|p| p.end == start && can_merge(p, &new)).map(|p| p.start);
-        let next = self.next_of(end).filter(|n| n.start == end && can_merge(&new, n)).map(|n| n.start);
+        let prev = self.prev_of(start).filter(|p| p.end == start && can_merge(p, &new)).cloned();
+        // can_vma_merge_right: merging both ways also needs prev and next compatible.
+        let next = self
+            .next_of(end)
+            .filter(|n| n.start == end && can_merge(&new, n))
+            .filter(|n| prev.as_ref().is_none_or(|p| p.anon.is_none() || n.anon.is_none() || p.anon == n.anon))
+            .cloned();
         match (prev, next) {
             (Some(p), Some(n)) => {
-                let next_vma = self.map.remove(&n.as_u64()).expect("next exists");
-                // Three-way: prev absorbs new and next. If next had the anon_vma, prev inherits it.
-                let pv = self.map.get_mut(&p.as_u64()).expect("prev exists");
-                pv.end = next_vma.end;
-                if pv.anon.is_none() {
-                    pv.anon = new.anon.or(next_vma.anon);
-                }
-                p
+                self.map.remove(&n.start.as_u64());
+                let pv = self.map.get_mut(&p.start.as_u64()).expect("prev exists");
+                pv.end = n.end;
+                absorb(pv, &new);
+                absorb(pv, &n);
+                p.start
             }
             (Some(p), None) => {
-                let pv = self.map.get_mut(&p.as_u64()).expect("prev exists");
+                let pv = self.map.get_mut(&p.start.as_u64()).expect("prev exists");
                 pv.end = end;
-                if pv.anon.is_none() {
-                    pv.anon = new.anon;
-                }
-                p
+                absorb(pv, &new);
+                p.start
             }
             (None, Some(n)) => {
-                let mut nv = self.map.remove(&n.as_u64()).expect("next exists");
+                let mut nv = self.map.remove(&n.start.as_u64()).expect("next exists");
                 nv.start = start;
                 nv.pgoff = new.pgoff;
-                if nv.anon.is_none() {
-                    nv.anon = new.anon;
-                }
+                absorb(&mut nv, &new);
                 self.map.insert(start.as_u64(), nv);
                 start
             }
@@ -196,17 +195,13 @@ impl VmaTree {
     /// when allowed. Linux attempts this only for the range an operation
     /// changed, which is why it is not a global normalisation.
     fn merge_around(&mut self, at: VirtAddr) {
-        let Some(mid) = self.map.get(&at.as_u64()).cloned() else {
-            return;
-        };
+        let Some(mid) = self.map.get(&at.as_u64()).cloned() else { return };
         let mut start = mid.start;
         if let Some(p) = self.prev_of(mid.start).filter(|p| can_merge(p, &mid)).cloned() {
             self.map.remove(&mid.start.as_u64());
             let pv = self.map.get_mut(&p.start.as_u64()).expect("prev exists");
             pv.end = mid.end;
-            if pv.anon.is_none() {
-                pv.anon = mid.anon;
-            }
+            absorb(pv, &mid);
             start = p.start;
         }
         let cur = self.map.get(&start.as_u64()).cloned().expect("current exists");
@@ -214,9 +209,7 @@ impl VmaTree {
             self.map.remove(&n.start.as_u64());
             let cv = self.map.get_mut(&start.as_u64()).expect("current exists");
             cv.end = n.end;
-            if cv.anon.is_none() {
-                cv.anon = n.anon;
-            }
+            absorb(cv, &n);
         }
     }
 

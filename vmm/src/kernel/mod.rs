@@ -13,8 +13,10 @@
 //! through the `Cpu` trait. That keeps every path testable.
 
 pub mod exec;
+pub mod fs;
 pub mod process;
 pub mod signal;
+pub mod sys_fs;
 pub mod syscall;
 
 use crate::error::VmmError;
@@ -83,6 +85,7 @@ pub struct Kernel {
     current: Pid,
     next_pid: Pid,
     pub(crate) pending: PteUpdates,
+    pub(crate) vfs: fs::Vfs,
     pub stats: Stats,
     pub console: Console,
     /// Print a line when a process is killed (always) and when one exits (verbose).
@@ -97,6 +100,7 @@ impl Kernel {
             current: 0,
             next_pid: 1,
             pending: PteUpdates::new(),
+            vfs: fs::Vfs::default(),
             stats: Stats::default(),
             console,
             quiet: false,
@@ -254,6 +258,20 @@ impl Kernel {
         self.exit_current(regs, cpu, status, Some(report))
     }
 
+    /// Drops every descriptor of `pid` (exit).
+    fn close_all(&mut self, pid: Pid) {
+        let objs = self.procs.get_mut(&pid).map(|p| std::mem::take(&mut p.fds).objects()).unwrap_or_default();
+        for o in objs {
+            let _ = self.engine.put_object(o);
+        }
+    }
+
+    /// Provides a file to the guest at `path` (e.g. from `vmm run --file`).
+    pub fn provide_file(&mut self, path: &str, data: std::sync::Arc<[u8]>, writable: bool) {
+        let obj = self.engine.create_file(&fs::Vfs::normalise(path), data, writable);
+        self.vfs.link(path, obj);
+    }
+
     /// Writes a line for the user on the VMM's stderr.
     fn say(&mut self, line: &str) {
         match &mut self.console {
@@ -277,6 +295,7 @@ impl Kernel {
         let pid = self.current;
         let space = self.procs[&pid].space;
         self.engine.destroy_space(space).map_err(|e| VmmError::Internal(e.to_string()))?;
+        self.close_all(pid);
         if pid == 1 {
             // The run ends with process 1; its status is the VMM's.
             let others: Vec<Pid> = self.procs.keys().copied().filter(|p| *p != 1).collect();

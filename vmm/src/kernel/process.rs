@@ -4,6 +4,7 @@
 //! registers while not running, FPU state, signal dispositions and mask, and
 //! the exit status a parent collects with wait4.
 
+use super::fs::FdTable;
 use guest_mm::AsId;
 use kvm_bindings::kvm_regs;
 
@@ -83,6 +84,7 @@ pub struct Process {
     pub signal_fpu: Vec<FpuState>,
     pub actions: [SigAction; 64],
     pub blocked: u64,
+    pub fds: FdTable,
 }
 
 impl Process {
@@ -98,6 +100,7 @@ impl Process {
             signal_fpu: Vec::new(),
             actions: [SigAction::default(); 64],
             blocked: 0,
+            fds: FdTable::default(),
         }
     }
 }

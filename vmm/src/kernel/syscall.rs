@@ -9,14 +9,25 @@
 
 use super::process::*;
 use super::signal;
-use super::{Console, Cpu, Kernel, Step};
+use super::{Cpu, Kernel, Step};
 use crate::error::VmmError;
 use guest_mm::ops::mmap::{MapFile, MmapArgs};
 use guest_mm::{Errno, VirtAddr};
 use kvm_bindings::kvm_regs;
-use std::io::Write;
 
+pub const SYS_READ: u64 = 0;
 pub const SYS_WRITE: u64 = 1;
+pub const SYS_OPEN: u64 = 2;
+pub const SYS_CLOSE: u64 = 3;
+pub const SYS_LSEEK: u64 = 8;
+pub const SYS_PREAD64: u64 = 17;
+pub const SYS_PWRITE64: u64 = 18;
+pub const SYS_FTRUNCATE: u64 = 77;
+pub const SYS_UNLINK: u64 = 87;
+pub const SYS_OPENAT: u64 = 257;
+pub const SYS_UNLINKAT: u64 = 263;
+pub const SYS_FALLOCATE: u64 = 285;
+pub const SYS_MEMFD_CREATE: u64 = 319;
 pub const SYS_MMAP: u64 = 9;
 pub const SYS_MPROTECT: u64 = 10;
 pub const SYS_MUNMAP: u64 = 11;
@@ -30,9 +41,6 @@ pub const SYS_WAIT4: u64 = 61;
 pub const SYS_GETPPID: u64 = 110;
 pub const SYS_EXIT_GROUP: u64 = 231;
 
-/// Largest single write(2) we copy at once (Linux also writes partially).
-const MAX_WRITE: u64 = 1 << 20;
-
 type Ret = Result<u64, Errno>;
 
 impl Kernel {
@@ -44,7 +52,20 @@ impl Kernel {
         regs.rcx = regs.rip;
         regs.r11 = regs.rflags;
         let r: Ret = match nr {
-            SYS_WRITE => self.sys_write(a[0], a[1], a[2]),
+            SYS_READ => self.sys_read(a[0], a[1], a[2], None),
+            SYS_WRITE => self.sys_write(a[0], a[1], a[2], None),
+            SYS_PREAD64 => self.sys_read(a[0], a[1], a[2], Some(a[3])),
+            SYS_PWRITE64 => self.sys_write(a[0], a[1], a[2], Some(a[3])),
+            SYS_OPEN => self.sys_openat(super::sys_fs::AT_FDCWD as u64, a[0], a[1], a[2]),
+            SYS_OPENAT => self.sys_openat(a[0], a[1], a[2], a[3]),
+            SYS_CLOSE => self.sys_close(a[0]),
+            SYS_LSEEK => self.sys_lseek(a[0], a[1], a[2]),
+            SYS_UNLINK => self.sys_unlink(a[0]),
+            SYS_UNLINKAT if a[2] == 0 => self.sys_unlink(a[1]),
+            SYS_UNLINKAT => Err(Errno::EINVAL),
+            SYS_MEMFD_CREATE => self.sys_memfd_create(a[0], a[1]),
+            SYS_FTRUNCATE => self.sys_ftruncate(a[0], a[1]),
+            SYS_FALLOCATE => self.sys_fallocate(a[0], a[1], a[2], a[3]),
             SYS_MMAP => self.sys_mmap(a),
             SYS_MPROTECT => self.mm(|e, s| e.mprotect(s, a[0], a[1], a[2]).split()).map(|_| 0),
             SYS_MUNMAP => self.mm(|e, s| e.munmap(s, a[0], a[1]).split()).map(|_| 0),
@@ -77,41 +98,16 @@ impl Kernel {
         r
     }
 
-    fn read_user(&mut self, va: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    pub(crate) fn read_user(&mut self, va: u64, buf: &mut [u8]) -> Result<(), Errno> {
         self.mm(|e, s| e.read_user(s, VirtAddr::new(va), buf).split())
     }
 
-    fn write_user(&mut self, va: u64, data: &[u8]) -> Result<(), Errno> {
+    pub(crate) fn write_user(&mut self, va: u64, data: &[u8]) -> Result<(), Errno> {
         self.mm(|e, s| e.write_user(s, VirtAddr::new(va), data).split())
     }
 
-    fn sys_write(&mut self, fd: u64, buf: u64, len: u64) -> Ret {
-        if fd != 1 && fd != 2 {
-            return Err(Errno::EBADF);
-        }
-        let n = len.min(MAX_WRITE) as usize;
-        let mut data = vec![0u8; n];
-        self.read_user(buf, &mut data)?;
-        match &mut self.console {
-            Console::Inherit => {
-                let r = if fd == 1 {
-                    std::io::stdout().write_all(&data).and_then(|_| std::io::stdout().flush())
-                } else {
-                    std::io::stderr().write_all(&data)
-                };
-                r.map_err(|_| Errno::EIO)?;
-            }
-            Console::Capture(out, err) => {
-                if fd == 1 { out } else { err }.extend_from_slice(&data);
-            }
-        }
-        Ok(n as u64)
-    }
-
     fn sys_mmap(&mut self, a: [u64; 6]) -> Ret {
-        // Descriptors for files and devices come with the fd table (later issues);
-        // until then only anonymous mappings have a valid descriptor.
-        let file = if a[3] & guest_mm::ops::map::ANONYMOUS != 0 { MapFile::None } else { MapFile::Bad(Errno::EBADF) };
+        let file = if a[3] & guest_mm::ops::map::ANONYMOUS != 0 { MapFile::None } else { self.mmap_file(a[4]) };
         let args = MmapArgs { addr: a[0], len: a[1], prot: a[2], flags: a[3], file, offset: a[5] };
         self.mm(|e, s| e.mmap(s, args).split()).map(|v| v.as_u64())
     }

@@ -1,0 +1,309 @@
+//! madvise: advice that changes VMA flags, drops pages, populates, or
+//! installs and removes guard regions.
+//!
+//! Mirrors mm/madvise.c: is_valid_madvise (EINVAL for an unknown advice, an
+//! unaligned start or a length that wraps; 0 for an empty range), the walk of
+//! madvise_walk_vmas (the advice applies to the mapped parts of the range; a
+//! hole makes the call return ENOMEM at the end; an error from one VMA stops
+//! the walk with earlier VMAs already advised), and madvise_vma_behavior per
+//! advice. Flag advice goes through vma_modify_flags (split, then merge).
+//!
+//! Guard regions (seed 003): MADV_GUARD_INSTALL refuses VM_SPECIAL, hugetlb
+//! and VM_LOCKED VMAs (EINVAL), prepares an anon_vma as Linux 6.15+ does (so
+//! fork copies the page tables, which also decides merges), marks the VMA
+//! with our sticky MAYBE_GUARD flag, zaps whatever is mapped (private COW
+//! copies included) and installs a guard marker per page. MADV_GUARD_REMOVE
+//! (allowed on locked VMAs) clears guard markers only.
+
+use crate::addr::{VirtAddr, PAGE_SIZE};
+use crate::engine::Engine;
+use crate::errno::{Errno, SysResult};
+use crate::fault::FaultError;
+use crate::frames::FrameUse;
+use crate::mapping;
+use crate::memory::PhysMemory;
+use crate::objects::ObjectKind;
+use crate::paging::{Ctx, Outcome, Pte, PteFlags, PteKind, PteUpdates};
+use crate::space::AsId;
+use crate::vma::{VmFlags, Vma};
+
+pub const MADV_NORMAL: u64 = 0;
+pub const MADV_RANDOM: u64 = 1;
+pub const MADV_SEQUENTIAL: u64 = 2;
+pub const MADV_WILLNEED: u64 = 3;
+pub const MADV_DONTNEED: u64 = 4;
+pub const MADV_FREE: u64 = 8;
+pub const MADV_REMOVE: u64 = 9;
+pub const MADV_DONTFORK: u64 = 10;
+pub const MADV_DOFORK: u64 = 11;
+pub const MADV_MERGEABLE: u64 = 12;
+pub const MADV_UNMERGEABLE: u64 = 13;
+pub const MADV_HUGEPAGE: u64 = 14;
+pub const MADV_NOHUGEPAGE: u64 = 15;
+pub const MADV_DONTDUMP: u64 = 16;
+pub const MADV_DODUMP: u64 = 17;
+pub const MADV_WIPEONFORK: u64 = 18;
+pub const MADV_KEEPONFORK: u64 = 19;
+pub const MADV_COLD: u64 = 20;
+pub const MADV_PAGEOUT: u64 = 21;
+pub const MADV_POPULATE_READ: u64 = 22;
+pub const MADV_POPULATE_WRITE: u64 = 23;
+pub const MADV_DONTNEED_LOCKED: u64 = 24;
+pub const MADV_COLLAPSE: u64 = 25;
+pub const MADV_HWPOISON: u64 = 100;
+pub const MADV_SOFT_OFFLINE: u64 = 101;
+pub const MADV_GUARD_INSTALL: u64 = 102;
+pub const MADV_GUARD_REMOVE: u64 = 103;
+
+/// madvise_behavior_valid.
+fn known(advice: u64) -> bool {
+    matches!(advice, 0..=4 | 8..=25 | 100..=103)
+}
+
+/// can_madv_lru_vma: not locked, not a PFN map.
+fn lru_ok(v: &Vma) -> bool {
+    !v.flags.intersects(VmFlags::LOCKED | VmFlags::PFNMAP)
+}
+
+impl<M: PhysMemory> Engine<M> {
+    /// madvise(2).
+    pub fn madvise(&mut self, id: AsId, start: u64, len: u64, advice: u64) -> Outcome<SysResult<()>> {
+        let mut tlb = PteUpdates::new();
+        let r = self.do_madvise(id, start, len, advice, &mut tlb);
+        Outcome::new(r, tlb)
+    }
+
+    fn do_madvise(&mut self, id: AsId, start: u64, len_in: u64, advice: u64, tlb: &mut PteUpdates) -> SysResult<()> {
+        if !known(advice) || start % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len_in.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1)).unwrap_or(0);
+        if len_in != 0 && len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end == start {
+            return Ok(());
+        }
+        if matches!(advice, MADV_HWPOISON | MADV_SOFT_OFFLINE) {
+            return Err(Errno::EPERM); // needs CAP_SYS_ADMIN; the guest is unprivileged
+        }
+        let (s, e) = (VirtAddr::new(start), VirtAddr::new(end));
+        if matches!(advice, MADV_POPULATE_READ | MADV_POPULATE_WRITE) {
+            return self.madvise_populate(id, s, e, advice == MADV_POPULATE_WRITE, tlb);
+        }
+        // madvise_walk_vmas.
+        let mut unmapped = false;
+        let mut at = s;
+        loop {
+            let Some(vma) = self.spaces.get(&id).ok_or(Errno::ESRCH)?.vmas.find_from(at).cloned() else {
+                return Err(Errno::ENOMEM);
+            };
+            if at < vma.start {
+                unmapped = true;
+                at = vma.start;
+                if at >= e {
+                    break;
+                }
+            }
+            let piece_end = vma.end.min(e);
+            self.madvise_vma(id, &vma, at, piece_end, advice, tlb)?;
+            at = piece_end;
+            if at >= e {
+                break;
+            }
+        }
+        if unmapped {
+            Err(Errno::ENOMEM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// madvise_vma_behavior for `[start, end)` inside `vma`.
+    fn madvise_vma(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, advice: u64, tlb: &mut PteUpdates) -> SysResult<()> {
+        let f = vma.flags;
+        let new = match advice {
+            MADV_NORMAL => f - (VmFlags::SEQ_READ | VmFlags::RAND_READ),
+            MADV_RANDOM => (f - VmFlags::SEQ_READ) | VmFlags::RAND_READ,
+            MADV_SEQUENTIAL => (f - VmFlags::RAND_READ) | VmFlags::SEQ_READ,
+            MADV_DONTFORK => f | VmFlags::DONTCOPY,
+            MADV_DOFORK => {
+                if f.contains(VmFlags::IO) {
+                    return Err(Errno::EINVAL);
+                }
+                f - VmFlags::DONTCOPY
+            }
+            MADV_WIPEONFORK => {
+                if !vma.is_anonymous() || f.contains(VmFlags::SHARED) {
+                    return Err(Errno::EINVAL);
+                }
+                f | VmFlags::WIPEONFORK
+            }
+            MADV_KEEPONFORK => f - VmFlags::WIPEONFORK,
+            MADV_DONTDUMP => f | VmFlags::DONTDUMP,
+            MADV_DODUMP => {
+                if f.intersects(VmFlags::SPECIAL) {
+                    return Err(Errno::EINVAL);
+                }
+                f - VmFlags::DONTDUMP
+            }
+            MADV_MERGEABLE => {
+                if f.intersects(VmFlags::SPECIAL | VmFlags::SHARED | VmFlags::MAYSHARE) {
+                    f
+                } else {
+                    f | VmFlags::MERGEABLE
+                }
+            }
+            MADV_UNMERGEABLE => f - VmFlags::MERGEABLE,
+            MADV_HUGEPAGE => (f - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE,
+            MADV_NOHUGEPAGE => (f - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE,
+            MADV_WILLNEED | MADV_COLD | MADV_PAGEOUT => {
+                // Readahead and reclaim hints: nothing to undo if ignored. Cold
+                // and pageout are refused on locked and PFN-mapped VMAs.
+                if advice != MADV_WILLNEED && !lru_ok(vma) {
+                    return Err(Errno::EINVAL);
+                }
+                return Ok(());
+            }
+            MADV_COLLAPSE => return Err(Errno::EINVAL),
+            MADV_DONTNEED | MADV_DONTNEED_LOCKED => return self.madvise_dontneed(id, vma, start, end, advice, tlb),
+            MADV_FREE => return self.madvise_free(id, vma, start, end, tlb),
+            MADV_REMOVE => return self.madvise_remove(vma, start, end, tlb),
+            MADV_GUARD_INSTALL => return self.guard_install(id, vma, start, end, tlb),
+            MADV_GUARD_REMOVE => return self.guard_remove(id, vma, start, end, tlb),
+            _ => return Err(Errno::EINVAL),
+        };
+        if new != f {
+            self.spaces.get_mut(&id).expect("checked").vmas.modify(start, end, |v| v.flags = new);
+        }
+        Ok(())
+    }
+
+    /// MADV_DONTNEED: drop the pages; markers stay (zap_page_range_single).
+    fn madvise_dontneed(
+        &mut self,
+        id: AsId,
+        vma: &Vma,
+        start: VirtAddr,
+        end: VirtAddr,
+        advice: u64,
+        tlb: &mut PteUpdates,
+    ) -> SysResult<()> {
+        let locked_ok = advice == MADV_DONTNEED_LOCKED;
+        if vma.flags.intersects(VmFlags::PFNMAP) || (!locked_ok && vma.flags.contains(VmFlags::LOCKED)) {
+            return Err(Errno::EINVAL);
+        }
+        self.zap_keep_markers(id, start, end, tlb)
+    }
+
+    pub(crate) fn zap_keep_markers(&mut self, id: AsId, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
+        let space = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
+        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
+        mapping::zap_range(&mut space.tables, start, end, mapping::ZapMode::KeepMarkers, &mut cx).map_err(|_| Errno::ENOMEM)?;
+        Ok(())
+    }
+
+    /// MADV_FREE (lazyfree): only private anonymous memory. Exclusively mapped
+    /// pages become clean; with no memory pressure they keep their contents,
+    /// as on Linux; reclaim may drop clean lazyfree pages.
+    fn madvise_free(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
+        if !vma.is_anonymous() || !lru_ok(vma) {
+            return Err(Errno::EINVAL);
+        }
+        let entries = self.spaces[&id].tables.entries_in(start, end);
+        for e in entries {
+            if let PteKind::Present { frame, flags } = e.pte.kind() {
+                let exclusive = self.frames.use_of(frame) == Some(FrameUse::Anon) && self.frames.mapcount(frame) == 1;
+                if exclusive && flags.contains(PteFlags::DIRTY) {
+                    self.set_entry(id, e.va, Pte::present(frame, flags - PteFlags::DIRTY), tlb).map_err(|_| Errno::ENOMEM)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// MADV_REMOVE: punch a hole in the object behind a shared writable mapping.
+    fn madvise_remove(&mut self, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
+        if vma.flags.contains(VmFlags::LOCKED) {
+            return Err(Errno::EINVAL);
+        }
+        let obj = vma.object().ok_or(Errno::EINVAL)?;
+        if !vma.flags.contains(VmFlags::SHARED) || !vma.flags.contains(VmFlags::MAYWRITE) {
+            return Err(Errno::EACCES);
+        }
+        match self.objects.get(obj).map(|o| &o.kind) {
+            Some(ObjectKind::Shmem) | Some(ObjectKind::File { writable: true, .. }) => {}
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+        let offset = vma.pgoff_of(start) * PAGE_SIZE;
+        let (r, u) = self.punch_hole(obj, offset, end.distance_from(start)).split();
+        tlb.absorb(u);
+        r
+    }
+
+    /// madvise_populate: fault the range in for reading or writing.
+    fn madvise_populate(&mut self, id: AsId, start: VirtAddr, end: VirtAddr, write: bool, tlb: &mut PteUpdates) -> SysResult<()> {
+        let mut at = start;
+        while at < end {
+            let Some(vma) = self.spaces.get(&id).ok_or(Errno::ESRCH)?.vmas.find(at).cloned() else {
+                return Err(Errno::ENOMEM);
+            };
+            // check_vma_flags for FOLL_MADV_POPULATE.
+            if vma.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) || !vma.flags.is_accessible() {
+                return Err(Errno::EINVAL);
+            }
+            if write && !vma.flags.contains(VmFlags::WRITE) {
+                return Err(Errno::EINVAL);
+            }
+            let hi = vma.end.min(end);
+            match self.populate_pages(id, at, hi, write, tlb) {
+                Ok(()) => {}
+                Err(FaultError::Signal(_)) => return Err(Errno::EFAULT),
+                Err(FaultError::OutOfMemory(_)) => return Err(Errno::ENOMEM),
+                Err(_) => return Err(Errno::EFAULT),
+            }
+            at = hi;
+        }
+        Ok(())
+    }
+
+    /// madvise_guard_install.
+    fn guard_install(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
+        if vma.flags.intersects(VmFlags::SPECIAL | VmFlags::LOCKED) {
+            return Err(Errno::EINVAL);
+        }
+        self.anon_vma_prepare(id, vma.start);
+        if !vma.flags.contains(VmFlags::MAYBE_GUARD) {
+            // Sticky: set on the whole VMA without splitting it.
+            if let Some(v) = self.spaces.get_mut(&id).and_then(|s| s.vmas.get_mut(vma.start)) {
+                v.flags |= VmFlags::MAYBE_GUARD;
+            }
+        }
+        let space = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
+        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
+        let mut va = start;
+        while va < end {
+            if !space.tables.get(va).is_guard() {
+                mapping::replace(&mut space.tables, va, Pte::guard(), &mut cx).map_err(|_| Errno::ENOMEM)?;
+            }
+            va = va.add(PAGE_SIZE);
+        }
+        Ok(())
+    }
+
+    /// madvise_guard_remove: clears guard markers, nothing else.
+    fn guard_remove(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
+        if vma.flags.intersects(VmFlags::SPECIAL) {
+            return Err(Errno::EINVAL);
+        }
+        let space = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
+        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
+        for e in space.tables.entries_in(start, end) {
+            if e.pte.is_guard() {
+                space.tables.set(e.va, Pte::NONE, &mut cx).map_err(|_| Errno::ENOMEM)?;
+            }
+        }
+        Ok(())
+    }
+}
