@@ -74,7 +74,7 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     fn do_madvise(&mut self, id: AsId, start: u64, len_in: u64, advice: u64, tlb: &mut PteUpdates) -> SysResult<()> {
-        if !known(advice) || start % PAGE_SIZE != 0 {
+        if !known(advice) || !start.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = len_in.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1)).unwrap_or(0);
