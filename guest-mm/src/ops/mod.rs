@@ -11,6 +11,7 @@ pub mod madvise;
 pub mod mlock;
 pub mod mmap;
 pub mod mprotect;
+pub mod mremap;
 pub mod munmap;
 pub mod populate;
 pub mod truncate;
