@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod io;
+pub mod probe;
 pub mod rt;
 pub mod sys;
 

@@ -18,6 +18,22 @@ pub const SYS_FORK: usize = 57;
 pub const SYS_EXIT: usize = 60;
 pub const SYS_WAIT4: usize = 61;
 pub const SYS_EXIT_GROUP: usize = 231;
+pub const SYS_MLOCK: usize = 149;
+pub const SYS_MUNLOCK: usize = 150;
+pub const SYS_FTRUNCATE: usize = 77;
+pub const SYS_MEMFD_CREATE: usize = 319;
+pub const SYS_OPENAT: usize = 257;
+pub const SYS_CLOSE: usize = 3;
+pub const SYS_UNLINK: usize = 87;
+
+pub const SIGBUS: usize = 7;
+pub const SIGSEGV: usize = 11;
+
+pub const MADV_DONTNEED: usize = 4;
+pub const MADV_DONTFORK: usize = 10;
+pub const MADV_WIPEONFORK: usize = 18;
+pub const MADV_GUARD_INSTALL: usize = 102;
+pub const MADV_GUARD_REMOVE: usize = 103;
 
 pub const PROT_NONE: usize = 0;
 pub const PROT_READ: usize = 1;
@@ -96,4 +112,26 @@ pub unsafe fn mprotect(addr: usize, len: usize, prot: usize) -> isize {
 pub fn mmap_anon(len: usize, prot: usize) -> isize {
     // SAFETY: a fresh mapping chosen by the kernel replaces nothing.
     unsafe { mmap(0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) }
+}
+
+/// madvise(2).
+///
+/// # Safety
+/// Advice such as MADV_DONTNEED discards memory the program may use.
+pub unsafe fn madvise(addr: usize, len: usize, advice: usize) -> isize {
+    syscall6(SYS_MADVISE, addr, len, advice, 0, 0, 0)
+}
+
+/// fork(2): 0 in the child, the child's pid in the parent, or -errno.
+pub fn fork() -> isize {
+    // SAFETY: the child continues with a copy of our memory.
+    unsafe { syscall6(SYS_FORK, 0, 0, 0, 0, 0, 0) }
+}
+
+/// wait4(pid, &status, 0, NULL): returns (pid or -errno, status).
+pub fn wait(pid: isize) -> (isize, i32) {
+    let mut status: i32 = 0;
+    // SAFETY: the kernel writes the status into our local.
+    let r = unsafe { syscall6(SYS_WAIT4, pid as usize, &mut status as *mut i32 as usize, 0, 0, 0, 0) };
+    (r, status)
 }

@@ -4,3 +4,4 @@
 
 mod boot;
 mod common;
+mod same_as_linux;

@@ -253,7 +253,8 @@ impl<M: PhysMemory> Engine<M> {
             if vma.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) || !vma.flags.is_accessible() {
                 return Err(Errno::EINVAL);
             }
-            if write && !vma.flags.contains(VmFlags::WRITE) {
+            let needed = if write { VmFlags::WRITE } else { VmFlags::READ };
+            if !vma.flags.contains(needed) {
                 return Err(Errno::EINVAL);
             }
             let hi = vma.end.min(end);

@@ -105,7 +105,11 @@ impl<M: PhysMemory> Engine<M> {
             }
             let lo = vma.start.max(at);
             let hi = vma.end.min(end);
-            if !vma.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) && vma.flags.is_accessible() {
+            if !vma.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) {
+                // populate_vma_page_range: an inaccessible VMA is EFAULT (so ENOMEM).
+                if !vma.flags.is_accessible() {
+                    return Err(Errno::ENOMEM);
+                }
                 let write = vma.flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
                 match self.populate_pages(id, lo, hi, write, tlb) {
                     Ok(()) => {}

@@ -84,10 +84,6 @@ impl<M: PhysMemory> Engine<M> {
             if end_old > r.new_addr && r.new_addr + r.new_len > r.addr {
                 return Err(Errno::EINVAL);
             }
-            let count = self.spaces.get(&id).ok_or(Errno::ESRCH)?.vmas.len();
-            if count + 2 >= self.config.limits.max_map_count - 3 {
-                return Err(Errno::ENOMEM);
-            }
         }
         if r.flags & MREMAP_FIXED != 0 && r.old_len == r.new_len {
             return self.remap_move(id, r, tlb);
@@ -251,6 +247,10 @@ impl<M: PhysMemory> Engine<M> {
     /// (or, with DONTUNMAP, empty) the source.
     fn move_vma(&mut self, id: AsId, r: &mut Remap, tlb: &mut PteUpdates) -> SysResult<u64> {
         let (old, new) = (VirtAddr::new(r.addr), VirtAddr::new(r.new_addr));
+        // prep_move_vma (6.18): keep room below the map count limit.
+        if self.spaces[&id].vmas.len() + 3 >= self.config.limits.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
         let vma = self.spaces[&id].vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
         // copy_vma: an unfaulted anonymous VMA takes the new address as its
         // pgoff, to merge more easily there.

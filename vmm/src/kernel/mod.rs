@@ -126,6 +126,13 @@ impl Kernel {
         std::mem::take(&mut self.pending)
     }
 
+    /// A fresh process id.
+    pub(crate) fn alloc_pid(&mut self) -> Pid {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        pid
+    }
+
     /// Creates process 1 running `image`. Returns its initial registers.
     pub fn spawn(&mut self, name: &str, image: std::sync::Arc<[u8]>, elf: &crate::elf::Elf, args: &[String]) -> Result<kvm_regs, VmmError> {
         let (r, u) = self.engine.create_space().split();
@@ -134,8 +141,7 @@ impl Kernel {
         let entry =
             exec::load(&mut self.engine, space, name, image, elf, args, &mut self.pending).map_err(|e| VmmError::Image(e.to_string()))?;
         let regs = kvm_regs { rip: entry.rip, rsp: entry.rsp, rflags: signal::FIXED_RFLAGS, ..Default::default() };
-        let pid = self.next_pid;
-        self.next_pid += 1;
+        let pid = self.alloc_pid();
         self.procs.insert(pid, Process::new(pid, 0, name.to_string(), space, regs));
         self.current = pid;
         self.stats.processes += 1;

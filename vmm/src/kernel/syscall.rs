@@ -32,6 +32,12 @@ pub const SYS_MMAP: u64 = 9;
 pub const SYS_MPROTECT: u64 = 10;
 pub const SYS_MUNMAP: u64 = 11;
 pub const SYS_BRK: u64 = 12;
+pub const SYS_MREMAP: u64 = 25;
+pub const SYS_MADVISE: u64 = 28;
+pub const SYS_FORK: u64 = 57;
+pub const SYS_MLOCK: u64 = 149;
+pub const SYS_MUNLOCK: u64 = 150;
+pub const SYS_MLOCK2: u64 = 325;
 pub const SYS_RT_SIGACTION: u64 = 13;
 pub const SYS_RT_SIGPROCMASK: u64 = 14;
 pub const SYS_RT_SIGRETURN: u64 = 15;
@@ -69,6 +75,12 @@ impl Kernel {
             SYS_MMAP => self.sys_mmap(a),
             SYS_MPROTECT => self.mm(|e, s| e.mprotect(s, a[0], a[1], a[2]).split()).map(|_| 0),
             SYS_MUNMAP => self.mm(|e, s| e.munmap(s, a[0], a[1]).split()).map(|_| 0),
+            SYS_MREMAP => self.mm(|e, s| e.mremap(s, a[0], a[1], a[2], a[3], a[4]).split()).map(|v| v.as_u64()),
+            SYS_MADVISE => self.mm(|e, s| e.madvise(s, a[0], a[1], a[2]).split()).map(|_| 0),
+            SYS_MLOCK => self.mm(|e, s| e.mlock(s, a[0], a[1]).split()).map(|_| 0),
+            SYS_MLOCK2 => self.mm(|e, s| e.mlock2(s, a[0], a[1], a[2]).split()).map(|_| 0),
+            SYS_MUNLOCK => self.mm(|e, s| e.munlock(s, a[0], a[1]).split()).map(|_| 0),
+            SYS_FORK => self.sys_fork(regs, cpu),
             // No heap: report the break as 0, which callers treat as "use mmap".
             SYS_BRK => Ok(0),
             SYS_RT_SIGACTION => self.sys_sigaction(a[0], a[1], a[2], a[3]),
@@ -110,6 +122,32 @@ impl Kernel {
         let file = if a[3] & guest_mm::ops::map::ANONYMOUS != 0 { MapFile::None } else { self.mmap_file(a[4]) };
         let args = MmapArgs { addr: a[0], len: a[1], prot: a[2], flags: a[3], file, offset: a[5] };
         self.mm(|e, s| e.mmap(s, args).split()).map(|v| v.as_u64())
+    }
+
+    /// fork(2): the child is a copy (COW memory, descriptors, signal state)
+    /// that returns 0; the parent gets the child's pid and runs on.
+    fn sys_fork(&mut self, regs: &kvm_regs, cpu: &mut dyn Cpu) -> Ret {
+        let me = self.current();
+        let parent = self.procs.get(&me).ok_or(Errno::ESRCH)?;
+        let (space, fds, actions, blocked, name, signal_fpu) =
+            (parent.space, parent.fds.clone(), parent.actions, parent.blocked, parent.name.clone(), parent.signal_fpu.clone());
+        let child_space = self.mm(|e, _| e.fork(space).split())?;
+        let fpu = cpu.save_fpu().map_err(|_| Errno::ENOMEM)?;
+        for o in fds.objects() {
+            let _ = self.engine.hold_object(o);
+        }
+        let pid = self.alloc_pid();
+        let mut child_regs = *regs;
+        child_regs.rax = 0;
+        let mut child = Process::new(pid, me, name, child_space, child_regs);
+        child.fpu = Some(fpu);
+        child.fds = fds;
+        child.actions = actions;
+        child.blocked = blocked;
+        child.signal_fpu = signal_fpu;
+        self.procs.insert(pid, child);
+        self.stats.processes += 1;
+        Ok(pid as u64)
     }
 
     fn sys_sigaction(&mut self, sig: u64, act: u64, oldact: u64, size: u64) -> Ret {
