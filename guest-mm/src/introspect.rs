@@ -104,3 +104,37 @@ impl<M: PhysMemory> Engine<M> {
         Some(bits)
     }
 }
+
+/// One character per page for `pagemap_line`: what pagemap says about it.
+fn page_char(bits: u64) -> char {
+    if bits & PM_GUARD_REGION != 0 {
+        'G'
+    } else if bits & PM_PRESENT == 0 {
+        '.'
+    } else if bits & PM_FILE != 0 {
+        'F'
+    } else if bits & PM_MMAP_EXCLUSIVE != 0 {
+        'A'
+    } else {
+        'S'
+    }
+}
+
+impl<M: PhysMemory> Engine<M> {
+    /// A compact view of the pagemap of one VMA: run-length encoded page
+    /// classes, e.g. "A×3 .×12 G×2" (A anonymous exclusive, S shared or
+    /// zero page, F file or shmem, G guard marker, . not present).
+    pub fn pagemap_line(&self, id: AsId, start: VirtAddr, end: VirtAddr) -> String {
+        let mut runs: Vec<(char, u64)> = Vec::new();
+        let mut va = start;
+        while va < end {
+            let c = page_char(self.pagemap(id, va).unwrap_or(0));
+            match runs.last_mut() {
+                Some((last, n)) if *last == c => *n += 1,
+                _ => runs.push((c, 1)),
+            }
+            va = va.add(PAGE_SIZE);
+        }
+        runs.iter().map(|(c, n)| if *n == 1 { c.to_string() } else { format!("{c}\u{00d7}{n}") }).collect::<Vec<_>>().join(" ")
+    }
+}

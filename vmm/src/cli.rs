@@ -57,6 +57,14 @@ pub struct RunArgs {
     /// Print the summary as JSON (on stderr, after the guest's output).
     #[arg(long)]
     pub json: bool,
+    /// When each process ends, print its /proc/pid/maps and a per-page pagemap
+    /// summary (A anonymous, S shared or zero page, F file, G guard, . absent).
+    #[arg(long)]
+    pub show_maps: bool,
+    /// Give the guest a host file: NAME=PATH (read-write copy) or NAME=PATH:ro.
+    /// The guest opens it as /NAME; changes are never written back.
+    #[arg(long = "file", value_name = "NAME=PATH[:ro]")]
+    pub files: Vec<String>,
     /// Testing aid: make the guest kernel fail (to check crash reports).
     #[arg(long, value_enum, hide = true)]
     pub inject: Option<Inject>,

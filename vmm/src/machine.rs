@@ -49,6 +49,10 @@ pub struct BootSpec {
     pub host_only_ptes: bool,
     /// Benchmark floors for `int3` (vector 3).
     pub trap_mode: TrapMode,
+    /// Print maps at process exit (`--show-maps`).
+    pub show_maps: bool,
+    /// Files given to the guest: (name, contents, writable).
+    pub files: Vec<(String, Arc<[u8]>, bool)>,
 }
 
 /// What `int3` does: the benchmark floors use it as a trap with no meaning.
@@ -145,6 +149,10 @@ impl Machine {
         let console = if spec.capture { Console::Capture(Vec::new(), Vec::new()) } else { Console::Inherit };
         let mut kernel = Kernel::new(engine, console);
         kernel.quiet = spec.quiet;
+        kernel.show_maps = spec.show_maps;
+        for (name, data, writable) in &spec.files {
+            kernel.provide_file(name, data.clone(), *writable);
+        }
         let ctx = kernel.spawn(&spec.program, spec.image.clone(), &elf, &spec.args)?;
         let space = kernel.current_space().ok_or_else(|| VmmError::Internal("no process 1".into()))?;
         let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();

@@ -41,6 +41,19 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
             (a.program.clone(), Arc::from(bytes))
         }
     };
+    let mut files = Vec::new();
+    for f in &a.files {
+        let (name, rest) = f.split_once('=').ok_or_else(|| VmmError::Usage(format!("--file {f}: expected NAME=PATH or NAME=PATH:ro")))?;
+        let (path, writable) = match rest.strip_suffix(":ro") {
+            Some(p) => (p, false),
+            None => (rest, true),
+        };
+        if name.is_empty() || name.contains('/') {
+            return Err(VmmError::Usage(format!("--file {f}: NAME must be a plain file name")));
+        }
+        let data = std::fs::read(path).map_err(|e| VmmError::ReadFile(path.to_string(), e))?;
+        files.push((name.to_string(), Arc::from(data), writable));
+    }
     let spec = BootSpec {
         memory,
         program: name,
@@ -52,6 +65,8 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
         break_idt: a.inject == Some(Inject::TripleFault),
         host_only_ptes: a.pte_apply == PteApply::HostOnly,
         trap_mode: crate::machine::TrapMode::Signal,
+        show_maps: a.show_maps,
+        files,
     };
     Ok((spec, Duration::from_secs_f64(a.timeout)))
 }

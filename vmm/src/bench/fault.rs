@@ -57,6 +57,8 @@ fn spec(program: &str, args: Vec<String>, anon: u32, trap_mode: TrapMode) -> Res
         break_idt: false,
         host_only_ptes: false,
         trap_mode,
+        show_maps: false,
+        files: Vec::new(),
     })
 }
 

@@ -90,6 +90,8 @@ pub struct Kernel {
     pub console: Console,
     /// Print a line when a process is killed (always) and when one exits (verbose).
     pub quiet: bool,
+    /// Print each process's maps and pagemap summary when it ends.
+    pub show_maps: bool,
 }
 
 impl Kernel {
@@ -104,6 +106,7 @@ impl Kernel {
             stats: Stats::default(),
             console,
             quiet: false,
+            show_maps: false,
         }
     }
 
@@ -278,6 +281,23 @@ impl Kernel {
         self.vfs.link(path, obj);
     }
 
+    /// The maps of `pid` with a pagemap summary per VMA, as `--show-maps` prints it.
+    pub fn maps_report(&self, pid: Pid) -> String {
+        let Some(p) = self.procs.get(&pid) else { return String::new() };
+        let mut out = format!("vmm: maps of pid {} ({}) at exit:\n", pid, p.name);
+        let maps = self.engine.maps(p.space, true).unwrap_or_default();
+        let vmas: Vec<(VirtAddr, VirtAddr)> =
+            self.engine.space(p.space).map(|s| s.vmas().iter().map(|v| (v.start, v.end)).collect()).unwrap_or_default();
+        for (i, line) in maps.lines().enumerate() {
+            out.push_str(line);
+            out.push('\n');
+            if let Some((s, e)) = vmas.get(i) {
+                out.push_str(&format!("    pages: {}\n", self.engine.pagemap_line(p.space, *s, *e)));
+            }
+        }
+        out.trim_end().to_string()
+    }
+
     /// Writes a line for the user on the VMM's stderr.
     fn say(&mut self, line: &str) {
         match &mut self.console {
@@ -300,6 +320,10 @@ impl Kernel {
     ) -> Result<Step, VmmError> {
         let pid = self.current;
         let space = self.procs[&pid].space;
+        if self.show_maps {
+            let text = self.maps_report(pid);
+            self.say(&text);
+        }
         self.engine.destroy_space(space).map_err(|e| VmmError::Internal(e.to_string()))?;
         self.close_all(pid);
         if pid == 1 {
