@@ -11,6 +11,7 @@ pub mod args;
 pub mod io;
 pub mod probe;
 pub mod rt;
+pub mod scenario;
 pub mod sys;
 
 pub use args::Args;

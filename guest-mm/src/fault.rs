@@ -305,6 +305,17 @@ impl<M: PhysMemory> Engine<M> {
         Ok(Resolved { pages: mapped })
     }
 
+    /// do_fault_around's window: from the fault's PTE index aligned down to
+    /// `n` (but not before the VMA or the table), `n` pages on, clipped to the
+    /// VMA and the table.
+    fn fault_around_window(vma: &Vma, va: VirtAddr, n: u32) -> (VirtAddr, VirtAddr) {
+        let bytes = (n.max(1) as u64).next_power_of_two() * PAGE_SIZE;
+        let table = va.as_u64() & !(TABLE_SPAN - 1);
+        let lo = (va.as_u64() & !(bytes - 1)).max(vma.start.as_u64()).max(table);
+        let hi = (lo + bytes).min(vma.end.as_u64()).min(table + TABLE_SPAN);
+        (VirtAddr::new(lo), VirtAddr::new(hi))
+    }
+
     /// do_fault_around: maps neighbouring pages of the object that are in the
     /// page cache (files are read ahead into it first), never crossing the VMA,
     /// the leaf table, or end of file, and only over empty entries.
@@ -314,7 +325,7 @@ impl<M: PhysMemory> Engine<M> {
             return Ok(0);
         }
         let obj = vma.object().expect("object-backed");
-        let (lo, hi) = Self::around(vma, va, n);
+        let (lo, hi) = Self::fault_around_window(vma, va, n);
         let size_pages = self.objects.get(obj).map_or(0, |o| o.size_pages());
         let readahead = self.objects.get(obj).is_some_and(|o| matches!(o.kind, crate::objects::ObjectKind::File { .. }));
         let writable = vma.is_shared() && vma.flags.contains(VmFlags::WRITE);

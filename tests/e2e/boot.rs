@@ -159,3 +159,26 @@ fn bench_fault_prints_measured_floor_and_ratio_as_json() {
     assert!((v["null_trap_us"].as_f64().unwrap() + v["bare_exit_us"].as_f64().unwrap() - floor).abs() < 1e-6);
     assert!(v["faults_per_run"].as_u64().unwrap() >= 200);
 }
+
+#[test]
+fn bench_engine_prints_engine_and_host_figures_and_ratios_as_json() {
+    let o = vmm(&["bench", "engine", "--runs", "1", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let ops = v["ops"].as_array().unwrap();
+    let names: Vec<&str> = ops.iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mmap_munmap_1_page", "mprotect_split_merge", "guard_install_1_page", "guard_install_512_pages", "fork_64_mib"]);
+    for op in ops {
+        let e = op["engine_us"].as_f64().unwrap();
+        assert!(e > 0.0, "{op}");
+        match op["host_us"].as_f64() {
+            Some(h) => {
+                assert!(h > 0.0, "{op}");
+                assert!((op["ratio"].as_f64().unwrap() - e / h).abs() < 1e-9, "{op}");
+            }
+            // Only a host kernel without guard regions (before 6.13) may refuse an op.
+            None => assert!(op["op"].as_str().unwrap().starts_with("guard_install") && op["ratio"].is_null(), "{op}"),
+        }
+    }
+    assert!(v["host_fork_empty_us"].as_f64().unwrap() > 0.0);
+}

@@ -24,6 +24,10 @@ pub enum Command {
     Run(RunArgs),
     /// List the programs built into the guest image.
     Programs,
+    /// Run scenario files in the microVM (or with --host, on the host kernel).
+    Scenario(ScenarioArgs),
+    /// Run scenarios both ways and report where the microVM and Linux differ.
+    Diff(DiffArgs),
     /// Measure the VMM against floors measured in the same run.
     Bench(BenchArgs),
     /// (internal) The boot benchmark's floor: a minimal VM that runs to one `out`.
@@ -76,6 +80,41 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// Scenario files (see docs/scenarios.md).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Run natively on the host kernel instead of in the microVM.
+    #[arg(long)]
+    pub host: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// Print only summaries (and traces that failed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// Scenario files (see docs/scenarios.md).
+    pub files: Vec<PathBuf>,
+    /// Also generate and compare N random scenarios.
+    #[arg(long, value_name = "N")]
+    pub random: Option<u64>,
+    /// Seed of the random series.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where shrunk reproducers of divergent random scenarios are saved.
+    #[arg(long, default_value = ".")]
+    pub save: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+    /// Print only divergences and the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inject {
     /// Clear the IDT so the first exception triple-faults.
@@ -98,6 +137,13 @@ pub struct BenchArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchKind {
+    /// Operations per second of scenarios in the microVM and on the host kernel.
+    Scenario {
+        /// Scenario files (default: every file in tests/scenarios).
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Process spawn to exit of `vmm run --program exit`, against a minimal VM process.
     Boot {
         /// Launches of each (median reported).
@@ -112,6 +158,14 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 2000)]
         pages: u64,
         /// Repetitions (median reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Engine-only cost of mmap, mprotect, guard install and fork, against the host kernel doing the same.
+    Engine {
+        /// Rounds; each gives every figure ~30 ms of samples (medians over all rounds).
         #[arg(long, default_value_t = 5)]
         runs: u32,
         #[arg(long)]

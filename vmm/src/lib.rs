@@ -21,6 +21,7 @@ pub mod layout;
 pub mod machine;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod shim;
 pub mod vm;
 pub mod watchdog;

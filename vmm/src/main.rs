@@ -23,9 +23,22 @@ fn main() -> ExitCode {
             }
             Ok(0)
         }
+        Command::Scenario(a) => vmm::scenario::commands::scenario(&a.files, a.host, a.json, a.quiet),
+        Command::Diff(a) => {
+            if a.files.is_empty() && a.random.is_none() {
+                Err(vmm::error::VmmError::Usage("vmm diff needs scenario files or --random N".into()))
+            } else {
+                vmm::scenario::commands::diff(&a.files, a.random, a.seed, a.json, a.quiet, &a.save)
+            }
+        }
         Command::Bench(b) => match b.which {
+            BenchKind::Scenario { files, json } => {
+                let files = if files.is_empty() { vmm::scenario::commands::corpus() } else { files };
+                vmm::scenario::commands::bench(&files, json)
+            }
             BenchKind::Boot { runs, json } => vmm::bench::boot::command(runs, json),
             BenchKind::Fault { pages, runs, json } => vmm::bench::fault::command(pages, runs, json),
+            BenchKind::Engine { runs, json } => vmm::bench::engine::command(runs, json),
         },
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };

@@ -22,7 +22,6 @@ use crate::fault::FaultError;
 use crate::frames::FrameUse;
 use crate::mapping;
 use crate::memory::PhysMemory;
-use crate::objects::ObjectKind;
 use crate::paging::{Ctx, Outcome, Pte, PteFlags, PteKind, PteUpdates};
 use crate::space::AsId;
 use crate::vma::{VmFlags, Vma};
@@ -231,10 +230,6 @@ impl<M: PhysMemory> Engine<M> {
         let obj = vma.object().ok_or(Errno::EINVAL)?;
         if !vma.flags.contains(VmFlags::SHARED) || !vma.flags.contains(VmFlags::MAYWRITE) {
             return Err(Errno::EACCES);
-        }
-        match self.objects.get(obj).map(|o| &o.kind) {
-            Some(ObjectKind::Shmem) | Some(ObjectKind::File { writable: true, .. }) => {}
-            _ => return Err(Errno::EOPNOTSUPP),
         }
         let offset = vma.pgoff_of(start) * PAGE_SIZE;
         let (r, u) = self.punch_hole(obj, offset, end.distance_from(start)).split();

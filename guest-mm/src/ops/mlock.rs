@@ -105,7 +105,8 @@ impl<M: PhysMemory> Engine<M> {
             }
             let lo = vma.start.max(at);
             let hi = vma.end.min(end);
-            if !vma.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) {
+            // populate_vma_page_range: VM_LOCKONFAULT pages are locked as they fault.
+            if !vma.flags.intersects(VmFlags::IO | VmFlags::PFNMAP | VmFlags::LOCKONFAULT) {
                 // populate_vma_page_range: an inaccessible VMA is EFAULT (so ENOMEM).
                 if !vma.flags.is_accessible() {
                     return Err(Errno::ENOMEM);

@@ -102,7 +102,11 @@ impl<M: PhysMemory> Engine<M> {
         let updated = self.spaces[&id].vmas.find(start).cloned().expect("just modified");
         self.change_protection(id, &updated, start, end, tlb);
         // A private locked VMA becoming writable is populated for writing now.
-        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED && nf.contains(VmFlags::WRITE) {
+        // (populate_vma_page_range does nothing for VM_LOCKONFAULT.)
+        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
+            && nf.contains(VmFlags::WRITE)
+            && !nf.contains(VmFlags::LOCKONFAULT)
+        {
             let _ = self.populate_pages(id, start, end, true, tlb);
         }
     }

@@ -3,7 +3,8 @@
 //! Mirrors mm/truncate.c truncate_pagecache (unmap_mapping_range with
 //! even_cows = 1: private COW copies beyond the new end of file go too, so a
 //! later access gets SIGBUS) and shmem_fallocate(FALLOC_FL_PUNCH_HOLE)
-//! (even_cows = 0: private copies survive, shared mappings refault zeroes).
+//! (even_cows = 0: private copies survive, shared mappings refault zeroes),
+//! on shmem and on writable files (as on filesystems that support it, ext4).
 //! Guard and revoked markers are never removed by either (zap_details without
 //! ZAP_FLAG_DROP_MARKER), which is what the guard-region tests check.
 
@@ -55,7 +56,8 @@ impl<M: PhysMemory> Engine<M> {
         let mut tlb = PteUpdates::new();
         let r = (|| {
             let o = self.objects.get(obj).ok_or(Errno::EBADF)?;
-            if !matches!(o.kind, ObjectKind::Shmem) {
+            // tmpfs and ext4-like files punch holes; devices and read-only files do not.
+            if !matches!(o.kind, ObjectKind::Shmem | ObjectKind::File { writable: true, .. }) {
                 return Err(Errno::EOPNOTSUPP);
             }
             let end = offset.checked_add(len).filter(|e| *e <= MAX_SIZE).ok_or(Errno::EFBIG)?;

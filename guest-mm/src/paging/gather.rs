@@ -15,9 +15,13 @@
 //! engine wrote to guest RAM); a batch is consumed exactly once. Dropping a
 //! non-empty batch is a bug and panics in debug builds, so tests catch it.
 
-use crate::addr::{PhysAddr, VirtAddr};
+use crate::addr::{Frame, PhysAddr, VirtAddr};
 use crate::space::AsId;
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
+
+/// Above this many single pages of one space, one full flush is cheaper
+/// (Linux's tlb_single_page_flush_ceiling).
+pub const SINGLE_PAGE_FLUSH_CEILING: usize = 33;
 
 /// A guest store the shim must perform: the 8-byte `value` at guest-physical `slot`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -47,7 +51,12 @@ impl FlushPlan {
 #[must_use = "PTE updates must be applied by the guest shim before ring 3 runs again"]
 #[derive(Debug, Default)]
 pub struct PteUpdates {
-    stores: BTreeMap<PhysAddr, u64>,
+    stores: Vec<PteStore>,
+    /// Position of each slot's store in `stores` (one store per slot).
+    index: HashMap<PhysAddr, usize>,
+    /// Table frames holding a pending store: `refresh` of a slot elsewhere
+    /// (a fresh table, the common case) needs no lookup at all.
+    tables: HashSet<Frame>,
     flush: FlushPlan,
 }
 
@@ -67,20 +76,36 @@ impl PteUpdates {
     }
 
     pub(crate) fn store(&mut self, slot: PhysAddr, value: u64) {
-        self.stores.insert(slot, value);
+        match self.index.get(&slot) {
+            Some(&i) => self.stores[i].value = value,
+            None => {
+                self.index.insert(slot, self.stores.len());
+                self.stores.push(PteStore { slot, value });
+                self.tables.insert(Frame::containing(slot));
+            }
+        }
     }
 
     /// Keeps a pending store of `slot` equal to what the engine just wrote there,
     /// so that applying the batch never writes back an older value.
     pub(crate) fn refresh(&mut self, slot: PhysAddr, value: u64) {
-        if let Some(v) = self.stores.get_mut(&slot) {
-            *v = value;
+        if !self.tables.contains(&Frame::containing(slot)) {
+            return;
+        }
+        if let Some(&i) = self.index.get(&slot) {
+            self.stores[i].value = value;
         }
     }
 
     pub(crate) fn flush_page(&mut self, space: AsId, va: VirtAddr) {
-        if !self.flush.spaces.contains(&space) {
-            self.flush.pages.push((space, va));
+        if self.flush.spaces.contains(&space) {
+            return;
+        }
+        self.flush.pages.push((space, va));
+        if self.flush.pages.len() > SINGLE_PAGE_FLUSH_CEILING
+            && self.flush.pages.iter().filter(|(a, _)| *a == space).count() > SINGLE_PAGE_FLUSH_CEILING
+        {
+            self.flush_space(space);
         }
     }
 
@@ -94,8 +119,12 @@ impl PteUpdates {
     /// Folds `other` into this batch (later stores win).
     pub fn absorb(&mut self, mut other: PteUpdates) {
         let stores = std::mem::take(&mut other.stores);
+        other.index.clear();
+        other.tables.clear();
         let flush = std::mem::take(&mut other.flush);
-        self.stores.extend(stores);
+        for s in stores {
+            self.store(s.slot, s.value);
+        }
         for s in flush.spaces {
             self.flush_space(s);
         }
@@ -107,7 +136,11 @@ impl PteUpdates {
     /// Consumes the batch: the stores in slot order, and the flush plan.
     /// The caller (the shim applier, or a test's model) is now responsible.
     pub fn into_parts(mut self) -> (Vec<PteStore>, FlushPlan) {
-        let stores = std::mem::take(&mut self.stores).into_iter().map(|(slot, value)| PteStore { slot, value }).collect();
+        let mut stores = std::mem::take(&mut self.stores);
+        self.index.clear();
+        self.tables.clear();
+        // Mostly sorted already (the engine walks in address order).
+        stores.sort_unstable_by_key(|s| s.slot);
         let flush = std::mem::take(&mut self.flush);
         (stores, flush)
     }
@@ -151,6 +184,18 @@ mod tests {
         u.store(PhysAddr::new(0x0ff8), 3);
         let (stores, _) = u.into_parts();
         assert_eq!(stores, vec![PteStore { slot: PhysAddr::new(0x0ff8), value: 3 }, PteStore { slot: PhysAddr::new(0x1000), value: 2 }]);
+    }
+
+    #[test]
+    fn many_single_page_flushes_become_one_full_flush() {
+        let mut u = PteUpdates::new();
+        for i in 0..=SINGLE_PAGE_FLUSH_CEILING as u64 {
+            u.flush_page(AsId(1), VirtAddr::new(i << 12));
+        }
+        u.flush_page(AsId(2), VirtAddr::new(0));
+        let (_, f) = u.into_parts();
+        assert_eq!(f.spaces, vec![AsId(1)]);
+        assert_eq!(f.pages, vec![(AsId(2), VirtAddr::new(0))]);
     }
 
     #[test]

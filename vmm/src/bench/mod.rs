@@ -5,6 +5,7 @@
 //! here asserts a time: the figures are for people and for docs/BENCHMARKS.md.
 
 pub mod boot;
+pub mod engine;
 pub mod fault;
 
 use serde::Serialize;

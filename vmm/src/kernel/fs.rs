@@ -9,20 +9,25 @@
 
 use guest_mm::{Errno, ObjectId};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a descriptor refers to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FdKind {
     /// 0: reads return end of file. 1, 2: the VMM's stdout and stderr.
     Console(u8),
     /// An open memory object (file, memfd, device).
     Object { obj: ObjectId, read: bool, write: bool, append: bool },
+    /// A generated read-only file (/proc/self/maps), captured when opened.
+    Generated(Arc<[u8]>),
+    /// /proc/self/pagemap of the opening process: 8 bytes per page.
+    Pagemap,
 }
 
 /// One open file description (shared by dup'ed and inherited descriptors in
 /// Linux; here each descriptor has its own offset, which our programs never
 /// observe differently because none share offsets across processes).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fd {
     pub kind: FdKind,
     pub offset: u64,
@@ -56,7 +61,7 @@ impl FdTable {
         Ok(n)
     }
     pub fn get(&self, n: u64) -> Result<Fd, Errno> {
-        i32::try_from(n).ok().and_then(|n| self.fds.get(&n).copied()).ok_or(Errno::EBADF)
+        i32::try_from(n).ok().and_then(|n| self.fds.get(&n).cloned()).ok_or(Errno::EBADF)
     }
     pub fn get_mut(&mut self, n: u64) -> Result<&mut Fd, Errno> {
         i32::try_from(n).ok().and_then(|n| self.fds.get_mut(&n)).ok_or(Errno::EBADF)
@@ -70,7 +75,7 @@ impl FdTable {
             .values()
             .filter_map(|f| match f.kind {
                 FdKind::Object { obj, .. } => Some(obj),
-                FdKind::Console(_) => None,
+                _ => None,
             })
             .collect()
     }
@@ -114,7 +119,7 @@ mod tests {
     fn lowest_free_descriptor_is_used() {
         let mut t = FdTable::default();
         let f = Fd { kind: FdKind::Console(1), offset: 0, cloexec: false };
-        assert_eq!(t.install(f), Ok(3));
+        assert_eq!(t.install(f.clone()), Ok(3));
         t.remove(1).unwrap();
         assert_eq!(t.install(f), Ok(1));
         assert_eq!(t.get(77), Err(Errno::EBADF));

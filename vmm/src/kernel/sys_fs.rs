@@ -59,6 +59,33 @@ impl Kernel {
         self.procs.get(&self.current()).ok_or(Errno::ESRCH)?.fds.get(n)
     }
 
+    fn install_kind(&mut self, kind: FdKind) -> Ret {
+        let pid = self.current();
+        let n = self.procs.get_mut(&pid).ok_or(Errno::ESRCH)?.fds.install(Fd { kind, offset: 0, cloexec: false })?;
+        Ok(n as u64)
+    }
+
+    /// /proc/self files: maps is a snapshot taken now (a sequential read
+    /// from the start sees one consistent state, as with Linux's seq_file).
+    fn open_proc(&mut self, name: &str, flags: u64) -> Option<Ret> {
+        let file = name.strip_prefix("/proc/self/").or_else(|| name.strip_prefix("/proc/thread-self/"))?;
+        if flags & O_ACCMODE != 0 {
+            return Some(Err(Errno::EACCES));
+        }
+        let space = match self.current_space() {
+            Some(s) => s,
+            None => return Some(Err(Errno::ESRCH)),
+        };
+        Some(match file {
+            "maps" => {
+                let text = self.engine.maps(space, true).unwrap_or_default();
+                self.install_kind(FdKind::Generated(text.into_bytes().into()))
+            }
+            "pagemap" => self.install_kind(FdKind::Pagemap),
+            _ => Err(Errno::ENOENT),
+        })
+    }
+
     fn install_fd(&mut self, obj: ObjectId, read: bool, write: bool, append: bool, cloexec: bool) -> Ret {
         let pid = self.current();
         let fd = Fd { kind: FdKind::Object { obj, read, write, append }, offset: 0, cloexec };
@@ -80,6 +107,9 @@ impl Kernel {
         let acc = flags & O_ACCMODE;
         if acc == 3 {
             return Err(Errno::EINVAL);
+        }
+        if let Some(r) = self.open_proc(&Vfs::normalise(&name), flags) {
+            return r;
         }
         let (read, write) = (acc != O_WRONLY, acc != 0);
         let obj = match self.vfs.lookup(&name) {
@@ -184,6 +214,35 @@ impl Kernel {
         match fd.kind {
             FdKind::Console(0) => Ok(0),
             FdKind::Console(_) => Err(Errno::EBADF),
+            FdKind::Generated(data) => {
+                let off = at.unwrap_or(fd.offset).min(data.len() as u64) as usize;
+                let got = len.min(data.len() - off);
+                self.write_user(buf, &data[off..off + got])?;
+                if at.is_none() {
+                    self.procs.get_mut(&self.current()).ok_or(Errno::ESRCH)?.fds.get_mut(n)?.offset = (off + got) as u64;
+                }
+                Ok(got as u64)
+            }
+            FdKind::Pagemap => {
+                // 8 bytes per virtual page; reads must be whole entries.
+                let off = at.unwrap_or(fd.offset);
+                if !off.is_multiple_of(8) || !len.is_multiple_of(8) {
+                    return Err(Errno::EINVAL);
+                }
+                let space = self.current_space().ok_or(Errno::ESRCH)?;
+                let mut data = Vec::with_capacity(len);
+                for i in 0..(len / 8) as u64 {
+                    let page = off / 8 + i;
+                    let va = guest_mm::VirtAddr::new(page.saturating_mul(PAGE_SIZE));
+                    let e = if page < guest_mm::TASK_SIZE / PAGE_SIZE { self.engine.pagemap(space, va).unwrap_or(0) } else { 0 };
+                    data.extend_from_slice(&e.to_le_bytes());
+                }
+                self.write_user(buf, &data)?;
+                if at.is_none() {
+                    self.procs.get_mut(&self.current()).ok_or(Errno::ESRCH)?.fds.get_mut(n)?.offset = off + len as u64;
+                }
+                Ok(len as u64)
+            }
             FdKind::Object { read: false, .. } => Err(Errno::EBADF),
             FdKind::Object { obj, .. } => {
                 let mut data = vec![0u8; len];
@@ -223,7 +282,7 @@ impl Kernel {
                 }
                 Ok(len as u64)
             }
-            FdKind::Object { write: false, .. } => Err(Errno::EBADF),
+            FdKind::Object { write: false, .. } | FdKind::Generated(_) | FdKind::Pagemap => Err(Errno::EBADF),
             FdKind::Object { obj, append, .. } => {
                 self.read_user(buf, &mut data)?;
                 let size = self.engine.object(obj).ok_or(Errno::EBADF)?.size;
@@ -239,8 +298,12 @@ impl Kernel {
 
     pub(crate) fn sys_lseek(&mut self, n: u64, off: u64, whence: u64) -> Ret {
         let fd = self.fd(n)?;
-        let FdKind::Object { obj, .. } = fd.kind else { return Err(Errno::ESPIPE) };
-        let size = self.engine.object(obj).ok_or(Errno::EBADF)?.size as i64;
+        let size = match &fd.kind {
+            FdKind::Object { obj, .. } => self.engine.object(*obj).ok_or(Errno::EBADF)?.size as i64,
+            FdKind::Generated(d) => d.len() as i64,
+            FdKind::Pagemap => (guest_mm::TASK_SIZE / PAGE_SIZE * 8) as i64,
+            FdKind::Console(_) => return Err(Errno::ESPIPE),
+        };
         let base = match whence {
             0 => 0,
             1 => fd.offset as i64,

@@ -38,6 +38,8 @@ pub const SYS_FORK: u64 = 57;
 pub const SYS_MLOCK: u64 = 149;
 pub const SYS_MUNLOCK: u64 = 150;
 pub const SYS_MLOCK2: u64 = 325;
+pub const SYS_CAPSET: u64 = 126;
+pub const SYS_PRCTL: u64 = 157;
 pub const SYS_RT_SIGACTION: u64 = 13;
 pub const SYS_RT_SIGPROCMASK: u64 = 14;
 pub const SYS_RT_SIGRETURN: u64 = 15;
@@ -81,6 +83,11 @@ impl Kernel {
             SYS_MLOCK2 => self.mm(|e, s| e.mlock2(s, a[0], a[1], a[2]).split()).map(|_| 0),
             SYS_MUNLOCK => self.mm(|e, s| e.munlock(s, a[0], a[1]).split()).map(|_| 0),
             SYS_FORK => self.sys_fork(regs, cpu),
+            // The guest runs unprivileged already: dropping capabilities is a no-op.
+            SYS_CAPSET => Ok(0),
+            // PR_SET_THP_DISABLE: the engine has no huge pages to disable.
+            SYS_PRCTL if a[0] == 41 => Ok(0),
+            SYS_PRCTL => Err(Errno::EINVAL),
             // No heap: report the break as 0, which callers treat as "use mmap".
             SYS_BRK => Ok(0),
             SYS_RT_SIGACTION => self.sys_sigaction(a[0], a[1], a[2], a[3]),

@@ -1,0 +1,3 @@
+//! Scenario support shared with the vmm (the bytecode format).
+
+pub mod bytecode;

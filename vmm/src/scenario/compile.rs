@@ -1,0 +1,500 @@
+//! Compiling a parsed scenario into the runner's bytecode.
+//!
+//! Owns name resolution (bindings are visible after the statement that binds
+//! them, within their block; constants have Linux's values), the expansion of
+//! `map(...)` for each backing (anon: MAP_PRIVATE|MAP_ANONYMOUS; shmem: a
+//! 100-page memfd; file: a 100-page file; both MAP_SHARED, as the Linux
+//! guard-regions selftest fixture does), the detection of our extensions
+//! (which Linux cannot be compared on), and encoding (bytecode.rs).
+
+use super::bytecode::*;
+use super::parser::{Ast, BinOp, Expect, Expr, Stmt};
+use super::ScenarioError;
+use std::collections::HashMap;
+
+/// Named constants: Linux's values (include/uapi), plus ours.
+pub const CONSTANTS: &[(&str, u64)] = &[
+    ("PAGE", 4096),
+    ("PROT_NONE", 0),
+    ("PROT_READ", 1),
+    ("PROT_WRITE", 2),
+    ("PROT_EXEC", 4),
+    ("MAP_SHARED", 0x01),
+    ("MAP_PRIVATE", 0x02),
+    ("MAP_SHARED_VALIDATE", 0x03),
+    ("MAP_FIXED", 0x10),
+    ("MAP_ANONYMOUS", 0x20),
+    ("MAP_ANON", 0x20),
+    ("MAP_GROWSDOWN", 0x100),
+    ("MAP_LOCKED", 0x2000),
+    ("MAP_NORESERVE", 0x4000),
+    ("MAP_POPULATE", 0x8000),
+    ("MAP_STACK", 0x20000),
+    ("MAP_HUGETLB", 0x40000),
+    ("MAP_FIXED_NOREPLACE", 0x100000),
+    ("MAP_DONTCOPY", 1 << 32),
+    ("MAP_PAGEPROT", 1 << 33),
+    ("MADV_NORMAL", 0),
+    ("MADV_RANDOM", 1),
+    ("MADV_SEQUENTIAL", 2),
+    ("MADV_WILLNEED", 3),
+    ("MADV_DONTNEED", 4),
+    ("MADV_FREE", 8),
+    ("MADV_REMOVE", 9),
+    ("MADV_DONTFORK", 10),
+    ("MADV_DOFORK", 11),
+    ("MADV_MERGEABLE", 12),
+    ("MADV_UNMERGEABLE", 13),
+    ("MADV_HUGEPAGE", 14),
+    ("MADV_NOHUGEPAGE", 15),
+    ("MADV_DONTDUMP", 16),
+    ("MADV_DODUMP", 17),
+    ("MADV_WIPEONFORK", 18),
+    ("MADV_KEEPONFORK", 19),
+    ("MADV_COLD", 20),
+    ("MADV_PAGEOUT", 21),
+    ("MADV_POPULATE_READ", 22),
+    ("MADV_POPULATE_WRITE", 23),
+    ("MADV_DONTNEED_LOCKED", 24),
+    ("MADV_GUARD_INSTALL", 102),
+    ("MADV_GUARD_REMOVE", 103),
+    ("MREMAP_MAYMOVE", 1),
+    ("MREMAP_FIXED", 2),
+    ("MREMAP_DONTUNMAP", 4),
+    ("MLOCK_ONFAULT", 1),
+    ("FALLOC_FL_KEEP_SIZE", 1),
+    ("FALLOC_FL_PUNCH_HOLE", 2),
+    ("PAGE_INDEX", PATTERN_PAGE_INDEX),
+];
+
+/// Names that are ours, not Linux's: a scenario using them is checked with
+/// `vmm scenario` only.
+pub const EXTENSION_NAMES: &[&str] = &["MAP_DONTCOPY", "MAP_PAGEPROT", "plug", "unplug"];
+
+/// The fixture object's size, as in the Linux selftest.
+pub const FIXTURE_PAGES: u64 = 100;
+
+#[derive(Copy, Clone)]
+enum Kind {
+    /// A raw system call: number, argument count range, region-length argument.
+    Sys(u16, usize, usize, Option<u8>),
+    /// memfd_create(name, 0) / unlink(name): a system call with a string.
+    StrSys(u16),
+    Map,
+    Read,
+    Write,
+    Exec,
+    Fill,
+    Check,
+    File,
+    Fork,
+    Exit,
+    Maps,
+    Pagemap,
+}
+
+fn op(name: &str) -> Option<Kind> {
+    Some(match name {
+        "mmap" => Kind::Sys(9, 6, 6, Some(1)),
+        "mprotect" => Kind::Sys(10, 3, 3, None),
+        "munmap" => Kind::Sys(11, 2, 2, None),
+        "mremap" => Kind::Sys(25, 4, 5, Some(2)),
+        "madvise" => Kind::Sys(28, 3, 3, None),
+        "mlock" => Kind::Sys(149, 2, 2, None),
+        "munlock" => Kind::Sys(150, 2, 2, None),
+        "mlock2" => Kind::Sys(325, 3, 3, None),
+        "remap_file_pages" => Kind::Sys(216, 5, 5, None),
+        "ftruncate" => Kind::Sys(77, 2, 2, None),
+        "fallocate" => Kind::Sys(285, 4, 4, None),
+        "close" => Kind::Sys(3, 1, 1, None),
+        "getpid" => Kind::Sys(39, 0, 0, None),
+        "memfd" => Kind::StrSys(319),
+        "unlink" => Kind::StrSys(87),
+        "map" => Kind::Map,
+        "read" => Kind::Read,
+        "write" => Kind::Write,
+        "exec" => Kind::Exec,
+        "fill" => Kind::Fill,
+        "check" => Kind::Check,
+        "file" => Kind::File,
+        "fork" => Kind::Fork,
+        "exit" => Kind::Exit,
+        "maps" => Kind::Maps,
+        "pagemap" => Kind::Pagemap,
+        _ => return None,
+    })
+}
+
+/// A compiled program for one backing.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub backing: Option<String>,
+    pub bytes: Vec<u8>,
+    /// (line, name) of every use of an extension.
+    pub extensions: Vec<(u32, String)>,
+}
+
+struct C<'a> {
+    file: &'a str,
+    strings: Vec<Vec<u8>>,
+    regs: Vec<String>,
+    scopes: Vec<HashMap<String, u8>>,
+    ops: Vec<u8>,
+    nops: Vec<usize>,
+    extensions: Vec<(u32, String)>,
+    backing: Option<&'a str>,
+}
+
+impl<'a> C<'a> {
+    fn string(&mut self, s: &str) -> u16 {
+        let mut b = s.as_bytes().to_vec();
+        b.push(0);
+        if let Some(i) = self.strings.iter().position(|x| *x == b) {
+            return i as u16;
+        }
+        self.strings.push(b);
+        (self.strings.len() - 1) as u16
+    }
+
+    fn lookup(&self, name: &str) -> Option<u8> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    fn bind(&mut self, name: &str, line: u32, col: u32) -> Result<u8, ScenarioError> {
+        if CONSTANTS.iter().any(|(n, _)| *n == name) || op(name).is_some() {
+            return Err(ScenarioError::at(
+                self.file,
+                line,
+                col,
+                format!("'{name}' is a constant or an operation, not a name you can bind"),
+            ));
+        }
+        if let Some(r) = self.lookup(name) {
+            return Ok(r);
+        }
+        if self.regs.len() >= MAX_REGS {
+            return Err(ScenarioError::at(self.file, line, col, format!("too many names (at most {MAX_REGS})")));
+        }
+        self.regs.push(name.to_string());
+        let r = (self.regs.len() - 1) as u8;
+        self.scopes.last_mut().expect("a scope").insert(name.to_string(), r);
+        Ok(r)
+    }
+
+    fn expr(&mut self, e: &Expr, out: &mut Vec<u8>) -> Result<(), ScenarioError> {
+        let mut toks = Vec::new();
+        self.rpn(e, &mut toks)?;
+        if toks.iter().filter(|t| t.0).count() > MAX_TOKENS {
+            return Err(ScenarioError::new(self.file, "expression too long"));
+        }
+        out.push(toks.iter().filter(|t| t.0).count() as u8);
+        for (_, bytes) in toks {
+            out.extend_from_slice(&bytes);
+        }
+        Ok(())
+    }
+
+    /// Reverse Polish tokens; (is a token, encoded bytes).
+    fn rpn(&mut self, e: &Expr, out: &mut Vec<(bool, Vec<u8>)>) -> Result<(), ScenarioError> {
+        match e {
+            Expr::Num(v) => out.push((true, [&[T_CONST][..], &v.to_le_bytes()].concat())),
+            Expr::Str(s) => {
+                let id = self.string(s);
+                out.push((true, [&[T_STR][..], &id.to_le_bytes()].concat()));
+            }
+            Expr::Name(n, line, col) => {
+                if let Some(r) = self.lookup(n) {
+                    out.push((true, vec![T_REG, r]));
+                } else if let Some((_, v)) = CONSTANTS.iter().find(|(c, _)| c == n) {
+                    if EXTENSION_NAMES.contains(&n.as_str()) {
+                        self.extensions.push((*line, n.clone()));
+                    }
+                    out.push((true, [&[T_CONST][..], &v.to_le_bytes()].concat()));
+                } else {
+                    return Err(ScenarioError::at(self.file, *line, *col, format!("unknown name '{n}'")));
+                }
+            }
+            Expr::Bin(op, a, b) => {
+                self.rpn(a, out)?;
+                self.rpn(b, out)?;
+                let t = match op {
+                    BinOp::Add => T_ADD,
+                    BinOp::Sub => T_SUB,
+                    BinOp::Mul => T_MUL,
+                    BinOp::Div => T_DIV,
+                    BinOp::Or => T_OR,
+                    BinOp::And => T_AND,
+                    BinOp::Shl => T_SHL,
+                    BinOp::Shr => T_SHR,
+                };
+                out.push((true, vec![t]));
+            }
+        }
+        Ok(())
+    }
+
+    fn expectation(&mut self, e: &Option<Expect>, out: &mut Vec<u8>) -> Result<(), ScenarioError> {
+        match e {
+            None => out.push(E_NONE),
+            Some(Expect::Ok) => out.push(E_OK),
+            Some(Expect::Value(x)) => {
+                out.push(E_VALUE);
+                self.expr(x, out)?;
+            }
+            Some(Expect::Errno(n)) => {
+                out.push(E_ERRNO);
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            Some(Expect::Signal(s, c)) => out.extend_from_slice(&[E_SIGNAL, *s, *c]),
+        }
+        Ok(())
+    }
+
+    fn header(&mut self, code: u8, line: u32, bind: u8) {
+        self.ops.push(code);
+        self.ops.extend_from_slice(&(line.min(u16::MAX as u32) as u16).to_le_bytes());
+        self.ops.push(bind);
+        *self.nops.last_mut().expect("an op counter") += 1;
+    }
+
+    /// Emits a plain system call (used for the fixture prologue too).
+    fn sys(
+        &mut self,
+        line: u32,
+        bind: u8,
+        nr: u16,
+        args: &[Expr],
+        region: Option<u8>,
+        expect: &Option<Expect>,
+    ) -> Result<(), ScenarioError> {
+        self.header(OP_SYS, line, bind);
+        let mut body = Vec::new();
+        body.extend_from_slice(&nr.to_le_bytes());
+        body.push(args.len() as u8);
+        body.push(region.unwrap_or(0xff));
+        for a in args {
+            self.expr(a, &mut body)?;
+        }
+        self.expectation(expect, &mut body)?;
+        self.ops.extend_from_slice(&body);
+        Ok(())
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) -> Result<(), ScenarioError> {
+        for s in stmts {
+            self.stmt(s)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> Result<(), ScenarioError> {
+        let at = |m: String| ScenarioError::at(self.file, s.line, s.col, m);
+        let kind = op(&s.call).ok_or_else(|| at(format!("unknown operation '{}'", s.call)))?;
+        let argc = s.args.len();
+        let need = |lo: usize, hi: usize| -> Result<(), ScenarioError> {
+            if argc < lo || argc > hi {
+                let n = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+                return Err(ScenarioError::at(self.file, s.line, s.col, format!("'{}' takes {n} arguments, got {argc}", s.call)));
+            }
+            Ok(())
+        };
+        if s.block.is_some() && !matches!(kind, Kind::Fork) {
+            return Err(at(format!("only 'fork' takes a block, not '{}'", s.call)));
+        }
+        if EXTENSION_NAMES.contains(&s.call.as_str()) {
+            self.extensions.push((s.line, s.call.clone()));
+        }
+        // The binding is made after the arguments are compiled (they cannot use it).
+        let mut body = Vec::new();
+        match kind {
+            Kind::Sys(nr, lo, hi, region) => {
+                need(lo, hi)?;
+                let bind = self.bind_opt(s)?;
+                return self.sys(s.line, bind, nr, &s.args, region, &s.expect);
+            }
+            Kind::StrSys(nr) => {
+                need(1, 1)?;
+                if !matches!(s.args[0], Expr::Str(_)) {
+                    return Err(at(format!("'{}' takes a string", s.call)));
+                }
+                let args = if nr == 319 { vec![s.args[0].clone(), Expr::Num(0)] } else { vec![s.args[0].clone()] };
+                let bind = self.bind_opt(s)?;
+                return self.sys(s.line, bind, nr, &args, None, &s.expect);
+            }
+            Kind::Map => {
+                need(2, 5)?;
+                let backing = self.backing.ok_or_else(|| at("'map' needs a 'backing' line at the top of the file".into()))?;
+                let flags = s.args.get(2).cloned().unwrap_or(Expr::Num(0));
+                let addr = s.args.get(3).cloned().unwrap_or(Expr::Num(0));
+                let off = s.args.get(4).cloned().unwrap_or(Expr::Num(0));
+                let (flags, fd) = match backing {
+                    "anon" => (Expr::Bin(BinOp::Or, Box::new(flags), Box::new(Expr::Num(0x22))), Expr::Num(u64::MAX)),
+                    _ => (Expr::Bin(BinOp::Or, Box::new(flags), Box::new(Expr::Num(0x01))), Expr::Name("obj".into(), s.line, s.col)),
+                };
+                let args = vec![addr, s.args[0].clone(), s.args[1].clone(), flags, fd, off];
+                let bind = self.bind_opt(s)?;
+                return self.sys(s.line, bind, 9, &args, Some(1), &s.expect);
+            }
+            Kind::Read | Kind::Exec => {
+                need(1, 1)?;
+                self.expr(&s.args[0], &mut body)?;
+            }
+            Kind::Write | Kind::Pagemap => {
+                need(2, 2)?;
+                self.expr(&s.args[0], &mut body)?;
+                self.expr(&s.args[1], &mut body)?;
+            }
+            Kind::Fill | Kind::Check => {
+                need(3, 3)?;
+                for a in &s.args {
+                    self.expr(a, &mut body)?;
+                }
+            }
+            Kind::File => {
+                need(2, 3)?;
+                let Expr::Str(name) = &s.args[0] else { return Err(at("'file' takes a name string first".into())) };
+                let id = self.string(name);
+                body.extend_from_slice(&id.to_le_bytes());
+                self.expr(&s.args[1], &mut body)?;
+                self.expr(s.args.get(2).unwrap_or(&Expr::Num(0)), &mut body)?;
+            }
+            Kind::Exit => {
+                need(1, 1)?;
+                self.expr(&s.args[0], &mut body)?;
+            }
+            Kind::Maps => need(0, 0)?,
+            Kind::Fork => {
+                need(0, 0)?;
+                let Some(block) = &s.block else { return Err(at("'fork' needs a block: fork { ... }".into())) };
+                self.header(OP_FORK, s.line, NO_BIND);
+                let count_at = self.ops.len();
+                self.ops.extend_from_slice(&[0, 0]);
+                self.expectation(&s.expect, &mut body)?;
+                self.ops.extend_from_slice(&body);
+                self.nops.push(0);
+                self.scopes.push(HashMap::new());
+                self.stmts(block)?;
+                self.scopes.pop();
+                let n = self.nops.pop().expect("pushed above");
+                self.ops[count_at..count_at + 2].copy_from_slice(&(n as u16).to_le_bytes());
+                return Ok(());
+            }
+        }
+        let code = match kind {
+            Kind::Read => OP_READ,
+            Kind::Write => OP_WRITE,
+            Kind::Exec => OP_EXEC,
+            Kind::Fill => OP_FILL,
+            Kind::Check => OP_CHECK,
+            Kind::File => OP_FILE,
+            Kind::Exit => OP_EXIT,
+            Kind::Maps => OP_MAPS,
+            Kind::Pagemap => OP_PAGEMAP,
+            _ => unreachable!("handled above"),
+        };
+        self.expectation(&s.expect, &mut body)?;
+        let bind = self.bind_opt(s)?;
+        self.header(code, s.line, bind);
+        self.ops.extend_from_slice(&body);
+        Ok(())
+    }
+
+    fn bind_opt(&mut self, s: &Stmt) -> Result<u8, ScenarioError> {
+        match &s.bind {
+            Some(n) => self.bind(n, s.line, s.col),
+            None => Ok(NO_BIND),
+        }
+    }
+}
+
+/// Compiles `ast` once per backing it lists (once, with no backing, if none).
+pub fn compile(ast: &Ast) -> Result<Vec<Compiled>, ScenarioError> {
+    let backings: Vec<Option<&str>> =
+        if ast.backings.is_empty() { vec![None] } else { ast.backings.iter().map(|b| Some(b.as_str())).collect() };
+    let mut out = Vec::new();
+    for backing in backings {
+        let mut c = C {
+            file: &ast.file,
+            strings: Vec::new(),
+            regs: Vec::new(),
+            scopes: vec![HashMap::new()],
+            ops: Vec::new(),
+            nops: vec![0],
+            extensions: Vec::new(),
+            backing,
+        };
+        // The fixture object, as the selftest's FIXTURE_SETUP creates it (line 0).
+        if let Some(b @ ("shmem" | "file")) = backing {
+            let obj = c.bind("obj", 0, 0)?;
+            if b == "shmem" {
+                c.sys(0, obj, 319, &[Expr::Str(String::new()), Expr::Num(0)], None, &Some(Expect::Ok))?;
+            } else {
+                let id = c.string("scenario_test_file");
+                c.header(OP_FILE, 0, obj);
+                c.ops.extend_from_slice(&id.to_le_bytes());
+                let mut body = Vec::new();
+                c.expr(&Expr::Num(0), &mut body)?;
+                c.expr(&Expr::Num(0), &mut body)?;
+                body.push(E_OK);
+                c.ops.extend_from_slice(&body);
+            }
+            let size = Expr::Num(FIXTURE_PAGES * 4096);
+            c.sys(0, NO_BIND, 77, &[Expr::Name("obj".into(), 0, 0), size], None, &Some(Expect::Value(Expr::Num(0))))?;
+        }
+        c.stmts(&ast.stmts)?;
+        // Register names live in the string table too, after the program's strings.
+        let regs = c.regs.clone();
+        let names: Vec<u16> = regs.iter().map(|n| c.string(n)).collect();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(c.strings.len() as u16).to_le_bytes());
+        for s in &c.strings {
+            bytes.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(s);
+        }
+        bytes.push(names.len() as u8);
+        for n in names {
+            bytes.extend_from_slice(&n.to_le_bytes());
+        }
+        let total = c.nops[0];
+        if total > u16::MAX as usize {
+            return Err(ScenarioError::new(&ast.file, "scenario too long"));
+        }
+        bytes.extend_from_slice(&(total as u16).to_le_bytes());
+        bytes.extend_from_slice(&c.ops);
+        out.push(Compiled { backing: backing.map(str::to_string), bytes, extensions: c.extensions });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parser::parse;
+    use super::*;
+
+    #[test]
+    fn unknown_names_and_operations_are_errors_with_positions() {
+        let e = compile(&parse("s", "read(b)\n").unwrap()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 6));
+        let e = compile(&parse("s", "\nfrob(1)\n").unwrap()).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 1));
+        let e = compile(&parse("s", "munmap(1)\n").unwrap()).unwrap_err();
+        assert!(e.message.contains("takes 2 arguments"));
+        let e = compile(&parse("s", "a = map(PAGE, PROT_READ)\n").unwrap()).unwrap_err();
+        assert!(e.message.contains("backing"));
+    }
+
+    #[test]
+    fn a_name_bound_in_a_fork_block_stays_in_it() {
+        let e = compile(&parse("s", "fork {\n  a = getpid()\n}\nread(a)\n").unwrap()).unwrap_err();
+        assert_eq!(e.line, 4);
+    }
+
+    #[test]
+    fn backings_expand_and_extensions_are_noticed() {
+        let ast = parse("s", "backing anon shmem file\na = map(2*PAGE, PROT_READ, MAP_DONTCOPY)\n").unwrap();
+        let c = compile(&ast).unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0].extensions, vec![(2, "MAP_DONTCOPY".to_string())]);
+        assert!(c.iter().all(|p| &p.bytes[..4] == MAGIC));
+    }
+}
