@@ -51,24 +51,29 @@ impl<M: PhysMemory> Engine<M> {
         if lock.is_some() && self.config.limits.memlock == 0 {
             return Err(Errno::EPERM);
         }
+        // PAGE_ALIGN(len + offset_in_page(start)) wraps like the kernel's
+        // unsigned arithmetic: a length of -1 becomes 0 (a successful no-op).
         let off = start % PAGE_SIZE;
-        let len = len.checked_add(off).and_then(|l| l.checked_add(PAGE_SIZE - 1)).map(|l| l & !(PAGE_SIZE - 1)).ok_or(Errno::ENOMEM)?;
+        let len = len.wrapping_add(off).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
         let start = start - off;
-        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
         let space = self.spaces.get(&id).ok_or(Errno::ESRCH)?;
+        // The RLIMIT_MEMLOCK check comes before apply_vma_lock_flags looks
+        // at a wrapping end, so an absurd mlock length is ENOMEM, not EINVAL.
         if lock.is_some() {
             let limit = self.config.limits.memlock / PAGE_SIZE;
+            let count_end = start.saturating_add(len).min(crate::addr::TASK_SIZE);
             let already: u64 = space
                 .vmas
-                .overlapping(VirtAddr::new(start), VirtAddr::new(end))
+                .overlapping(VirtAddr::new(start), VirtAddr::new(count_end.max(start)))
                 .filter(|v| v.flags.contains(VmFlags::LOCKED))
-                .map(|v| (v.end.as_u64().min(end) - v.start.as_u64().max(start)) / PAGE_SIZE)
+                .map(|v| (v.end.as_u64().min(count_end) - v.start.as_u64().max(start)) / PAGE_SIZE)
                 .sum();
             let locked = len / PAGE_SIZE + self.locked_pages(id);
             if locked > limit && locked - already > limit {
                 return Err(Errno::ENOMEM);
             }
         }
+        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
         if end == start {
             return Ok(());
         }

@@ -1,0 +1,101 @@
+//! Scenario issue: the scenario commands' contract, the corpus compared with
+//! the host kernel, and a fixed batch of random scenarios.
+
+use crate::common::*;
+
+fn scenario_file(name: &str, text: &str) -> String {
+    let p = temp_path(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+const GUARD: &str = "backing anon shmem file\na = map(10*PAGE, PROT_READ|PROT_WRITE) = ok\nfill(a, 10*PAGE, 0x79) = ok\nmadvise(a + 3*PAGE, 2*PAGE, MADV_GUARD_INSTALL) = 0\nread(a + 3*PAGE) = SIGSEGV/SEGV_MAPERR\nread(a + 2*PAGE) = 0x79\n";
+
+#[test]
+fn a_passing_scenario_passes_in_the_microvm_and_on_the_host() {
+    let f = scenario_file("pass.scn", GUARD);
+    for host in [false, true] {
+        let args: Vec<&str> = if host { vec!["scenario", "-q", "--host", &f] } else { vec!["scenario", "-q", &f] };
+        let o = vmm(&args);
+        assert_eq!(o.code, 0, "host={host}\n{}{}", o.stdout, o.stderr);
+        assert_eq!(o.stdout.matches("all expectations met").count(), 3, "one run per backing:\n{}", o.stdout);
+    }
+}
+
+#[test]
+fn a_wrong_expectation_exits_1_and_names_the_line() {
+    let f = scenario_file("wrong.scn", "a = mmap(0, PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nwrite(a, 1) = ok\n");
+    let o = vmm(&["scenario", &f]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let line = o.stdout.lines().find(|l| l.contains("!! expected")).expect("the failed line is shown");
+    assert!(line.trim_start().starts_with('2'), "line 2 is named: {line}");
+    assert!(line.contains("SEGV_ACCERR"), "{line}");
+    assert!(o.stdout.contains("1 expectation(s) failed"));
+}
+
+#[test]
+fn a_malformed_file_exits_2_with_file_line_and_column() {
+    for (text, at) in [
+        ("read(a\n", ":1:7:"),
+        ("a = mmap(0, PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n\nmunmap(a, nope)\n", ":3:11:"),
+        ("fork {\n  read(0)\n", ":1:1:"),
+        ("frob(1)\n", ":1:1:"),
+    ] {
+        let f = scenario_file("bad.scn", text);
+        let o = vmm(&["scenario", &f]);
+        assert_eq!(o.code, 2, "{text:?}: {}", o.stderr);
+        assert!(o.stderr.contains(&format!("{f}{at}")), "{text:?}: {}", o.stderr);
+        let o = vmm(&["diff", &f]);
+        assert_eq!(o.code, 2);
+    }
+}
+
+#[test]
+fn diff_finds_no_divergence_on_guard_regions_across_backings() {
+    let f = scenario_file("guard.scn", GUARD);
+    let o = vmm(&["diff", &f]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("3 same, 0 diverged"), "{}", o.stdout);
+}
+
+#[test]
+fn diff_skips_scenarios_using_our_extensions_and_says_so() {
+    let f = scenario_file("ext.scn", "a = mmap(0, PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_DONTCOPY, -1, 0)\n");
+    let o = vmm(&["diff", &f]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("skipped") && o.stdout.contains("MAP_DONTCOPY"), "{}", o.stdout);
+}
+
+/// The corpus (tests/scenarios) must show no divergence from the host kernel,
+/// and every expectation in it must hold in both worlds.
+#[test]
+fn corpus_matches_linux_and_meets_its_expectations() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the scenario corpus is missing");
+    let args = |cmd: &[&'static str]| -> Vec<String> { cmd.iter().map(|s| s.to_string()).chain(files.iter().cloned()).collect() };
+    for cmd in [&["diff", "-q"][..], &["scenario", "-q"][..], &["scenario", "-q", "--host"][..]] {
+        let a = args(cmd);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = vmm(&a);
+        assert_eq!(o.code, 0, "vmm {}:\n{}{}", cmd.join(" "), o.stdout, o.stderr);
+    }
+}
+
+/// A fixed batch of generated scenarios (the acceptance run uses 500; CI
+/// runs this batch on every change).
+#[test]
+fn random_scenarios_match_linux() {
+    let save = temp_path("repro");
+    std::fs::create_dir_all(&save).unwrap();
+    let o = vmm(&["diff", "-q", "--random", "60", "--seed", "1", "--save", save.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("60 same, 0 diverged"), "{}", o.stdout);
+}
