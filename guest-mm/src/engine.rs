@@ -203,7 +203,7 @@ impl<M: PhysMemory> Engine<M> {
     /// Adds a host-provided file. `writable` = opened for writing.
     pub fn create_file(&mut self, name: &str, data: Arc<[u8]>, writable: bool) -> ObjectId {
         let size = data.len() as u64;
-        self.objects.create(ObjectKind::File { data, writable }, name.to_string(), size)
+        self.objects.create(ObjectKind::File { data: crate::objects::FileData::new(data), writable }, name.to_string(), size)
     }
 
     /// memfd_create: an empty shmem object named "/memfd:NAME (deleted)".

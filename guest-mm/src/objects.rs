@@ -47,9 +47,78 @@ pub enum ObjectKind {
     Shmem,
     /// A host-provided file. `writable` says whether it was opened for writing,
     /// which decides VM_MAYWRITE for MAP_SHARED mappings of it.
-    File { data: Arc<[u8]>, writable: bool },
+    File { data: FileData, writable: bool },
     /// A device memory window: `pages` frames starting at `base`.
     Device { base: Frame, pages: u64, state: DeviceState },
+}
+
+/// The host-side contents of a file: the bytes the VMM provided, minus what
+/// truncation and hole punching have since removed. There is no writeback:
+/// what the guest writes lives in page-cache frames, so this only has to
+/// forget, never to learn, and a page dropped from the cache by truncate or
+/// punch must not come back with its old bytes.
+///
+/// Invariant: `patches` only has indexes below the provided data's page count,
+/// so its size is bounded by the file the host provided.
+#[derive(Clone, Debug)]
+pub struct FileData {
+    bytes: Arc<[u8]>,
+    /// Provided bytes at or past this offset are gone (the file was truncated).
+    end: u64,
+    /// Pages whose provided bytes changed: `None` reads zero (punched),
+    /// `Some` is the page as it now reads (partly zeroed).
+    patches: BTreeMap<u64, Option<Box<[u8]>>>,
+}
+
+impl FileData {
+    pub fn new(bytes: Arc<[u8]>) -> Self {
+        let end = bytes.len() as u64;
+        FileData { bytes, end, patches: BTreeMap::new() }
+    }
+
+    /// Page `index` as it reads now, or None for zeroes.
+    pub fn page(&self, index: u64) -> Option<&[u8]> {
+        if let Some(p) = self.patches.get(&index) {
+            return p.as_deref();
+        }
+        let start = index.checked_mul(PAGE_SIZE)?;
+        if start >= self.end {
+            return None;
+        }
+        let end = (start + PAGE_SIZE).min(self.end);
+        self.bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
+
+    /// Truncation to `size` bytes: nothing past it comes back.
+    pub(crate) fn truncate(&mut self, size: u64) {
+        self.end = self.end.min(size);
+        let first_gone = pages_in(size).unwrap_or(u64::MAX);
+        self.patches.retain(|i, _| *i < first_gone);
+        self.zero(size, first_gone.saturating_mul(PAGE_SIZE));
+    }
+
+    /// Pages `[first, last)` read zero from now on.
+    pub(crate) fn forget_pages(&mut self, first: u64, last: u64) {
+        let have = pages_in(self.bytes.len() as u64).unwrap_or(0);
+        for i in first..last.min(have) {
+            self.patches.insert(i, None);
+        }
+    }
+
+    /// Bytes `[from, to)`, within one page, read zero from now on.
+    pub(crate) fn zero(&mut self, from: u64, to: u64) {
+        if from >= to {
+            return;
+        }
+        let index = from / PAGE_SIZE;
+        let Some(cur) = self.page(index) else { return };
+        let mut page = vec![0u8; PAGE_SIZE as usize];
+        page[..cur.len()].copy_from_slice(cur);
+        let lo = (from % PAGE_SIZE) as usize;
+        let hi = (lo as u64 + (to - from)).min(PAGE_SIZE) as usize;
+        page[lo..hi].fill(0);
+        self.patches.insert(index, Some(page.into_boxed_slice()));
+    }
 }
 
 /// One memory object.
@@ -97,17 +166,19 @@ impl MemObject {
         self.cache.remove(&index)
     }
 
-    /// Initial contents of page `index` for a file (zero past the data).
+    /// Contents of page `index` of a file when it is not cached (zero past the data).
     pub fn file_page(&self, index: u64) -> Option<&[u8]> {
-        let ObjectKind::File { data, .. } = &self.kind else {
-            return None;
-        };
-        let start = usize::try_from(index.checked_mul(PAGE_SIZE)?).ok()?;
-        if start >= data.len() {
-            return None;
+        match &self.kind {
+            ObjectKind::File { data, .. } => data.page(index),
+            _ => None,
         }
-        let end = (start + PAGE_SIZE as usize).min(data.len());
-        Some(&data[start..end])
+    }
+
+    pub(crate) fn file_data_mut(&mut self) -> Option<&mut FileData> {
+        match &mut self.kind {
+            ObjectKind::File { data, .. } => Some(data),
+            _ => None,
+        }
     }
 
     /// The device frame for page `index` of a plugged device.
@@ -191,12 +262,26 @@ mod tests {
     fn file_pages_come_from_data_and_end_at_eof() {
         let mut t = ObjectTable::new();
         let data: Arc<[u8]> = vec![7u8; 5000].into();
-        let id = t.create(ObjectKind::File { data, writable: false }, "/f".into(), 5000);
+        let id = t.create(ObjectKind::File { data: FileData::new(data), writable: false }, "/f".into(), 5000);
         let o = t.get(id).unwrap();
         assert_eq!(o.size_pages(), 2);
         assert_eq!(o.file_page(0).unwrap().len(), 4096);
         assert_eq!(o.file_page(1).unwrap().len(), 904);
         assert!(o.file_page(2).is_none());
         assert!(!o.may_write_shared());
+    }
+
+    #[test]
+    fn truncated_and_punched_file_bytes_never_come_back() {
+        let mut d = FileData::new(vec![7u8; 3 * 4096].into());
+        d.forget_pages(1, 2);
+        assert!(d.page(1).is_none());
+        d.zero(10, 20);
+        assert_eq!(&d.page(0).unwrap()[8..22], &[7, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 7]);
+        d.truncate(4096 + 100);
+        assert!(d.page(1).is_none(), "still punched");
+        assert!(d.page(2).is_none(), "past the end");
+        d.truncate(50);
+        assert_eq!(d.page(0).unwrap().iter().filter(|b| **b == 7).count(), 50 - 10);
     }
 }

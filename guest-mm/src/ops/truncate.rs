@@ -47,6 +47,9 @@ impl<M: PhysMemory> Engine<M> {
             self.unmap_mapping_range(obj, first, u64::MAX, true, tlb);
             self.drop_cache_pages(obj, first, u64::MAX);
             self.zero_partial_page(obj, size);
+            if let Some(d) = self.objects.get_mut(obj).and_then(|o| o.file_data_mut()) {
+                d.truncate(size);
+            }
         }
         Ok(())
     }
@@ -70,6 +73,9 @@ impl<M: PhysMemory> Engine<M> {
             if first < last {
                 self.unmap_mapping_range(obj, first, last, false, &mut tlb);
                 self.drop_cache_pages(obj, first, last);
+                if let Some(d) = self.objects.get_mut(obj).and_then(|o| o.file_data_mut()) {
+                    d.forget_pages(first, last);
+                }
             }
             self.zero_range(obj, offset, (first * PAGE_SIZE).min(end));
             self.zero_range(obj, (last * PAGE_SIZE).max(offset), end);
@@ -127,12 +133,19 @@ impl<M: PhysMemory> Engine<M> {
         }
     }
 
-    /// Zeroes cached bytes `[from, to)` of `obj` (within one page or less).
+    /// Zeroes bytes `[from, to)` of `obj` (within one page or less): in the
+    /// cache, or in the file's provided bytes when the page is not cached.
     fn zero_range(&mut self, obj: ObjectId, from: u64, to: u64) {
         if from >= to {
             return;
         }
-        let Some(f) = self.objects.get(obj).and_then(|o| o.cached(from / PAGE_SIZE)) else { return };
+        let Some(o) = self.objects.get_mut(obj) else { return };
+        let Some(f) = o.cached(from / PAGE_SIZE) else {
+            if let Some(d) = o.file_data_mut() {
+                d.zero(from, to);
+            }
+            return;
+        };
         let off = from % PAGE_SIZE;
         let n = (to - from).min(PAGE_SIZE - off) as usize;
         let _ = self.mem.write(f.start().add(off), &vec![0u8; n]);
