@@ -55,7 +55,10 @@ impl<M: PhysMemory> Engine<M> {
                             PteKind::None => false,
                         };
                         if carries {
-                            return Err(err(format!("{id:?}: entry {:?} at {:?} carries a nonlinear offset or protection in a linear VMA", e.pte, e.va)));
+                            return Err(err(format!(
+                                "{id:?}: entry {:?} at {:?} carries a nonlinear offset or protection in a linear VMA",
+                                e.pte, e.va
+                            )));
                         }
                     }
                     let (frame, flags, present) = match e.pte.kind() {
@@ -135,7 +138,15 @@ impl<M: PhysMemory> Engine<M> {
 
     /// A mapped entry of a nonlinear VMA: a page of the VMA's object, with
     /// hardware rights within the page's own protection (SOFT bits).
-    fn check_nonlinear_entry(&self, id: AsId, v: &crate::vma::Vma, va: crate::addr::VirtAddr, frame: Frame, flags: PteFlags, present: bool) -> Result<(), String> {
+    fn check_nonlinear_entry(
+        &self,
+        id: AsId,
+        v: &crate::vma::Vma,
+        va: crate::addr::VirtAddr,
+        frame: Frame,
+        flags: PteFlags,
+        present: bool,
+    ) -> Result<(), String> {
         if self.frame_pgoff(v, frame).is_none() {
             return Err(format!("{id:?}: nonlinear entry at {va:?} maps {frame:?}, not a page of the VMA's object"));
         }

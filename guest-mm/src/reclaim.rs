@@ -148,7 +148,14 @@ impl<M: PhysMemory> Engine<M> {
 
     /// MADV_PAGEOUT on `[start, end)` of `vma`: evicts its clean file pages
     /// mapped only by this space.
-    pub(crate) fn pageout_range(&mut self, id: AsId, vma: &Vma, start: crate::addr::VirtAddr, end: crate::addr::VirtAddr, tlb: &mut PteUpdates) {
+    pub(crate) fn pageout_range(
+        &mut self,
+        id: AsId,
+        vma: &Vma,
+        start: crate::addr::VirtAddr,
+        end: crate::addr::VirtAddr,
+        tlb: &mut PteUpdates,
+    ) {
         let Some(obj) = vma.object() else { return };
         for e in self.spaces[&id].tables.entries_in(start, end) {
             let Some(f) = e.pte.frame() else { continue };

@@ -139,11 +139,9 @@ impl<M: PhysMemory> Engine<M> {
                 Some((pgoff, p)) => NonlinearPage { pgoff, prot: prot_of_page(p), mapped: false },
                 None => linear,
             },
-            PteKind::Present { frame, flags } | PteKind::ProtNone { frame, flags } => NonlinearPage {
-                pgoff: self.frame_pgoff(vma, frame).unwrap_or(linear.pgoff),
-                prot: prot_of_soft(flags),
-                mapped: true,
-            },
+            PteKind::Present { frame, flags } | PteKind::ProtNone { frame, flags } => {
+                NonlinearPage { pgoff: self.frame_pgoff(vma, frame).unwrap_or(linear.pgoff), prot: prot_of_soft(flags), mapped: true }
+            }
         }
     }
 

@@ -44,7 +44,16 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn do_remap_file_pages(&mut self, id: AsId, start: u64, size: u64, prot: u64, pgoff: u64, flags: u64, tlb: &mut PteUpdates) -> SysResult<()> {
+    fn do_remap_file_pages(
+        &mut self,
+        id: AsId,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+        tlb: &mut PteUpdates,
+    ) -> SysResult<()> {
         let start = start & !(PAGE_SIZE - 1);
         let size = size & !(PAGE_SIZE - 1);
         let end = start.wrapping_add(size);
@@ -72,7 +81,16 @@ impl<M: PhysMemory> Engine<M> {
 
     /// Linux 4.0+'s emulation: a MAP_FIXED do_mmap of the range.
     #[allow(clippy::too_many_arguments)]
-    fn remap_emulated(&mut self, id: AsId, vma: &Vma, start: u64, size: u64, pgoff: u64, flags: u64, tlb: &mut PteUpdates) -> SysResult<()> {
+    fn remap_emulated(
+        &mut self,
+        id: AsId,
+        vma: &Vma,
+        start: u64,
+        size: u64,
+        pgoff: u64,
+        flags: u64,
+        tlb: &mut PteUpdates,
+    ) -> SysResult<()> {
         let obj = vma.object().ok_or(Errno::EINVAL)?;
         let end = VirtAddr::new(start + size);
         if end > vma.end {
@@ -102,7 +120,14 @@ impl<M: PhysMemory> Engine<M> {
         // The VMA held the file open (get_file): keep the object alive while
         // do_mmap unmaps the range it is about to map again.
         self.hold_object(obj).map_err(|_| Errno::EINVAL)?;
-        let args = MmapArgs { addr: start, len: size, prot: prot.bits(), flags: mflags, file: MapFile::Open { obj, read: true, write: true }, offset: 0 };
+        let args = MmapArgs {
+            addr: start,
+            len: size,
+            prot: prot.bits(),
+            flags: mflags,
+            file: MapFile::Open { obj, read: true, write: true },
+            offset: 0,
+        };
         let r = self.do_mmap_pgoff(id, args, pgoff, tlb);
         let _ = self.put_object(obj);
         r.map(|_| ())

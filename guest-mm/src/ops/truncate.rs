@@ -115,7 +115,8 @@ impl<M: PhysMemory> Engine<M> {
         for (id, v) in nonlinear {
             for e in self.spaces[&id].tables.entries_in(v.start, v.end) {
                 let Some(f) = e.pte.frame() else { continue };
-                let hit = matches!(self.frames.use_of(f), Some(FrameUse::Cache { obj: o, index }) if o == obj && index >= first && index < last);
+                let hit =
+                    matches!(self.frames.use_of(f), Some(FrameUse::Cache { obj: o, index }) if o == obj && index >= first && index < last);
                 if hit {
                     let m = self.dropped_entry(&v, e.va, e.pte);
                     let _ = self.set_entry(id, e.va, m, tlb);
