@@ -3,7 +3,10 @@
 //! Owns `check_invariants()`: VMA order and non-overlap, guest page tables
 //! equal to the engine's mirror, every entry inside a VMA and within its
 //! protection, every frame's reverse map equal to the entries that map it, no
-//! leaked frame, object caches within their size.
+//! leaked frame, object caches within their size; in nonlinear VMAs every
+//! mapped entry maps a page of the VMA's object with hardware rights within
+//! its own (SOFT) protection, and no entry outside them carries an offset or
+//! SOFT bits.
 //!
 //! "Merged where mergeable" is deliberately not a whole-engine invariant:
 //! Linux does not guarantee it. dup_mmap copies VMAs without merging, so
