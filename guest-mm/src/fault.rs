@@ -140,6 +140,10 @@ impl<M: PhysMemory> Engine<M> {
         let Some(vma) = space.vmas.find(va).cloned() else {
             return Err(FaultError::Signal(SigFault::segv_maperr(va)));
         };
+        if vma.flags.contains(VmFlags::NONLINEAR) {
+            // Each page has its own offset and protection (nonlinear::fault).
+            return self.nonlinear_fault(id, &vma, pf, tlb);
+        }
         if access_error(&pf, &vma) {
             return Err(FaultError::Signal(SigFault::segv_accerr(va)));
         }
@@ -213,7 +217,7 @@ impl<M: PhysMemory> Engine<M> {
             // are filled only where nothing is mapped yet.
             if p == target || self.spaces[&id].tables.get(p).is_none() {
                 let pte = if write {
-                    let f = self.frames.alloc_data(FrameUse::Anon)?;
+                    let f = self.alloc_data_reclaiming(FrameUse::Anon, Some(&mut *tlb))?;
                     self.mem.zero_frame(f).map_err(|e| FaultError::Internal(e.into()))?;
                     Pte::present(f, leaf_flags(vma.flags, true))
                 } else {
@@ -249,24 +253,10 @@ impl<M: PhysMemory> Engine<M> {
         }
     }
 
-    /// The page-cache frame of page `index` of `obj`, reading it in if needed.
+    /// The page-cache frame of page `index` of `obj`, reading it in if needed
+    /// (reclaiming only unmapped clean pages if the pool is empty).
     pub(crate) fn cache_page(&mut self, obj: ObjectId, index: u64) -> Result<Frame, FaultError> {
-        let o = self.objects.get(obj).ok_or(FaultError::Broken("a VMA maps an object that does not exist"))?;
-        if let Some(f) = o.device_frame(index) {
-            return Ok(f);
-        }
-        if let Some(f) = o.cached(index) {
-            return Ok(f);
-        }
-        let f = self.frames.alloc_data(FrameUse::Cache { obj, index })?;
-        let o = self.objects.get(obj).expect("checked above");
-        let mut page = [0u8; PAGE_SIZE as usize];
-        if let Some(data) = o.file_page(index) {
-            page[..data.len()].copy_from_slice(data);
-        }
-        self.mem.write(f.start(), &page).map_err(|e| FaultError::Internal(e.into()))?;
-        self.objects.get_mut(obj).expect("checked above").insert_cached(index, f);
-        Ok(f)
+        self.cache_page_reclaiming(obj, index, None)
     }
 
     /// __do_fault and friends: a fault on a page of an object.
@@ -289,13 +279,20 @@ impl<M: PhysMemory> Engine<M> {
         if write && !shared {
             // do_cow_fault: a private copy of the object's page.
             self.anon_vma_prepare(id, vma.start);
-            let src = self.cache_page(obj, index)?;
-            let f = self.frames.alloc_data(FrameUse::Anon)?;
+            // The copy's frame first: reclaim for it must not take the source.
+            let f = self.alloc_data_reclaiming(FrameUse::Anon, Some(&mut *tlb))?;
+            let src = match self.cache_page_reclaiming(obj, index, Some(&mut *tlb)) {
+                Ok(src) => src,
+                Err(e) => {
+                    self.frames.free_data(f);
+                    return Err(e);
+                }
+            };
             self.mem.copy_frame(src, f).map_err(|e| FaultError::Internal(e.into()))?;
             self.set_entry(id, page, Pte::present(f, leaf_flags(vma.flags, true)), tlb)?;
             return Ok(Resolved { pages: 1 });
         }
-        let f = self.cache_page(obj, index)?;
+        let f = self.cache_page_reclaiming(obj, index, Some(&mut *tlb))?;
         let writable = shared && vma.flags.contains(VmFlags::WRITE);
         self.set_entry(id, page, Pte::present(f, leaf_flags(vma.flags, writable)), tlb)?;
         let mut mapped = 1;
@@ -364,7 +361,8 @@ impl<M: PhysMemory> Engine<M> {
             return Ok(Resolved { pages: 1 });
         }
         self.anon_vma_prepare(id, vma.start);
-        let f = self.frames.alloc_data(FrameUse::Anon)?;
+        // No batch: reclaim may then take only unmapped pages, never `frame`.
+        let f = self.alloc_data_reclaiming(FrameUse::Anon, None)?;
         if frame == self.frames.zero_frame() {
             self.mem.zero_frame(f).map_err(|e| FaultError::Internal(e.into()))?;
         } else {

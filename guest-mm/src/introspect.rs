@@ -14,6 +14,10 @@ use crate::space::AsId;
 use crate::vma::{Backing, VmaName};
 use std::fmt::Write;
 
+/// pagemap bits 0-54: the page frame number for privileged readers. Our
+/// extension: in a nonlinear VMA they carry the page's file offset (in pages)
+/// instead, present or not (an unprivileged reader sees 0 there on Linux).
+pub const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
 /// pagemap bit 55: soft-dirty.
 pub const PM_SOFT_DIRTY: u64 = 1 << 55;
 /// pagemap bit 56: page exclusively mapped.
@@ -100,6 +104,10 @@ impl<M: PhysMemory> Engine<M> {
             }
             PteKind::Marker(m) if m.kind == MarkerKind::Guard => bits |= PM_GUARD_REGION,
             _ => {}
+        }
+        if crate::nonlinear::is_nonlinear(vma) {
+            let p = self.nonlinear_page(vma, va.align_down(), space.tables.get(va.align_down()));
+            bits |= PM_FILE | (p.pgoff & PM_PFRAME_MASK);
         }
         Some(bits)
     }

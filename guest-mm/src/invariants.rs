@@ -3,7 +3,10 @@
 //! Owns `check_invariants()`: VMA order and non-overlap, guest page tables
 //! equal to the engine's mirror, every entry inside a VMA and within its
 //! protection, every frame's reverse map equal to the entries that map it, no
-//! leaked frame, object caches within their size.
+//! leaked frame, object caches within their size; in nonlinear VMAs every
+//! mapped entry maps a page of the VMA's object with hardware rights within
+//! its own (SOFT) protection, and no entry outside them carries an offset or
+//! SOFT bits.
 //!
 //! "Merged where mergeable" is deliberately not a whole-engine invariant:
 //! Linux does not guarantee it. dup_mmap copies VMAs without merging, so
@@ -44,12 +47,35 @@ impl<M: PhysMemory> Engine<M> {
                 tables.insert(f);
             }
             for v in s.vmas.iter() {
+                let nonlinear = v.flags.contains(VmFlags::NONLINEAR);
                 for e in s.tables.entries_in(v.start, v.end) {
+                    if !nonlinear {
+                        let carries = match e.pte.kind() {
+                            PteKind::Marker(m) => m.nonlinear.is_some(),
+                            PteKind::Present { flags, .. } | PteKind::ProtNone { flags, .. } => {
+                                flags.intersects(PteFlags::SOFT_READ | PteFlags::SOFT_WRITE | PteFlags::SOFT_EXEC)
+                            }
+                            PteKind::None => false,
+                        };
+                        if carries {
+                            return Err(err(format!(
+                                "{id:?}: entry {:?} at {:?} carries a nonlinear offset or protection in a linear VMA",
+                                e.pte, e.va
+                            )));
+                        }
+                    }
                     let (frame, flags, present) = match e.pte.kind() {
                         PteKind::Present { frame, flags } => (frame, flags, true),
                         PteKind::ProtNone { frame, flags } => (frame, flags, false),
                         _ => continue,
                     };
+                    if nonlinear {
+                        self.check_nonlinear_entry(*id, v, e.va, frame, flags, present).map_err(err)?;
+                        if frame != zero && self.frames.contains(frame) {
+                            mapped.entry(frame).or_default().insert((*id, e.va.page()));
+                        }
+                        continue;
+                    }
                     if present {
                         if flags.contains(PteFlags::WRITABLE) && !v.flags.contains(VmFlags::WRITE) {
                             return Err(err(format!("{id:?}: writable entry at {:?} in VMA without VM_WRITE", e.va)));
@@ -108,6 +134,35 @@ impl<M: PhysMemory> Engine<M> {
             }
             if o.handles == 0 && !self.object_is_mapped(id) {
                 return Err(err(format!("{id:?}: object with no handle and no mapping was not released")));
+            }
+        }
+        Ok(())
+    }
+
+    /// A mapped entry of a nonlinear VMA: a page of the VMA's object, with
+    /// hardware rights within the page's own protection (SOFT bits).
+    fn check_nonlinear_entry(
+        &self,
+        id: AsId,
+        v: &crate::vma::Vma,
+        va: crate::addr::VirtAddr,
+        frame: Frame,
+        flags: PteFlags,
+        present: bool,
+    ) -> Result<(), String> {
+        if self.frame_pgoff(v, frame).is_none() {
+            return Err(format!("{id:?}: nonlinear entry at {va:?} maps {frame:?}, not a page of the VMA's object"));
+        }
+        let prot = crate::nonlinear::prot_of_soft(flags);
+        if present {
+            if prot.is_empty() {
+                return Err(format!("{id:?}: present nonlinear entry at {va:?} whose page allows nothing"));
+            }
+            if flags.contains(PteFlags::WRITABLE) && !prot.contains(crate::vma::Prot::WRITE) {
+                return Err(format!("{id:?}: writable nonlinear entry at {va:?} of a page without PROT_WRITE"));
+            }
+            if !flags.contains(PteFlags::NO_EXECUTE) && !prot.contains(crate::vma::Prot::EXEC) {
+                return Err(format!("{id:?}: executable nonlinear entry at {va:?} of a page without PROT_EXEC"));
             }
         }
         Ok(())

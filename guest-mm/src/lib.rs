@@ -16,6 +16,8 @@
 //! - [`fault`]: page-fault resolution.
 //! - [`ops`]: mmap, munmap, mprotect, mremap, madvise, mlock, populate.
 //! - [`uaccess`]: copy to and from a process's memory.
+//! - [`nonlinear`]: remap_file_pages, nonlinear VMAs with per-page protection.
+//! - [`reclaim`]: eviction of clean file pages (pool pressure, MADV_PAGEOUT).
 //! - [`introspect`]: maps and pagemap. [`invariants`]: whole-engine checks.
 //!
 //! Every operation that can change a live page-table entry returns an
@@ -33,9 +35,11 @@ pub mod introspect;
 pub mod invariants;
 pub mod mapping;
 pub mod memory;
+pub mod nonlinear;
 pub mod objects;
 pub mod ops;
 pub mod paging;
+pub mod reclaim;
 pub mod signal;
 pub mod sim;
 pub mod space;

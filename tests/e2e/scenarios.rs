@@ -99,3 +99,19 @@ fn random_scenarios_match_linux() {
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("60 same, 0 diverged"), "{}", o.stdout);
 }
+
+/// Seed 000: remap_file_pages is Linux's unless the mapping opted in with
+/// MAP_PAGEPROT; those scenarios run in the microVM with their expectations
+/// (per-page SIGSEGV after DONTNEED, fork and mremap) and are skipped by diff.
+#[test]
+fn nonlinear_extension_scenarios_hold_in_the_microvm_and_diff_skips_them() {
+    let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios/remap-file-pages-nonlinear.scn");
+    let f = f.to_str().unwrap();
+    let o = vmm(&["scenario", f]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.matches("SIGSEGV/SEGV_ACCERR").count() >= 20, "{}", o.stdout);
+    assert!(o.stdout.contains("pgoff a+0x0: 7 5 0 1 4 5 6 7"), "{}", o.stdout);
+    let o = vmm(&["diff", f]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("2 skipped") && o.stdout.contains("MAP_PAGEPROT"), "{}", o.stdout);
+}

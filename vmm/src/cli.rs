@@ -171,6 +171,14 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
+    /// remap_file_pages of 10,000 scattered pages in one mapping: VMAs, remap and touch time, engine vs host kernel.
+    Nonlinear {
+        /// Rounds (medians reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses a memory size such as "64M", "1G", "512MiB" or "1048576".

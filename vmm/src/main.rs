@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             BenchKind::Boot { runs, json } => vmm::bench::boot::command(runs, json),
             BenchKind::Fault { pages, runs, json } => vmm::bench::fault::command(pages, runs, json),
             BenchKind::Engine { runs, json } => vmm::bench::engine::command(runs, json),
+            BenchKind::Nonlinear { runs, json } => vmm::bench::nonlinear::command(runs, json),
         },
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };

@@ -413,6 +413,14 @@ impl<'a> Runner<'a> {
                     let _ = write!(l, ":");
                     pagemap(&mut l, addr, len);
                 }
+                OP_PGOFF => {
+                    let (addr, len) = (self.expr(r)?, self.expr(r)?);
+                    let _ = self.expect(r)?;
+                    let _ = write!(l, "pgoff ");
+                    self.addr(&mut l, addr, false);
+                    let _ = write!(l, ":");
+                    pgoffs(&mut l, addr, len);
+                }
                 _ => return Err(Malformed(r.pos)),
             }
             l.emit();
@@ -434,7 +442,7 @@ impl<'a> Runner<'a> {
                     n as usize
                 }
                 OP_READ | OP_EXEC | OP_EXIT => 1,
-                OP_WRITE | OP_PAGEMAP => 2,
+                OP_WRITE | OP_PAGEMAP | OP_PGOFF => 2,
                 OP_FILL | OP_CHECK => 3,
                 OP_FILE => {
                     r.u16()?;
@@ -627,6 +635,33 @@ fn pagemap(l: &mut Line, addr: u64, len: u64) {
                 'S'
             };
             let _ = write!(l, "{c}");
+        }
+        sys::syscall6(sys::SYS_CLOSE, fd as usize, 0, 0, 0, 0, 0);
+    }
+}
+
+/// Appends each page's file offset as pagemap bits 0-54 report it (our
+/// extension for nonlinear VMAs), `-` for an entry without PM_FILE.
+fn pgoffs(l: &mut Line, addr: u64, len: u64) {
+    // SAFETY: the path is NUL-terminated; entries are written into a local.
+    unsafe {
+        let fd = sys::syscall6(sys::SYS_OPENAT, -100isize as usize, c"/proc/self/pagemap".as_ptr() as usize, 0, 0, 0, 0);
+        if fd < 0 {
+            let _ = write!(l, " unavailable");
+            return;
+        }
+        let pages = len.div_ceil(PAGE).min(64);
+        for i in 0..pages {
+            let mut e = 0u64;
+            let off = ((addr / PAGE) + i) * 8;
+            let r = sys::syscall6(17, fd as usize, &mut e as *mut u64 as usize, 8, off as usize, 0, 0);
+            if r != 8 {
+                let _ = write!(l, " ?");
+            } else if e & (1 << 61) == 0 {
+                let _ = write!(l, " -");
+            } else {
+                let _ = write!(l, " {}", e & ((1 << 55) - 1));
+            }
         }
         sys::syscall6(sys::SYS_CLOSE, fd as usize, 0, 0, 0, 0, 0);
     }

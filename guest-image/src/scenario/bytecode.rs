@@ -52,6 +52,10 @@ pub const OP_EXIT: u8 = 0x31;
 pub const OP_MAPS: u8 = 0x40;
 /// `expr:addr expr:len`: print the pagemap class of each page.
 pub const OP_PAGEMAP: u8 = 0x41;
+/// `expr:addr expr:len`: print each page's file offset from pagemap bits
+/// 0-54 (our extension: set for pages of nonlinear VMAs), `-` where the
+/// entry has no PM_FILE bit.
+pub const OP_PGOFF: u8 = 0x42;
 
 /// Pattern value for OP_FILE: page i holds (i + 1) & 0xff.
 pub const PATTERN_PAGE_INDEX: u64 = 0x100;

@@ -162,6 +162,10 @@ impl<M: PhysMemory> Engine<M> {
                 if advice != MADV_WILLNEED && !lru_ok(vma) {
                     return Err(Errno::EINVAL);
                 }
+                if advice == MADV_PAGEOUT {
+                    // Clean file pages leave memory (reclaim.rs).
+                    self.pageout_range(id, vma, start, end, tlb);
+                }
                 return Ok(());
             }
             MADV_COLLAPSE => return Err(Errno::EINVAL),
@@ -191,6 +195,10 @@ impl<M: PhysMemory> Engine<M> {
         let locked_ok = advice == MADV_DONTNEED_LOCKED;
         if vma.flags.intersects(VmFlags::PFNMAP) || (!locked_ok && vma.flags.contains(VmFlags::LOCKED)) {
             return Err(Errno::EINVAL);
+        }
+        if vma.flags.contains(VmFlags::NONLINEAR) {
+            // Dropped pages keep their offset and protection as markers.
+            return self.nonlinear_zap(id, vma, start, end, tlb);
         }
         self.zap_keep_markers(id, start, end, tlb)
     }
@@ -223,7 +231,9 @@ impl<M: PhysMemory> Engine<M> {
 
     /// MADV_REMOVE: punch a hole in the object behind a shared writable mapping.
     fn madvise_remove(&mut self, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
-        if vma.flags.contains(VmFlags::LOCKED) {
+        // A nonlinear range has no single file range to punch (pre-4.0 Linux
+        // refused VM_NONLINEAR here the same way).
+        if vma.flags.intersects(VmFlags::LOCKED | VmFlags::NONLINEAR) {
             return Err(Errno::EINVAL);
         }
         let obj = vma.object().ok_or(Errno::EINVAL)?;
@@ -275,12 +285,22 @@ impl<M: PhysMemory> Engine<M> {
                 v.flags |= VmFlags::MAYBE_GUARD;
             }
         }
-        let space = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
-        let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
+        let nonlinear = vma.flags.contains(VmFlags::NONLINEAR);
         let mut va = start;
         while va < end {
-            if !space.tables.get(va).is_guard() {
-                mapping::replace(&mut space.tables, va, Pte::guard(), &mut cx).map_err(|_| Errno::ENOMEM)?;
+            let old = self.spaces.get(&id).ok_or(Errno::ESRCH)?.tables.get(va);
+            if !old.is_guard() {
+                // In a nonlinear VMA the guard keeps the page's offset and
+                // protection, which MADV_GUARD_REMOVE gives back.
+                let guard = if nonlinear {
+                    let p = self.nonlinear_page(vma, va, old);
+                    crate::nonlinear::offset_marker(crate::paging::MarkerKind::Guard, p.pgoff, p.prot)
+                } else {
+                    Pte::guard()
+                };
+                let space = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
+                let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
+                mapping::replace(&mut space.tables, va, guard, &mut cx).map_err(|_| Errno::ENOMEM)?;
             }
             va = va.add(PAGE_SIZE);
         }
@@ -295,8 +315,14 @@ impl<M: PhysMemory> Engine<M> {
         let space = self.spaces.get_mut(&id).ok_or(Errno::ESRCH)?;
         let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
         for e in space.tables.entries_in(start, end) {
-            if e.pte.is_guard() {
-                space.tables.set(e.va, Pte::NONE, &mut cx).map_err(|_| Errno::ENOMEM)?;
+            if let crate::paging::PteKind::Marker(m) = e.pte.kind() {
+                if m.kind == crate::paging::MarkerKind::Guard {
+                    let back = match m.nonlinear {
+                        Some(n) => Pte::marker(crate::paging::Marker { kind: crate::paging::MarkerKind::OffsetOnly, nonlinear: Some(n) }),
+                        None => Pte::NONE,
+                    };
+                    space.tables.set(e.va, back, &mut cx).map_err(|_| Errno::ENOMEM)?;
+                }
             }
         }
         Ok(())

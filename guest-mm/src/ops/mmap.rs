@@ -58,6 +58,12 @@ impl<M: PhysMemory> Engine<M> {
         if !a.offset.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
+        self.do_mmap_pgoff(id, a, a.offset / PAGE_SIZE, tlb)
+    }
+
+    /// do_mmap with the offset in pages (`a.offset` is ignored), as
+    /// remap_file_pages' emulation calls it.
+    pub(crate) fn do_mmap_pgoff(&mut self, id: AsId, a: MmapArgs, pgoff: u64, tlb: &mut PteUpdates) -> SysResult<VirtAddr> {
         let mut flags = a.flags;
         // ksys_mmap_pgoff: resolve the descriptor unless anonymous.
         let file = if flags & map::ANONYMOUS != 0 {
@@ -76,7 +82,7 @@ impl<M: PhysMemory> Engine<M> {
             // No hugetlbfs pool in the guest: Linux fails the same way without reserved huge pages.
             return Err(Errno::ENOMEM);
         }
-        let mut pgoff = a.offset / PAGE_SIZE;
+        let mut pgoff = pgoff;
         // do_mmap.
         if a.len == 0 {
             return Err(Errno::EINVAL);
@@ -120,7 +126,9 @@ impl<M: PhysMemory> Engine<M> {
             vm |= VmFlags::DONTCOPY;
         }
         if flags & map::PAGEPROT != 0 {
-            vm |= VmFlags::PAGEPROT;
+            // Only a shared mapping of an object can become nonlinear; the
+            // flag is dropped below for anything else (Linux ignores bit 33).
+            vm |= VmFlags::PAGEPROT | VmFlags::NONLINEAR;
         }
         // __get_unmapped_area.
         let start = self.get_unmapped_area(id, addr, len, flags, file.is_none() && flags & map::TYPE == map::SHARED)?;
@@ -195,6 +203,12 @@ impl<M: PhysMemory> Engine<M> {
         }
         if vm.is_accountable() {
             vm |= VmFlags::ACCOUNT;
+        }
+        if !vm.contains(VmFlags::SHARED) {
+            // MAP_PAGEPROT only opts in mappings with VM_SHARED (MAP_SHARED of
+            // a writable file, shmem, shared anonymous memory or a device):
+            // the mappings remap_file_pages accepts.
+            vm.remove(VmFlags::PAGEPROT | VmFlags::NONLINEAR);
         }
         let end = start.add(len);
         // Everything that can fail has been checked: commit.

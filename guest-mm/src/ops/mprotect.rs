@@ -88,6 +88,11 @@ impl<M: PhysMemory> Engine<M> {
     fn mprotect_fixup(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, newflags: &mut VmFlags, tlb: &mut PteUpdates) {
         let old = vma.flags;
         if *newflags == old {
+            if old.contains(VmFlags::NONLINEAR) {
+                // Same VMA flags, but per-page protections in the range are
+                // still reset to them (docs/nonlinear.md).
+                self.nonlinear_change_protection(id, vma, start, end, tlb);
+            }
             return;
         }
         if newflags.contains(VmFlags::WRITE) {
@@ -113,6 +118,9 @@ impl<M: PhysMemory> Engine<M> {
 
     /// change_protection: rewrites the entries of `[start, end)` for `vma`'s flags.
     pub(crate) fn change_protection(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) {
+        if vma.flags.contains(VmFlags::NONLINEAR) {
+            return self.nonlinear_change_protection(id, vma, start, end, tlb);
+        }
         let entries = self.spaces[&id].tables.entries_in(start, end);
         for e in entries {
             let (frame, old_flags) = match e.pte.kind() {

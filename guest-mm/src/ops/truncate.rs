@@ -88,11 +88,16 @@ impl<M: PhysMemory> Engine<M> {
     /// `obj`: its page-cache pages, and with `even_cows` private copies too.
     pub(crate) fn unmap_mapping_range(&mut self, obj: ObjectId, first: u64, last: u64, even_cows: bool, tlb: &mut PteUpdates) {
         let ids = self.space_ids();
+        let mut nonlinear = Vec::new();
         for id in ids {
             let space = self.spaces.get_mut(&id).expect("listed");
             let vmas: Vec<_> = space.vmas.iter().filter(|v| v.backing == Backing::Object(obj)).cloned().collect();
             let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb };
             for v in vmas {
+                if v.flags.contains(crate::vma::VmFlags::NONLINEAR) {
+                    nonlinear.push((id, v));
+                    continue;
+                }
                 let lo = first.max(v.pgoff);
                 let hi = last.min(v.pgoff.saturating_add(v.pages()));
                 if lo >= hi {
@@ -106,6 +111,21 @@ impl<M: PhysMemory> Engine<M> {
                     if is_cache || (even_cows && !v.is_shared()) {
                         let _ = mapping::replace(&mut space.tables, e.va, Pte::NONE, &mut cx);
                     }
+                }
+            }
+        }
+        // Nonlinear VMAs map any offset anywhere: every mapped page of the
+        // object in [first, last) becomes an offset marker (a later access
+        // refaults, and beyond end of file gets SIGBUS), as the old
+        // unmap_mapping_range_list did for VM_NONLINEAR.
+        for (id, v) in nonlinear {
+            for e in self.spaces[&id].tables.entries_in(v.start, v.end) {
+                let Some(f) = e.pte.frame() else { continue };
+                let hit =
+                    matches!(self.frames.use_of(f), Some(FrameUse::Cache { obj: o, index }) if o == obj && index >= first && index < last);
+                if hit {
+                    let m = self.dropped_entry(&v, e.va, e.pte);
+                    let _ = self.set_entry(id, e.va, m, tlb);
                 }
             }
         }

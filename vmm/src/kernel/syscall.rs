@@ -38,6 +38,7 @@ pub const SYS_FORK: u64 = 57;
 pub const SYS_MLOCK: u64 = 149;
 pub const SYS_MUNLOCK: u64 = 150;
 pub const SYS_MLOCK2: u64 = 325;
+pub const SYS_REMAP_FILE_PAGES: u64 = 216;
 pub const SYS_CAPSET: u64 = 126;
 pub const SYS_PRCTL: u64 = 157;
 pub const SYS_RT_SIGACTION: u64 = 13;
@@ -82,6 +83,7 @@ impl Kernel {
             SYS_MLOCK => self.mm(|e, s| e.mlock(s, a[0], a[1]).split()).map(|_| 0),
             SYS_MLOCK2 => self.mm(|e, s| e.mlock2(s, a[0], a[1], a[2]).split()).map(|_| 0),
             SYS_MUNLOCK => self.mm(|e, s| e.munlock(s, a[0], a[1]).split()).map(|_| 0),
+            SYS_REMAP_FILE_PAGES => self.mm(|e, s| e.remap_file_pages(s, a[0], a[1], a[2], a[3], a[4]).split()).map(|_| 0),
             SYS_FORK => self.sys_fork(regs, cpu),
             // The guest runs unprivileged already: dropping capabilities is a no-op.
             SYS_CAPSET => Ok(0),

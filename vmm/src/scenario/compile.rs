@@ -69,7 +69,7 @@ pub const CONSTANTS: &[(&str, u64)] = &[
 
 /// Names that are ours, not Linux's: a scenario using them is checked with
 /// `vmm scenario` only.
-pub const EXTENSION_NAMES: &[&str] = &["MAP_DONTCOPY", "MAP_PAGEPROT", "plug", "unplug"];
+pub const EXTENSION_NAMES: &[&str] = &["MAP_DONTCOPY", "MAP_PAGEPROT", "plug", "unplug", "pgoff"];
 
 /// The fixture object's size, as in the Linux selftest.
 pub const FIXTURE_PAGES: u64 = 100;
@@ -91,6 +91,7 @@ enum Kind {
     Exit,
     Maps,
     Pagemap,
+    Pgoff,
 }
 
 fn op(name: &str) -> Option<Kind> {
@@ -121,6 +122,7 @@ fn op(name: &str) -> Option<Kind> {
         "exit" => Kind::Exit,
         "maps" => Kind::Maps,
         "pagemap" => Kind::Pagemap,
+        "pgoff" => Kind::Pgoff,
         _ => return None,
     })
 }
@@ -339,7 +341,7 @@ impl<'a> C<'a> {
                 need(1, 1)?;
                 self.expr(&s.args[0], &mut body)?;
             }
-            Kind::Write | Kind::Pagemap => {
+            Kind::Write | Kind::Pagemap | Kind::Pgoff => {
                 need(2, 2)?;
                 self.expr(&s.args[0], &mut body)?;
                 self.expr(&s.args[1], &mut body)?;
@@ -390,6 +392,7 @@ impl<'a> C<'a> {
             Kind::Exit => OP_EXIT,
             Kind::Maps => OP_MAPS,
             Kind::Pagemap => OP_PAGEMAP,
+            Kind::Pgoff => OP_PGOFF,
             _ => unreachable!("handled above"),
         };
         self.expectation(&s.expect, &mut body)?;

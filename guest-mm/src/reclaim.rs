@@ -1,0 +1,194 @@
+//! Reclaim of clean page-cache pages of files.
+//!
+//! Owns the decision which cached pages may leave guest RAM and the unmapping
+//! that goes with it. Mirrors the file side of mm/vmscan.c shrink_folio_list
+//! (try_to_unmap, then drop a clean folio from its mapping) and
+//! mm/madvise.c madvise_cold_or_pageout_pte_range for MADV_PAGEOUT.
+//!
+//! Rules:
+//! - Only pages of host-provided files are candidates. A page is clean when
+//!   its bytes equal what a refault would read back (the file's data, zero
+//!   past it); anything else is dirty and stays, because the engine has no
+//!   writeback. Shmem pages are never evicted: without swap they have no
+//!   backing store (Linux keeps them too when there is no swap). Device
+//!   frames are not pool frames and never move.
+//! - Unmapping: a linear entry becomes none; an entry of a nonlinear VMA
+//!   becomes an offset marker with its offset and protection, so the page
+//!   refaults at the right offset with the right protection.
+//! - Under pool pressure (an allocation failed) unmapped clean pages go
+//!   first; mapped ones only when the caller has a PTE batch to carry the
+//!   unmapping to the guest.
+//! - MADV_PAGEOUT evicts the clean file pages mapped in its range that no
+//!   other address space maps (Linux skips folios mapped by other processes);
+//!   MADV_COLD only deactivates in Linux, which has no observable effect, and
+//!   is accepted without doing anything.
+
+use crate::addr::{Frame, PAGE_SIZE};
+use crate::engine::Engine;
+use crate::fault::FaultError;
+use crate::frames::{FrameUse, OutOfFrames};
+use crate::memory::PhysMemory;
+use crate::nonlinear::is_nonlinear;
+use crate::objects::{ObjectId, ObjectKind};
+use crate::paging::{Pte, PteUpdates};
+use crate::space::AsId;
+use crate::vma::Vma;
+
+/// How many pages one pressure-driven reclaim tries to free.
+pub const RECLAIM_BATCH: usize = 32;
+
+impl<M: PhysMemory> Engine<M> {
+    /// Whether cached page `index` of `obj` in `frame` equals what a refault
+    /// would read: only such a page can be dropped without losing data.
+    fn page_is_clean(&self, obj: ObjectId, index: u64, frame: Frame) -> bool {
+        let Some(o) = self.objects.get(obj) else { return false };
+        if !matches!(o.kind, ObjectKind::File { .. }) {
+            return false;
+        }
+        let mut now = [0u8; PAGE_SIZE as usize];
+        if self.mem.read(frame.start(), &mut now).is_err() {
+            return false;
+        }
+        let mut orig = [0u8; PAGE_SIZE as usize];
+        if let Some(d) = o.file_page(index) {
+            orig[..d.len()].copy_from_slice(d);
+        }
+        now == orig
+    }
+
+    /// Unmaps `frame` from every entry that maps it and drops it from its
+    /// object's cache. The caller checked it is a clean file page.
+    fn evict(&mut self, obj: ObjectId, index: u64, frame: Frame, tlb: &mut PteUpdates) -> bool {
+        let rmap: Vec<(AsId, crate::addr::Page)> = self.frames.rmap(frame).to_vec();
+        for (id, page) in rmap {
+            let va = page.start();
+            let Some(space) = self.spaces.get(&id) else { return false };
+            let pte = space.tables.get(va);
+            let new = match space.vmas.find(va) {
+                Some(v) if is_nonlinear(v) => {
+                    let v: Vma = v.clone();
+                    self.dropped_entry(&v, va, pte)
+                }
+                _ => Pte::NONE,
+            };
+            if self.set_entry(id, va, new, tlb).is_err() {
+                return false;
+            }
+        }
+        if self.frames.mapcount(frame) != 0 {
+            return false;
+        }
+        if let Some(o) = self.objects.get_mut(obj) {
+            o.remove_cached(index);
+        }
+        self.frames.free_data(frame);
+        true
+    }
+
+    /// Frees up to `want` clean file pages; mapped ones only with a batch.
+    /// Returns how many were freed.
+    pub(crate) fn reclaim_clean(&mut self, want: usize, mut tlb: Option<&mut PteUpdates>) -> usize {
+        let mut unmapped = Vec::new();
+        let mut mapped = Vec::new();
+        for (f, use_, rmap) in self.frames.iter() {
+            if let FrameUse::Cache { obj, index } = use_ {
+                if rmap.is_empty() {
+                    unmapped.push((obj, index, f));
+                } else if tlb.is_some() {
+                    mapped.push((obj, index, f));
+                }
+            }
+        }
+        let mut freed = 0;
+        for (obj, index, f) in unmapped.into_iter().chain(mapped) {
+            if freed >= want {
+                break;
+            }
+            if !self.page_is_clean(obj, index, f) {
+                continue;
+            }
+            let ok = match tlb.as_deref_mut() {
+                Some(t) => self.evict(obj, index, f, t),
+                None => {
+                    let mut none = PteUpdates::new();
+                    let ok = self.evict(obj, index, f, &mut none);
+                    // An unmapped page needs no guest store: the batch stays
+                    // empty (dropping a non-empty one panics in debug builds).
+                    drop(none);
+                    ok
+                }
+            };
+            if ok {
+                freed += 1;
+            }
+        }
+        freed
+    }
+
+    /// Reclaims up to `pages` clean file pages now, as memory pressure would.
+    /// Returns how many went, and the batch unmapping them.
+    pub fn reclaim(&mut self, pages: usize) -> crate::paging::Outcome<usize> {
+        let mut tlb = PteUpdates::new();
+        let n = self.reclaim_clean(pages, Some(&mut tlb));
+        crate::paging::Outcome::new(n, tlb)
+    }
+
+    /// A data frame, reclaiming clean file pages when the pool is empty.
+    pub(crate) fn alloc_data_reclaiming(&mut self, use_: FrameUse, tlb: Option<&mut PteUpdates>) -> Result<Frame, OutOfFrames> {
+        match self.frames.alloc_data(use_) {
+            Ok(f) => Ok(f),
+            Err(e) => {
+                if self.reclaim_clean(RECLAIM_BATCH, tlb) == 0 {
+                    return Err(e);
+                }
+                self.frames.alloc_data(use_)
+            }
+        }
+    }
+
+    /// MADV_PAGEOUT on `[start, end)` of `vma`: evicts its clean file pages
+    /// mapped only by this space.
+    pub(crate) fn pageout_range(
+        &mut self,
+        id: AsId,
+        vma: &Vma,
+        start: crate::addr::VirtAddr,
+        end: crate::addr::VirtAddr,
+        tlb: &mut PteUpdates,
+    ) {
+        let Some(obj) = vma.object() else { return };
+        for e in self.spaces[&id].tables.entries_in(start, end) {
+            let Some(f) = e.pte.frame() else { continue };
+            let Some(FrameUse::Cache { obj: o, index }) = self.frames.use_of(f) else { continue };
+            if o != obj || self.frames.rmap(f).iter().any(|(s, _)| *s != id) {
+                continue;
+            }
+            if self.page_is_clean(o, index, f) {
+                self.evict(o, index, f, tlb);
+            }
+        }
+    }
+
+    /// The page-cache frame of page `index` of `obj`, reading it in if
+    /// needed; under pressure clean file pages are reclaimed for it.
+    pub(crate) fn cache_page_reclaiming(&mut self, obj: ObjectId, index: u64, tlb: Option<&mut PteUpdates>) -> Result<Frame, FaultError> {
+        let o = self.objects.get(obj).ok_or(FaultError::Broken("a VMA maps an object that does not exist"))?;
+        if let Some(f) = o.device_frame(index) {
+            return Ok(f);
+        }
+        if let Some(f) = o.cached(index) {
+            return Ok(f);
+        }
+        let f = self.alloc_data_reclaiming(FrameUse::Cache { obj, index }, tlb)?;
+        let o = self.objects.get(obj).ok_or(FaultError::Broken("object vanished while reading a page"))?;
+        let mut page = [0u8; PAGE_SIZE as usize];
+        if let Some(data) = o.file_page(index) {
+            page[..data.len()].copy_from_slice(data);
+        }
+        self.mem.write(f.start(), &page).map_err(|e| FaultError::Internal(e.into()))?;
+        if let Some(o) = self.objects.get_mut(obj) {
+            o.insert_cached(index, f);
+        }
+        Ok(f)
+    }
+}
