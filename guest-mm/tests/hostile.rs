@@ -38,7 +38,7 @@ fn edge() -> impl Strategy<Value = u64> {
 
 /// Flag words: known bits, unknown bits, and everything set.
 fn flags() -> impl Strategy<Value = u64> {
-    prop_oneof![(0u64..0x20_0000), Just(u64::MAX), any::<u64>(), (0u64..64).prop_map(|b| 1u64 << b)]
+    prop_oneof![(0u64..0x20_0000), Just(1u64 << 33), Just(0x1_0000_0001), Just(u64::MAX), any::<u64>(), (0u64..64).prop_map(|b| 1u64 << b)]
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +50,7 @@ enum Call {
     Madvise(u64, u64, u64),
     Mlock2(u64, u64, u64),
     Munlock(u64, u64),
+    Remap(u64, u64, u64, u64, u64),
     Truncate(u64),
     Fork,
     Touch(u64, bool),
@@ -71,6 +72,7 @@ fn call() -> impl Strategy<Value = Call> {
         (edge(), edge(), prop_oneof![0u64..30, 100u64..110, any::<u64>()]).prop_map(|(a, l, adv)| Call::Madvise(a, l, adv)),
         (edge(), edge(), flags()).prop_map(|(a, l, f)| Call::Mlock2(a, l, f)),
         (edge(), edge()).prop_map(|(a, l)| Call::Munlock(a, l)),
+        (edge(), edge(), flags(), edge(), flags()).prop_map(|(a, l, p, o, f)| Call::Remap(a, l, p, o, f)),
         edge().prop_map(Call::Truncate),
         Just(Call::Fork),
         (edge(), any::<bool>()).prop_map(|(a, w)| Call::Touch(a, w)),
@@ -89,6 +91,7 @@ fn allowed(c: &Call) -> &'static [Errno] {
         Call::Madvise(..) => &[EAGAIN, EBADF, EFAULT, EINVAL, EIO, ENOMEM, EPERM],
         Call::Mlock2(..) => &[EAGAIN, EINVAL, ENOMEM, EPERM],
         Call::Munlock(..) => &[EAGAIN, EINVAL, ENOMEM, EPERM],
+        Call::Remap(..) => &[EINVAL, ENOMEM, EOVERFLOW, EACCES, EPERM],
         Call::Truncate(_) => &[EFBIG, EINVAL],
         Call::Fork => &[ENOMEM, EAGAIN],
         Call::Touch(..) => &[],
@@ -117,6 +120,7 @@ impl World {
             Call::Madvise(a, l, adv) => applied!(cpu, e, e.madvise(s, a, l, adv)),
             Call::Mlock2(a, l, f) => applied!(cpu, e, e.mlock2(s, a, l, f)),
             Call::Munlock(a, l) => applied!(cpu, e, e.munlock(s, a, l)),
+            Call::Remap(a, l, p, o, f) => applied!(cpu, e, e.remap_file_pages(s, a, l, p, o, f)),
             Call::Truncate(len) => applied!(cpu, e, e.truncate(self.memfd, len)),
             Call::Fork => {
                 let r = applied!(cpu, e, e.fork(s));
