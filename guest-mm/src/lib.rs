@@ -15,6 +15,7 @@
 //! - [`mapping`]: installing/clearing entries with exact reverse maps.
 //! - [`fault`]: page-fault resolution.
 //! - [`ops`]: mmap, munmap, mprotect, mremap, madvise, mlock, populate.
+//! - [`revoke`]: revocation of device windows (hot-unplug, seed 004).
 //! - [`uaccess`]: copy to and from a process's memory.
 //! - [`introspect`]: maps and pagemap. [`invariants`]: whole-engine checks.
 //!
@@ -36,6 +37,7 @@ pub mod memory;
 pub mod objects;
 pub mod ops;
 pub mod paging;
+pub mod revoke;
 pub mod signal;
 pub mod sim;
 pub mod space;
