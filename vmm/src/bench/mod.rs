@@ -7,6 +7,7 @@
 pub mod boot;
 pub mod engine;
 pub mod fault;
+pub mod unplug;
 
 use serde::Serialize;
 use std::time::Duration;
