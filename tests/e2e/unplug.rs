@@ -167,6 +167,20 @@ fn async_unplug_during_a_guest_access_loop_200_times_never_crashes_nor_touches_t
 }
 
 #[test]
+fn the_tripwire_catches_a_host_touch_of_the_old_backing() {
+    // The control for the 200-run test: if the VMM did read the unplugged
+    // backing, the PROT_NONE tripwire would kill it (SIGSEGV).
+    require_kvm();
+    let o = Command::new(env!("CARGO_BIN_EXE_vmm"))
+        .args(["run", "--unplug-tripwire", "--inject", "touch-after-unplug", "--device", "pmem0=memfd,size=64K"])
+        .args(["--program", "pmem", "--", "chain", "1", "1"])
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(libc::SIGSEGV), "{:?} {}", o.status, String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
 fn a_guest_access_that_reaches_a_deleted_window_is_sigbus_not_a_vmm_crash() {
     // Test aid: the unplug deletes the memslot without revoking, so the
     // guest's translation still points at the window and the access reaches

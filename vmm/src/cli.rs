@@ -136,6 +136,9 @@ pub enum Inject {
     /// Unplug deletes the memslot without revoking any mapping (so a stale
     /// guest translation reaches the deleted window).
     SkipRevoke,
+    /// With --unplug-tripwire: read the old backing after unplug (the
+    /// tripwire's control: the VMM must die of SIGSEGV).
+    TouchAfterUnplug,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

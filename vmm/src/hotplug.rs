@@ -128,6 +128,9 @@ pub struct Hotplug {
     /// Testing aid: unplug deletes the memslot without revoking (so a stale
     /// guest translation reaches the deleted window: the last line of defence).
     pub skip_revoke: bool,
+    /// Testing aid: read the old backing after the tripwire is set (the
+    /// control that shows the tripwire catches a touch).
+    pub touch_after_unplug: bool,
     tripwired: Vec<Backing>,
     /// The next entry must flush the whole guest TLB.
     pub(crate) force_flush: bool,
@@ -214,6 +217,11 @@ impl Machine {
         let (rep, backing) = self.unplug(name)?;
         if self.hot.tripwire {
             backing.make_inaccessible()?;
+            if self.hot.touch_after_unplug {
+                use vm_memory::Bytes;
+                let mut b = [0u8; 1];
+                let _ = backing.region.read_slice(&mut b, vm_memory::MemoryRegionAddress(0));
+            }
             self.hot.tripwired.push(backing);
         }
         Ok(rep)

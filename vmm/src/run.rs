@@ -119,6 +119,7 @@ pub fn command(a: &RunArgs) -> Result<i32, VmmError> {
     let mut m = Machine::boot(kvm, &spec)?;
     m.hot.tripwire = a.unplug_tripwire;
     m.hot.skip_revoke = a.inject == Some(Inject::SkipRevoke);
+    m.hot.touch_after_unplug = a.inject == Some(Inject::TouchAfterUnplug);
     for d in &devices {
         m.plug(d).map_err(|e| match e {
             crate::hotplug::HotplugError::Vmm(v) => v,
