@@ -172,7 +172,7 @@ impl Windows {
                 (f, size)
             }
         };
-        if size == 0 || size % 4096 != 0 || size > MAX_WINDOW {
+        if size == 0 || !size.is_multiple_of(4096) || size > MAX_WINDOW {
             return Err(VmmError::Usage(format!(
                 "device {}: size {size} must be a non-zero multiple of 4 KiB, at most {} GiB",
                 spec.name,

@@ -30,6 +30,7 @@ struct Row {
     pages: u32,
     zapped: u64,
     revoke_us: f64,
+    memslot_us: f64,
     transaction_us: f64,
     ratio_revoke: f64,
     ratio_transaction: f64,
@@ -87,7 +88,7 @@ pub fn command(runs: u32, json: bool) -> Result<i32, VmmError> {
     let mut lines = vec![format!("vmm bench unplug: median of {runs} runs; floor: bare exit {exit:.2} us")];
     for procs in [1u32, 16, 64] {
         for pages in [1u32, 512] {
-            let (mut rv, mut tx, mut zapped) = (Vec::new(), Vec::new(), 0);
+            let (mut rv, mut tx, mut ms, mut zapped) = (Vec::new(), Vec::new(), Vec::new(), 0);
             for _ in 0..runs {
                 let mut m = boot_with_device(vec!["chain".into(), procs.to_string(), pages.to_string()], 512)?;
                 m.run(Duration::from_secs(60))?;
@@ -95,13 +96,23 @@ pub fn command(runs: u32, json: bool) -> Result<i32, VmmError> {
                 zapped = rep.zapped;
                 rv.push(Duration::from_nanos(rep.revoke_ns));
                 tx.push(Duration::from_nanos(rep.total_ns));
+                ms.push(Duration::from_nanos(rep.memslot_ns));
             }
-            let (r, t) = (median_us(&mut rv), median_us(&mut tx));
+            let (r, t, slot) = (median_us(&mut rv), median_us(&mut tx), median_us(&mut ms));
             let rr = Ratio::new(&format!("revoke {procs:>2} procs x {pages:>3} pages"), "us", r, exit, None);
             let rt = Ratio::new("  whole transaction", "us", t, exit, None);
             lines.push(format!("{} ({zapped} entries zapped)", rr.line()));
-            lines.push(rt.line());
-            rows.push(Row { procs, pages, zapped, revoke_us: r, transaction_us: t, ratio_revoke: rr.ratio, ratio_transaction: rt.ratio });
+            lines.push(format!("{} (memslot deletion {slot:.0} us)", rt.line()));
+            rows.push(Row {
+                procs,
+                pages,
+                zapped,
+                revoke_us: r,
+                memslot_us: slot,
+                transaction_us: t,
+                ratio_revoke: rr.ratio,
+                ratio_transaction: rt.ratio,
+            });
         }
     }
     // The control path while the guest hammers the window in ring 3.

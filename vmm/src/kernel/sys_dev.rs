@@ -25,7 +25,7 @@ impl Kernel {
     pub(crate) fn sys_vmm_plug(&mut self, name: u64, size: u64) -> Result<u64, Errno> {
         let name = self.read_cstr(name, 33).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
         crate::device::check_name(&name).map_err(|_| Errno::EINVAL)?;
-        if size == 0 || size % 4096 != 0 || size > crate::device::MAX_WINDOW {
+        if size == 0 || !size.is_multiple_of(4096) || size > crate::device::MAX_WINDOW {
             return Err(Errno::EINVAL);
         }
         self.device_request = Some(DeviceRequest::Plug { name, size });
