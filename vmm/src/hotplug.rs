@@ -375,6 +375,13 @@ impl Machine {
         if !self.hot.mailbox.as_ref().is_some_and(|m| m.pending()) || !self.in_ring3() {
             return Ok(());
         }
+        // An event KVM is about to inject (an exception being delivered)
+        // belongs to the interrupted ring-3 state: do not move the vCPU to
+        // ring 0 under it; the next exit or kick serves the command.
+        match self.vcpu.get_vcpu_events() {
+            Ok(ev) if ev.exception.injected == 0 && ev.exception.pending == 0 && ev.interrupt.injected == 0 && ev.nmi.injected == 0 => {}
+            _ => return Ok(()),
+        }
         self.hot.stats.ring3_kicks += 1;
         self.adopt_ring3_state();
         let replies = self.service_mailbox();
