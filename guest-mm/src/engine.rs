@@ -113,6 +113,14 @@ impl<M: PhysMemory> Engine<M> {
         &self.mem
     }
 
+    /// Replaces the guest memory the engine works on, returning the old one.
+    /// The vmm uses it to add a device window's region on plug and to drop it
+    /// on unplug, so that after unplug no engine access can reach the old
+    /// backing even by mistake (it is an error, not a host access).
+    pub fn replace_memory(&mut self, mem: M) -> M {
+        std::mem::replace(&mut self.mem, mem)
+    }
+
     /// Frame usage counts.
     pub fn frame_counts(&self) -> FrameCounts {
         self.frames.counts()

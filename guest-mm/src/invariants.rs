@@ -3,10 +3,11 @@
 //! Owns `check_invariants()`: VMA order and non-overlap, guest page tables
 //! equal to the engine's mirror, every entry inside a VMA and within its
 //! protection, every frame's reverse map equal to the entries that map it, no
-//! leaked frame, object caches within their size; in nonlinear VMAs every
-//! mapped entry maps a page of the VMA's object with hardware rights within
-//! its own (SOFT) protection, and no entry outside them carries an offset or
-//! SOFT bits.
+//! leaked frame, object caches within their size, frames outside the pool
+//! mapped only as frames of a plugged device window (never a revoked one);
+//! in nonlinear VMAs every mapped entry maps a page of the VMA's object with
+//! hardware rights within its own (SOFT) protection, and no entry outside
+//! them carries an offset or SOFT bits.
 //!
 //! "Merged where mergeable" is deliberately not a whole-engine invariant:
 //! Linux does not guarantee it. dup_mmap copies VMAs without merging, so
@@ -92,6 +93,26 @@ impl<M: PhysMemory> Engine<M> {
                     }
                     if frame != zero && self.frames.contains(frame) {
                         mapped.entry(frame).or_default().insert((*id, e.va.page()));
+                    } else if frame != zero {
+                        // Outside the pool: only a frame of the plugged device
+                        // window this VMA maps (never one of a revoked device).
+                        let dev = v.object().and_then(|o| self.objects.get(o)).and_then(|o| match o.kind {
+                            crate::objects::ObjectKind::Device { base, pages, state } => Some((base, pages, state)),
+                            _ => None,
+                        });
+                        match dev {
+                            Some((base, pages, crate::objects::DeviceState::Plugged))
+                                if frame.number() >= base.number() && frame.number() - base.number() < pages => {}
+                            Some((_, _, crate::objects::DeviceState::Revoked)) => {
+                                return Err(err(format!("{id:?}: {frame:?} of a revoked device is still mapped at {:?}", e.va)))
+                            }
+                            _ => {
+                                return Err(err(format!(
+                                    "{id:?}: {frame:?} at {:?} is neither a pool frame nor one of this VMA's device",
+                                    e.va
+                                )))
+                            }
+                        }
                     }
                 }
             }

@@ -15,6 +15,7 @@
 //! - [`mapping`]: installing/clearing entries with exact reverse maps.
 //! - [`fault`]: page-fault resolution.
 //! - [`ops`]: mmap, munmap, mprotect, mremap, madvise, mlock, populate.
+//! - [`revoke`]: revocation of device windows (hot-unplug, seed 004).
 //! - [`uaccess`]: copy to and from a process's memory.
 //! - [`nonlinear`]: remap_file_pages, nonlinear VMAs with per-page protection.
 //! - [`reclaim`]: eviction of clean file pages (pool pressure, MADV_PAGEOUT).
@@ -40,6 +41,7 @@ pub mod objects;
 pub mod ops;
 pub mod paging;
 pub mod reclaim;
+pub mod revoke;
 pub mod signal;
 pub mod sim;
 pub mod space;

@@ -88,6 +88,12 @@ pub fn point_vector_at(mem: &GuestMemoryMmap, vector: u8, handler: u64) -> Resul
 }
 
 fn seg(selector: u16, typ: u8, dpl: u8, long: bool) -> kvm_segment {
+    segment(selector, typ, dpl, long)
+}
+
+/// A flat segment as `init_vcpu` loads them (also used to put the vCPU back
+/// at CPL 0 after an interruption in ring 3).
+pub fn segment(selector: u16, typ: u8, dpl: u8, long: bool) -> kvm_segment {
     kvm_segment {
         base: 0,
         limit: 0xffff_ffff,

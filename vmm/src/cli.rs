@@ -30,6 +30,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Measure the VMM against floors measured in the same run.
     Bench(BenchArgs),
+    /// Send a command to a running VM's control socket (`vmm run --ctl SOCKET`):
+    /// `unplug NAME`, `plug NAME PATH|memfd [SIZE]`, `devices`.
+    Ctl(CtlArgs),
     /// (internal) The boot benchmark's floor: a minimal VM that runs to one `out`.
     #[command(name = "__floor-boot", hide = true)]
     FloorBoot,
@@ -69,6 +72,17 @@ pub struct RunArgs {
     /// The guest opens it as /NAME; changes are never written back.
     #[arg(long = "file", value_name = "NAME=PATH[:ro]")]
     pub files: Vec<String>,
+    /// A memory-window device, hot-unpluggable: NAME=PATH[,size=SIZE] (a host
+    /// file, mapped shared) or NAME=memfd,size=SIZE. The guest opens /dev/NAME.
+    #[arg(long = "device", value_name = "NAME=PATH[,size=SIZE]")]
+    pub devices: Vec<String>,
+    /// Serve JSON commands on this Unix socket while the guest runs (see `vmm ctl`).
+    #[arg(long, value_name = "SOCKET")]
+    pub ctl: Option<PathBuf>,
+    /// Testing aid: keep each unplugged backing mapped PROT_NONE, so any
+    /// later host access to it would crash the VMM.
+    #[arg(long, hide = true)]
+    pub unplug_tripwire: bool,
     /// Testing aid: make the guest kernel fail (to check crash reports).
     #[arg(long, value_enum, hide = true)]
     pub inject: Option<Inject>,
@@ -119,6 +133,12 @@ pub struct DiffArgs {
 pub enum Inject {
     /// Clear the IDT so the first exception triple-faults.
     TripleFault,
+    /// Unplug deletes the memslot without revoking any mapping (so a stale
+    /// guest translation reaches the deleted window).
+    SkipRevoke,
+    /// With --unplug-tripwire: read the old backing after unplug (the
+    /// tripwire's control: the VMM must die of SIGSEGV).
+    TouchAfterUnplug,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +147,18 @@ pub enum PteApply {
     Shim,
     /// Host writes only (what this host's KVM does not see; for the control test).
     HostOnly,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CtlArgs {
+    /// The VM's control socket.
+    pub socket: PathBuf,
+    /// The command and its arguments.
+    #[arg(required = true, num_args = 1..)]
+    pub command: Vec<String>,
+    /// Print the JSON reply.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -158,6 +190,15 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 2000)]
         pages: u64,
         /// Repetitions (median reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unplug: revoke latency by mapping processes and pages, and request-to-resume
+    /// through the control path, as ratios to a bare exit measured in the same run.
+    Unplug {
+        /// Repetitions per configuration (median reported).
         #[arg(long, default_value_t = 5)]
         runs: u32,
         #[arg(long)]

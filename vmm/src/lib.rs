@@ -6,6 +6,8 @@
 //! - [`machine`]: the vCPU loop; [`batch`]: PTE updates as shim code;
 //!   [`watchdog`].
 //! - [`kernel`]: processes, traps, syscalls, signals, scheduling.
+//! - [`device`], [`hotplug`], [`ctl`]: memory-window devices, the unplug
+//!   transaction, the control socket.
 //! - [`run`], [`bench`], [`cli`], [`report`], [`error`]: the commands.
 
 pub mod batch;
@@ -13,8 +15,11 @@ pub mod bench;
 
 pub mod boot;
 pub mod cli;
+pub mod ctl;
+pub mod device;
 pub mod elf;
 pub mod error;
+pub mod hotplug;
 pub mod images;
 pub mod kernel;
 pub mod layout;

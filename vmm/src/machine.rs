@@ -19,7 +19,7 @@ use crate::boot;
 use crate::elf::Elf;
 use crate::error::VmmError;
 use crate::kernel::process::FpuState;
-use crate::kernel::{signal::user_rflags, Console, Cpu, Kernel, RunEnd, Step, Trap};
+use crate::kernel::{signal::user_rflags, Console, Cpu, Kernel, Trap};
 use crate::layout::*;
 use crate::report::KillReport;
 use crate::shim::ShimImage;
@@ -79,6 +79,14 @@ pub enum Ending {
     GuestCrash(String),
 }
 
+/// Exits that need the machine after the exit data is released.
+enum SpecialExit {
+    /// MMIO at a device-window address.
+    WindowMmio,
+    /// KVM_RUN failed with EFAULT.
+    Efault,
+}
+
 /// Exit counters of the vCPU loop.
 #[derive(Clone, Debug, Default)]
 pub struct LoopStats {
@@ -91,23 +99,25 @@ pub struct LoopStats {
 
 /// A booted microVM.
 pub struct Machine {
-    vm: Vm,
-    vcpu: VcpuFd,
+    pub(crate) vm: Vm,
+    pub(crate) vcpu: VcpuFd,
     shim: ShimImage,
     pub kernel: Kernel,
     /// The user registers of the running process.
-    ctx: kvm_regs,
+    pub(crate) ctx: kvm_regs,
     loaded_cr3: u64,
     chunks: Vec<Vec<u8>>,
-    initial_fpu: FpuState,
+    pub(crate) initial_fpu: FpuState,
     host_only_ptes: bool,
     trap_mode: TrapMode,
     pub stats: LoopStats,
+    /// Memory-window devices (crate::hotplug).
+    pub hot: crate::hotplug::Hotplug,
 }
 
-struct VcpuCpu<'a> {
-    vcpu: &'a VcpuFd,
-    initial: &'a FpuState,
+pub(crate) struct VcpuCpu<'a> {
+    pub(crate) vcpu: &'a VcpuFd,
+    pub(crate) initial: &'a FpuState,
 }
 
 impl Cpu for VcpuCpu<'_> {
@@ -171,6 +181,7 @@ impl Machine {
             host_only_ptes: spec.host_only_ptes,
             trap_mode: spec.trap_mode,
             stats: LoopStats::default(),
+            hot: Default::default(),
         };
         m.vcpu.set_sync_valid_reg(SyncReg::Register);
         m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
@@ -190,7 +201,7 @@ impl Machine {
 
     /// Writes the running process's frame and registers for the next KVM_RUN,
     /// with the pending PTE batch (if any) in front of the return to ring 3.
-    fn prepare_entry(&mut self) -> Result<(), VmmError> {
+    pub(crate) fn prepare_entry(&mut self) -> Result<(), VmmError> {
         let mem = &self.vm.ram.mem;
         let c = &self.ctx;
         for (pa, v) in [
@@ -216,8 +227,10 @@ impl Machine {
         regs.rip = self.shim.iretq();
         let updates = self.kernel.take_pending();
         let (stores, flush) = updates.into_parts();
-        if !self.host_only_ptes && (!stores.is_empty() || flush.touches(space)) {
-            let tlb = if switched || flush.spaces.contains(&space) {
+        // After an unplug the whole guest TLB goes before ring 3 runs again.
+        let force = std::mem::take(&mut self.hot.force_flush);
+        if !self.host_only_ptes && (force || !stores.is_empty() || flush.touches(space)) {
+            let tlb = if force || switched || flush.spaces.contains(&space) {
                 TlbFlush::All
             } else {
                 TlbFlush::Pages(flush.pages.iter().filter(|(a, _)| *a == space).map(|(_, va)| va.as_u64()).collect())
@@ -277,10 +290,25 @@ impl Machine {
     /// Runs until process 1 ends, the watchdog fires, or the guest crashes.
     pub fn run(&mut self, timeout: Duration) -> Result<Ending, VmmError> {
         let dog = Watchdog::start(timeout);
+        let mailbox = self.hot.mailbox.clone();
+        if let Some(m) = &mailbox {
+            // SAFETY: pthread_self has no preconditions.
+            m.attach_vcpu(Some(unsafe { libc::pthread_self() }));
+        }
+        let r = self.run_loop(&dog);
+        if let Some(m) = &mailbox {
+            // Detach before returning: no kick may target this thread later.
+            m.attach_vcpu(None);
+        }
+        r
+    }
+
+    fn run_loop(&mut self, dog: &Watchdog) -> Result<Ending, VmmError> {
         loop {
             let exit = self.vcpu.run();
             let host_start = std::time::Instant::now();
             self.stats.exits += 1;
+            let mut special = None;
             let port = match exit {
                 Ok(VcpuExit::IoOut(port, _)) => port,
                 Ok(VcpuExit::Shutdown) => return Ok(Ending::GuestCrash("the guest triple-faulted (KVM_EXIT_SHUTDOWN)".into())),
@@ -291,15 +319,42 @@ impl Machine {
                     )))
                 }
                 Ok(VcpuExit::Hlt) => return Ok(Ending::GuestCrash("the guest halted".into())),
+                Ok(VcpuExit::MmioRead(addr, data)) if Machine::in_window_area(addr) => {
+                    data.fill(0xff);
+                    special = Some(SpecialExit::WindowMmio);
+                    0
+                }
+                Ok(VcpuExit::MmioWrite(addr, _)) if Machine::in_window_area(addr) => {
+                    special = Some(SpecialExit::WindowMmio);
+                    0
+                }
                 Ok(other) => return Ok(Ending::GuestCrash(format!("unexpected exit {other:?}"))),
                 Err(e) if e.errno() == libc::EINTR => {
                     if dog.expired() {
                         return Ok(Ending::Timeout { rip: self.vcpu.sync_regs().regs.rip });
                     }
+                    self.on_kick()?;
                     continue;
+                }
+                Err(e) if e.errno() == libc::EFAULT => {
+                    special = Some(SpecialExit::Efault);
+                    0
                 }
                 Err(e) => return Err(VmmError::KvmIoctl("KVM_RUN", e)),
             };
+            match special {
+                Some(SpecialExit::WindowMmio) => match self.mmio_window_access()? {
+                    Some(end) => return Ok(end),
+                    None => continue,
+                },
+                // A ring-3 access KVM could not back (a deleted window): SIGBUS.
+                Some(SpecialExit::Efault) if self.in_ring3() => match self.window_fault()? {
+                    Some(end) => return Ok(end),
+                    None => continue,
+                },
+                Some(SpecialExit::Efault) => return Err(VmmError::KvmIoctl("KVM_RUN", kvm_ioctls::Error::new(libc::EFAULT))),
+                None => {}
+            }
             if port == BATCH_CONTINUE_PORT {
                 self.load_next_chunk()?;
                 self.vcpu.sync_regs_mut().regs.rip = self.shim.batch_start;
@@ -319,13 +374,9 @@ impl Machine {
             };
             let mut ctx = self.ctx;
             let mut cpu = VcpuCpu { vcpu: &self.vcpu, initial: &self.initial_fpu };
-            match self.kernel.handle(trap, &mut ctx, &mut cpu)? {
-                Step::Resume => {
-                    self.ctx = ctx;
-                    self.prepare_entry()?;
-                }
-                Step::Finished(RunEnd::Exited(code)) => return Ok(Ending::Exited(code)),
-                Step::Finished(RunEnd::Killed(r)) => return Ok(Ending::Killed(r)),
+            let step = self.kernel.handle(trap, &mut ctx, &mut cpu)?;
+            if let Some(end) = self.after_step(step, ctx)? {
+                return Ok(end);
             }
             self.stats.host_time += host_start.elapsed();
             if dog.expired() {

@@ -40,7 +40,9 @@ fn main() -> ExitCode {
             BenchKind::Fault { pages, runs, json } => vmm::bench::fault::command(pages, runs, json),
             BenchKind::Engine { runs, json } => vmm::bench::engine::command(runs, json),
             BenchKind::Nonlinear { runs, json } => vmm::bench::nonlinear::command(runs, json),
+            BenchKind::Unplug { runs, json } => vmm::bench::unplug::command(runs, json),
         },
+        Command::Ctl(a) => vmm::ctl::command(&a.socket, &a.command, a.json),
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };
     match r {

@@ -61,6 +61,9 @@ pub struct RunSummary {
     pub batches: u64,
     pub batch_stores: u64,
     pub wall_ms: f64,
+    /// Device plug/unplug counters, when the run had devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hotplug: Option<crate::hotplug::HotplugStats>,
 }
 
 impl RunSummary {

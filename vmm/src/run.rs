@@ -1,6 +1,7 @@
 //! `vmm run`: boot a microVM, run one program, report how it ended.
 
 use crate::cli::{Inject, PteApply, RunArgs};
+use crate::device::PmemSpec;
 use crate::error::VmmError;
 use crate::machine::{BootSpec, Ending, Machine};
 use crate::report::{RunSummary, EXIT_GUEST_CRASH, EXIT_TIMEOUT};
@@ -101,6 +102,7 @@ pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: I
         batches: m.stats.batches,
         batch_stores: m.stats.batch_stores,
         wall_ms: started.elapsed().as_secs_f64() * 1e3,
+        hotplug: (m.hot.stats.plugs > 0).then(|| m.hot.stats.clone()),
     })
 }
 
@@ -112,8 +114,26 @@ pub fn signal_number(name: &str) -> i32 {
 pub fn command(a: &RunArgs) -> Result<i32, VmmError> {
     let started = Instant::now();
     let (spec, timeout) = spec_from_args(a)?;
+    let devices = a.devices.iter().map(|d| PmemSpec::parse(d).map_err(VmmError::Usage)).collect::<Result<Vec<_>, _>>()?;
     let kvm = vm::open_kvm()?;
     let mut m = Machine::boot(kvm, &spec)?;
+    m.hot.tripwire = a.unplug_tripwire;
+    m.hot.skip_revoke = a.inject == Some(Inject::SkipRevoke);
+    m.hot.touch_after_unplug = a.inject == Some(Inject::TouchAfterUnplug);
+    for d in &devices {
+        m.plug(d).map_err(|e| match e {
+            crate::hotplug::HotplugError::Vmm(v) => v,
+            e => VmmError::Usage(e.to_string()),
+        })?;
+    }
+    let _ctl = match &a.ctl {
+        Some(path) => {
+            let mb = std::sync::Arc::new(crate::ctl::Mailbox::default());
+            m.hot.mailbox = Some(mb.clone());
+            Some(crate::ctl::CtlServer::start(path, mb)?)
+        }
+        None => None,
+    };
     let summary = run_machine(&mut m, &spec.program, timeout, started)?;
     if a.json {
         eprintln!("{}", serde_json::to_string(&summary).unwrap_or_default());

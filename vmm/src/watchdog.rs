@@ -15,6 +15,24 @@ extern "C" fn on_kick(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_v
 
 static HANDLER: Once = Once::new();
 
+/// Installs the no-op kick handler (once per process).
+pub fn install_kick_handler() {
+    HANDLER.call_once(|| {
+        // A no-op handler: its only job is to make KVM_RUN return EINTR.
+        let _ = register_signal_handler(SIGRTMIN(), on_kick);
+    });
+}
+
+/// Interrupts KVM_RUN on thread `t` (the control plane's kick). The caller
+/// guarantees `t` is a live thread: the machine detaches it from the mailbox
+/// before its run ends.
+pub fn kick(t: libc::pthread_t) {
+    install_kick_handler();
+    // SAFETY: `t` is a live thread (see above); the signal's handler is a
+    // no-op installed before any kick is sent.
+    unsafe { libc::pthread_kill(t, SIGRTMIN()) };
+}
+
 /// A running watchdog for the calling (vCPU) thread.
 pub struct Watchdog {
     expired: Arc<AtomicBool>,
@@ -25,10 +43,7 @@ pub struct Watchdog {
 impl Watchdog {
     /// Starts a watchdog that fires `timeout` from now at the calling thread.
     pub fn start(timeout: Duration) -> Watchdog {
-        HANDLER.call_once(|| {
-            // A no-op handler: its only job is to make KVM_RUN return EINTR.
-            let _ = register_signal_handler(SIGRTMIN(), on_kick);
-        });
+        install_kick_handler();
         // SAFETY: pthread_self has no preconditions.
         let target = unsafe { libc::pthread_self() };
         let expired = Arc::new(AtomicBool::new(false));

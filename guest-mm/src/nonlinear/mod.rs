@@ -25,7 +25,6 @@
 
 pub mod fault;
 pub mod remap;
-pub mod revoke;
 
 use crate::addr::{Frame, VirtAddr};
 use crate::engine::Engine;

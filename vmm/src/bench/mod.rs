@@ -8,6 +8,7 @@ pub mod boot;
 pub mod engine;
 pub mod fault;
 pub mod nonlinear;
+pub mod unplug;
 
 use serde::Serialize;
 use std::time::Duration;

@@ -16,6 +16,7 @@ pub mod exec;
 pub mod fs;
 pub mod process;
 pub mod signal;
+pub mod sys_dev;
 pub mod sys_fs;
 pub mod syscall;
 
@@ -92,6 +93,8 @@ pub struct Kernel {
     pub quiet: bool,
     /// Print each process's maps and pagemap summary when it ends.
     pub show_maps: bool,
+    /// A device operation left by the last syscall for the vCPU loop.
+    pub(crate) device_request: Option<sys_dev::DeviceRequest>,
 }
 
 impl Kernel {
@@ -107,6 +110,7 @@ impl Kernel {
             console,
             quiet: false,
             show_maps: false,
+            device_request: None,
         }
     }
 

@@ -99,6 +99,8 @@ impl Kernel {
             SYS_GETPPID => Ok(self.procs.get(&self.current()).map_or(0, |p| p.ppid) as u64),
             SYS_EXIT | SYS_EXIT_GROUP => return self.exit_current(regs, cpu, ExitStatus::Exited(a[0] as i32), None),
             SYS_WAIT4 => return self.sys_wait4(regs, cpu, a[0] as i32 as i64, a[1], a[2]),
+            super::sys_dev::SYS_VMM_PLUG => self.sys_vmm_plug(a[0], a[1]),
+            super::sys_dev::SYS_VMM_UNPLUG => self.sys_vmm_unplug(a[0]),
             _ => Err(Errno::ENOSYS),
         };
         regs.rax = match r {

@@ -65,6 +65,9 @@ pub const CONSTANTS: &[(&str, u64)] = &[
     ("FALLOC_FL_KEEP_SIZE", 1),
     ("FALLOC_FL_PUNCH_HOLE", 2),
     ("PAGE_INDEX", PATTERN_PAGE_INDEX),
+    ("O_RDONLY", 0),
+    ("O_WRONLY", 1),
+    ("O_RDWR", 2),
 ];
 
 /// Names that are ours, not Linux's: a scenario using them is checked with
@@ -80,6 +83,8 @@ enum Kind {
     Sys(u16, usize, usize, Option<u8>),
     /// memfd_create(name, 0) / unlink(name): a system call with a string.
     StrSys(u16),
+    /// open(path, flags): openat(AT_FDCWD, path, flags, 0).
+    Open,
     Map,
     Read,
     Write,
@@ -110,6 +115,10 @@ fn op(name: &str) -> Option<Kind> {
         "close" => Kind::Sys(3, 1, 1, None),
         "getpid" => Kind::Sys(39, 0, 0, None),
         "memfd" => Kind::StrSys(319),
+        "open" => Kind::Open,
+        // Our extension (vmm/src/kernel/sys_dev.rs): plug(name, size), unplug(name).
+        "plug" => Kind::Sys(0x7f00, 2, 2, None),
+        "unplug" => Kind::Sys(0x7f01, 1, 1, None),
         "unlink" => Kind::StrSys(87),
         "map" => Kind::Map,
         "read" => Kind::Read,
@@ -322,6 +331,15 @@ impl<'a> C<'a> {
                 let args = if nr == 319 { vec![s.args[0].clone(), Expr::Num(0)] } else { vec![s.args[0].clone()] };
                 let bind = self.bind_opt(s)?;
                 return self.sys(s.line, bind, nr, &args, None, &s.expect);
+            }
+            Kind::Open => {
+                need(2, 2)?;
+                if !matches!(s.args[0], Expr::Str(_)) {
+                    return Err(at("'open' takes a path string first".into()));
+                }
+                let args = vec![Expr::Num(-100i64 as u64), s.args[0].clone(), s.args[1].clone(), Expr::Num(0)];
+                let bind = self.bind_opt(s)?;
+                return self.sys(s.line, bind, 257, &args, None, &s.expect);
             }
             Kind::Map => {
                 need(2, 5)?;
