@@ -53,27 +53,29 @@ pub enum ObjectKind {
 }
 
 /// The host-side contents of a file: the bytes the VMM provided, minus what
-/// truncation and hole punching have since removed. There is no writeback:
-/// what the guest writes lives in page-cache frames, so this only has to
-/// forget, never to learn, and a page dropped from the cache by truncate or
-/// punch must not come back with its old bytes.
+/// truncation and hole punching have since removed, plus the pages reclaim
+/// wrote back. What the guest writes lives in page-cache frames; it reaches
+/// this store only when reclaim evicts a dirty page (writeback), so a page
+/// dropped from the cache never comes back with stale bytes.
 ///
-/// Invariant: `patches` only has indexes below the provided data's page count,
-/// so its size is bounded by the file the host provided.
+/// Invariant: `stored` counts the `Some` entries of `patches`; patches of
+/// provided pages are bounded by the provided data, written-back pages by
+/// the engine-wide writeback budget (see reclaim).
 #[derive(Clone, Debug)]
 pub struct FileData {
     bytes: Arc<[u8]>,
     /// Provided bytes at or past this offset are gone (the file was truncated).
     end: u64,
-    /// Pages whose provided bytes changed: `None` reads zero (punched),
-    /// `Some` is the page as it now reads (partly zeroed).
+    /// Pages whose contents differ from the provided bytes: `None` reads
+    /// zero (punched), `Some` is the page as it now reads.
     patches: BTreeMap<u64, Option<Box<[u8]>>>,
+    stored: u64,
 }
 
 impl FileData {
     pub fn new(bytes: Arc<[u8]>) -> Self {
         let end = bytes.len() as u64;
-        FileData { bytes, end, patches: BTreeMap::new() }
+        FileData { bytes, end, patches: BTreeMap::new(), stored: 0 }
     }
 
     /// Page `index` as it reads now, or None for zeroes.
@@ -89,17 +91,38 @@ impl FileData {
         self.bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
 
+    /// Pages held in host memory beyond the provided bytes.
+    pub fn stored_pages(&self) -> u64 {
+        self.stored
+    }
+
+    fn set(&mut self, index: u64, page: Option<Box<[u8]>>) {
+        self.stored += u64::from(page.is_some());
+        if let Some(Some(_)) = self.patches.insert(index, page) {
+            self.stored -= 1;
+        }
+    }
+
+    fn remove_from(&mut self, first: u64) {
+        let gone = self.patches.split_off(&first);
+        self.stored -= gone.values().filter(|p| p.is_some()).count() as u64;
+    }
+
     /// Truncation to `size` bytes: nothing past it comes back.
     pub(crate) fn truncate(&mut self, size: u64) {
         self.end = self.end.min(size);
         let first_gone = pages_in(size).unwrap_or(u64::MAX);
-        self.patches.retain(|i, _| *i < first_gone);
+        self.remove_from(first_gone);
         self.zero(size, first_gone.saturating_mul(PAGE_SIZE));
     }
 
     /// Pages `[first, last)` read zero from now on.
     pub(crate) fn forget_pages(&mut self, first: u64, last: u64) {
-        let have = pages_in(self.bytes.len() as u64).unwrap_or(0);
+        let mut tail = self.patches.split_off(&first);
+        let mut keep = tail.split_off(&last);
+        self.stored -= tail.values().filter(|p| p.is_some()).count() as u64;
+        self.patches.append(&mut keep);
+        let have = pages_in(self.end).unwrap_or(0);
         for i in first..last.min(have) {
             self.patches.insert(i, None);
         }
@@ -117,7 +140,14 @@ impl FileData {
         let lo = (from % PAGE_SIZE) as usize;
         let hi = (lo as u64 + (to - from)).min(PAGE_SIZE) as usize;
         page[lo..hi].fill(0);
-        self.patches.insert(index, Some(page.into_boxed_slice()));
+        self.set(index, Some(page.into_boxed_slice()));
+    }
+
+    /// Writeback of a dirty page-cache page: page `index` reads `page` from
+    /// now on (an all-zero page costs nothing).
+    pub(crate) fn write_back(&mut self, index: u64, page: &[u8]) {
+        let stored = page.iter().any(|b| *b != 0).then(|| Box::<[u8]>::from(page));
+        self.set(index, stored);
     }
 }
 
@@ -241,6 +271,17 @@ impl ObjectTable {
         self.objects.remove(&id)
     }
 
+    /// Pages of file contents held in host memory by writeback and patches.
+    pub fn stored_pages(&self) -> u64 {
+        self.objects
+            .values()
+            .map(|o| match &o.kind {
+                ObjectKind::File { data, .. } => data.stored_pages(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (ObjectId, &MemObject)> + '_ {
         self.objects.iter().map(|(k, v)| (*k, v))
     }
@@ -283,5 +324,24 @@ mod tests {
         assert!(d.page(2).is_none(), "past the end");
         d.truncate(50);
         assert_eq!(d.page(0).unwrap().iter().filter(|b| **b == 7).count(), 50 - 10);
+        assert_eq!(d.stored_pages(), 1, "page 0, partly zeroed");
+    }
+
+    #[test]
+    fn written_back_pages_read_back_until_truncated_or_punched() {
+        let mut d = FileData::new(vec![1u8; 4096].into());
+        d.write_back(5, &[9u8; 4096]);
+        d.write_back(6, &[0u8; 4096]);
+        assert_eq!(d.page(5).unwrap()[0], 9);
+        assert!(d.page(6).is_none());
+        assert_eq!(d.stored_pages(), 1);
+        d.forget_pages(5, 6);
+        assert!(d.page(5).is_none());
+        assert_eq!(d.stored_pages(), 0);
+        d.write_back(3, &[4u8; 4096]);
+        d.truncate(4096);
+        assert!(d.page(3).is_none());
+        assert_eq!(d.stored_pages(), 0);
+        assert_eq!(d.page(0).unwrap()[0], 1);
     }
 }

@@ -1,4 +1,4 @@
-//! Reclaim of clean page-cache pages of files.
+//! Reclaim of page-cache pages of files (clean, or written back first).
 //!
 //! Owns the decision which cached pages may leave guest RAM and the unmapping
 //! that goes with it. Mirrors the file side of mm/vmscan.c shrink_folio_list
@@ -6,12 +6,15 @@
 //! mm/madvise.c madvise_cold_or_pageout_pte_range for MADV_PAGEOUT.
 //!
 //! Rules:
-//! - Only pages of host-provided files are candidates. A page is clean when
-//!   its bytes equal what a refault would read back (the file's data, zero
-//!   past it); anything else is dirty and stays, because the engine has no
-//!   writeback. Shmem pages are never evicted: without swap they have no
-//!   backing store (Linux keeps them too when there is no swap). Device
-//!   frames are not pool frames and never move.
+//! - Only pages of files are candidates. A page is clean when its bytes
+//!   equal what a refault would read back (the file's contents as the host
+//!   holds them, zero past them). A dirty page is written back first (its
+//!   bytes go to the file's host-side contents, `objects::FileData`), as
+//!   pageout() would, within a writeback budget of as many pages as the
+//!   pool has, so a guest cannot move unbounded data into host memory; past
+//!   the budget dirty pages stay. Shmem pages are never evicted: without swap
+//!   they have no backing store (Linux keeps them too when there is no swap).
+//!   Device frames are not pool frames and never move.
 //! - Unmapping: a linear entry becomes none; an entry of a nonlinear VMA
 //!   becomes an offset marker with its offset and protection, so the page
 //!   refaults at the right offset with the right protection.
@@ -54,6 +57,28 @@ impl<M: PhysMemory> Engine<M> {
             orig[..d.len()].copy_from_slice(d);
         }
         now == orig
+    }
+
+    /// Whether page `index` of `obj` in `frame` may be dropped: it is clean,
+    /// or it is a dirty file page that was just written back.
+    fn make_evictable(&mut self, obj: ObjectId, index: u64, frame: Frame) -> bool {
+        if self.page_is_clean(obj, index, frame) {
+            return true;
+        }
+        if self.objects.stored_pages() >= self.frames.counts().total {
+            return false;
+        }
+        let mut page = [0u8; PAGE_SIZE as usize];
+        if self.mem.read(frame.start(), &mut page).is_err() {
+            return false;
+        }
+        match self.objects.get_mut(obj).and_then(|o| o.file_data_mut()) {
+            Some(d) => {
+                d.write_back(index, &page);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Unmaps `frame` from every entry that maps it and drops it from its
@@ -104,7 +129,7 @@ impl<M: PhysMemory> Engine<M> {
             if freed >= want {
                 break;
             }
-            if !self.page_is_clean(obj, index, f) {
+            if !self.make_evictable(obj, index, f) {
                 continue;
             }
             let ok = match tlb.as_deref_mut() {
@@ -163,7 +188,7 @@ impl<M: PhysMemory> Engine<M> {
             if o != obj || self.frames.rmap(f).iter().any(|(s, _)| *s != id) {
                 continue;
             }
-            if self.page_is_clean(o, index, f) {
+            if self.make_evictable(o, index, f) {
                 self.evict(o, index, f, tlb);
             }
         }

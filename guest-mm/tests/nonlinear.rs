@@ -130,7 +130,7 @@ fn per_page_protection_holds_after_pageout_and_pressure_reclaim() {
 }
 
 #[test]
-fn reclaim_never_drops_dirty_file_pages_or_shmem() {
+fn reclaim_writes_dirty_file_pages_back_and_never_drops_shmem() {
     let mut e = engine();
     let mut cpu = SimCpu::new();
     let s = space(&mut e, &mut cpu);
@@ -145,10 +145,11 @@ fn reclaim_never_drops_dirty_file_pages_or_shmem() {
     applied!(cpu, e, e.madvise(s, a.as_u64(), 4 * PAGE_SIZE, MADV_PAGEOUT)).unwrap();
     applied!(cpu, e, e.madvise(s, m.as_u64(), 4 * PAGE_SIZE, MADV_PAGEOUT)).unwrap();
     let _ = applied!(cpu, e, e.reclaim(usize::MAX));
-    assert!(e.object(obj).unwrap().cached(1).is_some(), "the dirty file page stays");
+    assert!(e.object(obj).unwrap().cached(1).is_none(), "the dirty file page was written back and went");
     assert!(e.object(obj).unwrap().cached(0).is_none(), "the clean one goes");
     assert_eq!(e.object(memfd).unwrap().cached_count(), 1, "shmem has no backing store");
-    assert_eq!(read(&mut e, &mut cpu, s, page(a, 1)), Ok(0x42));
+    assert_eq!(read(&mut e, &mut cpu, s, page(a, 1)), Ok(0x42), "written-back bytes refault");
+    assert_eq!(e.objects().stored_pages(), 1);
     assert_eq!(read(&mut e, &mut cpu, s, m), Ok(7));
 }
 

@@ -111,6 +111,14 @@ fn nonlinear_extension_scenarios_hold_in_the_microvm_and_diff_skips_them() {
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.matches("SIGSEGV/SEGV_ACCERR").count() >= 20, "{}", o.stdout);
     assert!(o.stdout.contains("pgoff a+0x0: 7 5 0 1 4 5 6 7"), "{}", o.stdout);
+    // MADV_PAGEOUT really evicted the file backing's pages (dirty ones written
+    // back) and kept shmem's; the probes after it passed on both.
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    let after_pageout: Vec<&str> =
+        lines.windows(2).filter(|w| w[0].contains("MADV_PAGEOUT")).map(|w| w[1].rsplit(": ").next().unwrap_or("")).collect();
+    assert_eq!(after_pageout.len(), 2, "{}", o.stdout);
+    assert!(after_pageout[0].contains('F'), "shmem pages stay: {after_pageout:?}");
+    assert_eq!(after_pageout[1], "........", "file pages were evicted: {after_pageout:?}");
     let o = vmm(&["diff", f]);
     assert_eq!(o.code, 0);
     assert!(o.stdout.contains("2 skipped") && o.stdout.contains("MAP_PAGEPROT"), "{}", o.stdout);
