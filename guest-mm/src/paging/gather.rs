@@ -18,6 +18,7 @@
 use crate::addr::{Frame, PhysAddr, VirtAddr};
 use crate::space::AsId;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Above this many single pages of one space, one full flush is cheaper
 /// (Linux's tlb_single_page_flush_ceiling).
@@ -47,16 +48,41 @@ impl FlushPlan {
     }
 }
 
+/// A multiply-rotate hash for the batch's slot and frame keys (one u64
+/// each). The keys are table slots the engine itself allocated, not values a
+/// guest chooses, so a DoS-resistant hash buys nothing here, and SipHash was
+/// a visible share of a large fork.
+#[derive(Default, Clone, Copy)]
+pub struct SlotHasher(u64);
+
+impl Hasher for SlotHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type BuildSlotHasher = BuildHasherDefault<SlotHasher>;
+
 /// Pending page-table updates that the guest must apply before ring 3 runs again.
 #[must_use = "PTE updates must be applied by the guest shim before ring 3 runs again"]
 #[derive(Debug, Default)]
 pub struct PteUpdates {
     stores: Vec<PteStore>,
     /// Position of each slot's store in `stores` (one store per slot).
-    index: HashMap<PhysAddr, usize>,
+    index: HashMap<PhysAddr, usize, BuildSlotHasher>,
     /// Table frames holding a pending store: `refresh` of a slot elsewhere
     /// (a fresh table, the common case) needs no lookup at all.
-    tables: HashSet<Frame>,
+    tables: HashSet<Frame, BuildSlotHasher>,
     flush: FlushPlan,
 }
 
