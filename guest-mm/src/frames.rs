@@ -26,7 +26,7 @@ use crate::space::AsId;
 pub type HazardBits = Box<[u64; 8]>;
 
 /// What a frame is used for.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FrameUse {
     Free,
     /// The shared zero page: mapped read-only wherever an anonymous page was only read.
@@ -45,7 +45,7 @@ pub enum FrameUse {
     },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct FrameInfo {
     use_: FrameUse,
     rmap: Vec<(AsId, Page)>,
@@ -64,7 +64,7 @@ pub struct OutOfFrames {
 /// Records exist only for frames that were ever handed out: frames at or
 /// above `fresh` have never been used (free and clean), so creating a pool
 /// costs nothing per frame however large guest RAM is.
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FrameTable {
     first: Frame,
     count: u64,

@@ -17,6 +17,7 @@
 //! - [`ops`]: mmap, munmap, mprotect, mremap, madvise, mlock, populate.
 //! - [`uaccess`]: copy to and from a process's memory.
 //! - [`introspect`]: maps and pagemap. [`invariants`]: whole-engine checks.
+//! - [`image`]: the engine's state without guest memory (VM checkpoints).
 //!
 //! Every operation that can change a live page-table entry returns an
 //! [`paging::Outcome`] carrying a [`paging::PteUpdates`] batch: the guest shim
@@ -29,6 +30,7 @@ pub mod errno;
 pub mod fault;
 pub mod fork;
 pub mod frames;
+pub mod image;
 pub mod introspect;
 pub mod invariants;
 pub mod mapping;
@@ -46,6 +48,7 @@ pub use addr::{Frame, Page, PhysAddr, VirtAddr, PAGE_SIZE, TASK_SIZE};
 pub use engine::{Engine, EngineConfig, EngineError, FaultAround, Limits};
 pub use errno::{Errno, SysResult};
 pub use fault::{AccessKind, FaultError, PageFault, Resolved};
+pub use image::EngineImage;
 pub use memory::PhysMemory;
 pub use objects::ObjectId;
 pub use paging::{Outcome, PteUpdates};

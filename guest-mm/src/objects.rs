@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Identity of a memory object.
-#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ObjectId(pub u32);
 
 impl fmt::Debug for ObjectId {
@@ -33,7 +33,7 @@ impl fmt::Debug for ObjectId {
 }
 
 /// State of a device window.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DeviceState {
     Plugged,
     /// Unplugged: every mapping was revoked; the frames must never be mapped again.
@@ -41,7 +41,7 @@ pub enum DeviceState {
 }
 
 /// What an object is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ObjectKind {
     /// memfd or shared anonymous memory.
     Shmem,
@@ -53,7 +53,7 @@ pub enum ObjectKind {
 }
 
 /// One memory object.
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MemObject {
     pub kind: ObjectKind,
     /// Path shown in maps, e.g. "/memfd:buf (deleted)" or "/dev/zero (deleted)".
@@ -136,7 +136,7 @@ impl MemObject {
 }
 
 /// All objects.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ObjectTable {
     objects: BTreeMap<ObjectId, MemObject>,
     next: u32,

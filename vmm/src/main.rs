@@ -31,6 +31,9 @@ fn main() -> ExitCode {
                 vmm::scenario::commands::diff(&a.files, a.random, a.seed, a.json, a.quiet, &a.save)
             }
         }
+        Command::Fork(a) => vmm::vmfork::command::command(&a),
+        Command::Snapshot(a) => vmm::snapshot::command::snapshot(&a),
+        Command::Restore(a) => vmm::snapshot::command::restore(&a),
         Command::Bench(b) => match b.which {
             BenchKind::Scenario { files, json } => {
                 let files = if files.is_empty() { vmm::scenario::commands::corpus() } else { files };

@@ -18,6 +18,46 @@ pub struct GuestRam {
     pub mem: GuestMemoryMmap,
     pub memfd: Arc<File>,
     pub size: u64,
+    pub view: RamView,
+}
+
+/// How the mapping relates to the memfd.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RamView {
+    /// MAP_SHARED: the memfd holds guest RAM.
+    Shared,
+    /// MAP_PRIVATE of a frozen base memfd (a forked child): unmodified pages
+    /// are the base's page-cache pages, written ones private host copies.
+    PrivateCopyOnWrite,
+}
+
+impl GuestRam {
+    /// `size` bytes of fresh (zero) RAM in a new memfd.
+    pub fn fresh(size: u64) -> Result<GuestRam, VmmError> {
+        let file = Arc::new(memfd(size)?);
+        let region = (GuestAddress(0), size as usize, Some(FileOffset::from_arc(file.clone(), 0)));
+        let mem = GuestMemoryMmap::<()>::from_ranges_with_files([region]).map_err(|e| VmmError::GuestMemory(e.to_string()))?;
+        Ok(GuestRam { mem, memfd: file, size, view: RamView::Shared })
+    }
+
+    /// A copy-on-write view of `base` (which nobody may write any more).
+    pub fn private_view(base: &Arc<File>, size: u64) -> Result<GuestRam, VmmError> {
+        use vm_memory::mmap::{GuestRegionMmap, MmapRegionBuilder};
+        let region = MmapRegionBuilder::new(size as usize)
+            .with_file_offset(FileOffset::from_arc(base.clone(), 0))
+            .with_mmap_prot(libc::PROT_READ | libc::PROT_WRITE)
+            .with_mmap_flags(libc::MAP_PRIVATE | libc::MAP_NORESERVE)
+            .build()
+            .map_err(|e| VmmError::GuestMemory(e.to_string()))?;
+        let region = GuestRegionMmap::new(region, GuestAddress(0)).ok_or_else(|| VmmError::GuestMemory("guest RAM region".into()))?;
+        let mem = GuestMemoryMmap::from_regions(vec![region]).map_err(|e| VmmError::GuestMemory(e.to_string()))?;
+        Ok(GuestRam { mem, memfd: base.clone(), size, view: RamView::PrivateCopyOnWrite })
+    }
+
+    /// The VMM's address of guest-physical 0 (the mapping is one region).
+    pub fn host_base(&self) -> Result<*mut u8, VmmError> {
+        self.mem.get_host_address(GuestAddress(0)).map_err(|e| VmmError::GuestMemory(e.to_string()))
+    }
 }
 
 /// An open /dev/kvm and a VM with its RAM.
@@ -48,16 +88,32 @@ fn memfd(size: u64) -> Result<File, VmmError> {
 impl Vm {
     /// Creates a VM with `size` bytes of RAM at guest-physical 0.
     pub fn create(kvm: Kvm, size: u64) -> Result<Vm, VmmError> {
+        Vm::with_ram(kvm, GuestRam::fresh(size)?)
+    }
+
+    /// Creates a VM whose memslot 0 is `ram`.
+    pub fn with_ram(kvm: Kvm, ram: GuestRam) -> Result<Vm, VmmError> {
         let fd = kvm.create_vm().map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VM", e))?;
-        let file = Arc::new(memfd(size)?);
-        let region = (GuestAddress(0), size as usize, Some(FileOffset::from_arc(file.clone(), 0)));
-        let mem = GuestMemoryMmap::<()>::from_ranges_with_files([region]).map_err(|e| VmmError::GuestMemory(e.to_string()))?;
-        let host = mem.get_host_address(GuestAddress(0)).map_err(|e| VmmError::GuestMemory(e.to_string()))?;
+        let vm = Vm { kvm, fd, ram };
+        vm.set_slot(vm.ram.size)?;
+        Ok(vm)
+    }
+
+    fn set_slot(&self, size: u64) -> Result<(), VmmError> {
+        let host = self.ram.host_base()?;
         let slot = kvm_userspace_memory_region { slot: 0, flags: 0, guest_phys_addr: 0, memory_size: size, userspace_addr: host as u64 };
-        // SAFETY: `host` is the start of a live mapping of `size` bytes owned by
-        // `mem`, which this Vm keeps alive for as long as the VM exists.
-        unsafe { fd.set_user_memory_region(slot) }.map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION", e))?;
-        Ok(Vm { kvm, fd, ram: GuestRam { mem, memfd: file, size } })
+        // SAFETY: `host` is the start of a live mapping of `ram.size` bytes
+        // owned by `ram.mem`, which this Vm keeps alive as long as the VM.
+        unsafe { self.fd.set_user_memory_region(slot) }.map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION", e))
+    }
+
+    /// Deletes and re-adds memslot 0, which drops every shadow page KVM
+    /// built from guest page tables. Needed after the host changed guest
+    /// page-table contents behind KVM's back (a reset restoring pages), since
+    /// this host's KVM never sees host writes to guest page tables.
+    pub fn reload_slot(&self) -> Result<(), VmmError> {
+        self.set_slot(0)?;
+        self.set_slot(self.ram.size)
     }
 }
 

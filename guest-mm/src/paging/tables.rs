@@ -44,11 +44,29 @@ pub struct Ctx<'a, M: PhysMemory + ?Sized> {
     pub tlb: &'a mut PteUpdates,
 }
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Slots {
-    Upper(Box<[Option<Box<Node>>; ENTRIES]>),
-    Leaf(Box<[u64; ENTRIES]>),
+    Upper(#[serde(with = "boxed_array")] Box<[Option<Box<Node>>; ENTRIES]>),
+    Leaf(#[serde(with = "boxed_array")] Box<[u64; ENTRIES]>),
 }
 
+/// Serde for the 512-slot tables (serde's own arrays stop at 32): a sequence
+/// that must have exactly `N` elements when read back.
+mod boxed_array {
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize, const N: usize>(a: &[T; N], s: S) -> Result<S::Ok, S::Error> {
+        a.as_slice().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>, const N: usize>(d: D) -> Result<Box<[T; N]>, D::Error> {
+        let v: Vec<T> = Vec::deserialize(d)?;
+        let len = v.len();
+        v.into_boxed_slice().try_into().map_err(|_| D::Error::invalid_length(len, &"a full page-table node"))
+    }
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Node {
     frame: Frame,
     used: u16,
@@ -79,6 +97,7 @@ impl Node {
 }
 
 /// The page tables of one address space.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct PageTables {
     owner: AsId,
     root: Node,
