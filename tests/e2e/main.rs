@@ -6,3 +6,4 @@ mod boot;
 mod common;
 mod same_as_linux;
 mod scenarios;
+mod vmfork;

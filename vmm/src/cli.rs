@@ -95,6 +95,10 @@ pub struct ForkArgs {
     /// Instead: run one child K times, resetting it to the checkpoint each time.
     #[arg(long, value_name = "K", conflicts_with = "children")]
     pub reset_loop: Option<u64>,
+    /// Testing aid: reset registers and engine state but not guest RAM (a
+    /// broken reset, which the checksums must catch).
+    #[arg(long, hide = true)]
+    pub reset_keep_memory: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -96,7 +96,7 @@ pub fn decode(dir: &Path, bytes: &[u8]) -> Result<Payload, VmmError> {
     }
     let p: Payload = codec().deserialize(body).map_err(|e| bad(format!("{STATE_FILE} does not decode: {e}")))?;
     let size = p.vm.memory;
-    if size == 0 || size % 4096 != 0 || size > crate::layout::MAX_RAM {
+    if size == 0 || !size.is_multiple_of(4096) || size > crate::layout::MAX_RAM {
         return Err(bad(format!("guest RAM size {size} is not valid")));
     }
     let chunks = size.div_ceil(CHUNK);

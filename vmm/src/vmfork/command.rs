@@ -109,6 +109,7 @@ fn reset_loop(a: &ForkArgs, base: &Base, k: u64, timeout: Duration, checkpoint_m
         return Err(VmmError::Usage("--reset-loop needs at least 1 iteration".into()));
     }
     let mut l = ResetLoop::new(base)?;
+    l.revert_memory = !a.reset_keep_memory;
     let mut sums = BTreeSet::new();
     let mut failed: Option<(u64, String)> = None;
     let mut resets = Vec::new();
