@@ -19,6 +19,7 @@
 //! is never freed and has no reverse map; mapcount == rmap length.
 
 use crate::addr::{Frame, Page};
+use crate::cowvec::CowVec;
 use crate::objects::ObjectId;
 use crate::space::AsId;
 
@@ -68,7 +69,8 @@ pub struct OutOfFrames {
 pub struct FrameTable {
     first: Frame,
     count: u64,
-    info: Vec<FrameInfo>,
+    /// Shared chunk-wise with clones (a forked VM's engine): see `cowvec`.
+    info: CowVec<FrameInfo>,
     /// Index of the first never-used frame (== info.len()).
     fresh: u64,
     free_clean: Vec<Frame>,
@@ -91,7 +93,8 @@ impl FrameTable {
     /// The caller zeroes the zero page's memory.
     pub fn new(first: Frame, count: u64) -> Self {
         assert!(count >= 2, "a frame pool needs at least the zero page and one more frame");
-        let info = vec![FrameInfo { use_: FrameUse::Zero, rmap: Vec::new(), hazard: None }];
+        let mut info = CowVec::default();
+        info.push(FrameInfo { use_: FrameUse::Zero, rmap: Vec::new(), hazard: None });
         FrameTable { first, count, info, fresh: 1, free_clean: Vec::new(), free_hazard: Vec::new(), zero: first }
     }
 
@@ -265,7 +268,7 @@ impl FrameTable {
     /// Counts frames by use.
     pub fn counts(&self) -> FrameCounts {
         let mut c = FrameCounts { total: self.count, free: self.count - self.fresh, ..Default::default() };
-        for i in &self.info {
+        for i in self.info.iter() {
             match i.use_ {
                 FrameUse::Free => c.free += 1,
                 FrameUse::Zero => {}
@@ -284,6 +287,9 @@ impl FrameTable {
 
     /// Checks the table's own invariants.
     pub fn check(&self) -> Result<(), String> {
+        if !self.info.check() {
+            return Err("the frame records' chunks are malformed".into());
+        }
         if self.info.len() as u64 != self.fresh || self.fresh > self.count {
             return Err(format!("{} frame records but {} frames handed out of {}", self.info.len(), self.fresh, self.count));
         }

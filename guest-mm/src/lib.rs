@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod cowvec;
 pub mod engine;
 pub mod errno;
 pub mod fault;

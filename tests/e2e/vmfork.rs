@@ -225,3 +225,17 @@ fn a_failed_snapshot_leaves_the_previous_one_intact_and_a_new_one_replaces_it() 
     assert!(leftovers.is_empty(), "no temporary directory is left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_reset_without_a_shadow_flush_is_caught_by_a_stale_translation() {
+    // Control for the reset loop: forkvm maps a page after the checkpoint by
+    // reading it (the shared zero page, which no reset reverts). Without
+    // dropping KVM's shadow page tables, the next run can still load from it
+    // before anything mapped it, and forkvm exits 1.
+    let o = vmm(&["fork", "--json", "--program", "forkvm", "--reset-loop", "3", "--reset-shadow", "none", "--", "4", "64"]);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let j: serde_json::Value = serde_json::from_str(o.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(j["failed"]["iteration"], 1, "{j}");
+    let ok = vmm(&["fork", "--json", "--program", "forkvm", "--reset-loop", "3", "--reset-shadow", "reload-ram", "--", "4", "64"]);
+    assert_eq!(ok.code, 0, "the slower flush works too: {}", ok.stdout);
+}

@@ -99,6 +99,9 @@ pub struct ForkArgs {
     /// broken reset, which the checksums must catch).
     #[arg(long, hide = true)]
     pub reset_keep_memory: bool,
+    /// Testing aid: how a reset drops KVM's shadow page tables.
+    #[arg(long, value_enum, default_value = "dummy-slot", hide = true)]
+    pub reset_shadow: crate::vmfork::ShadowFlush,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -203,6 +206,17 @@ pub enum BenchKind {
         /// Pages touched per measurement.
         #[arg(long, default_value_t = 2000)]
         pages: u64,
+        /// Repetitions (median reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whole-VM fork, reset, children's RSS and snapshot restore, against host fork() of the same memory.
+    Fork {
+        /// Guest RAM sizes in MiB.
+        #[arg(long, value_delimiter = ',', default_values_t = [64u64, 1024])]
+        sizes: Vec<u64>,
         /// Repetitions (median reported).
         #[arg(long, default_value_t = 5)]
         runs: u32,

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             BenchKind::Boot { runs, json } => vmm::bench::boot::command(runs, json),
             BenchKind::Fault { pages, runs, json } => vmm::bench::fault::command(pages, runs, json),
             BenchKind::Engine { runs, json } => vmm::bench::engine::command(runs, json),
+            BenchKind::Fork { sizes, runs, json } => vmm::bench::fork::command(&sizes, runs, json),
         },
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };

@@ -65,7 +65,15 @@ pub struct Vm {
     pub kvm: Kvm,
     pub fd: VmFd,
     pub ram: GuestRam,
+    /// The dummy page of `flush_shadow`'s memslot (leaked with the VM).
+    flush: std::sync::OnceLock<usize>,
+    flush_added: std::sync::atomic::AtomicBool,
 }
+
+/// Memslot and guest-physical address of `flush_shadow`'s dummy page: above
+/// the largest RAM we accept, never mapped by the engine.
+const FLUSH_SLOT: u32 = 1;
+const FLUSH_GPA: u64 = crate::layout::MAX_RAM;
 
 /// Opens /dev/kvm with an error that says how to fix the usual problems.
 pub fn open_kvm() -> Result<Kvm, VmmError> {
@@ -94,7 +102,7 @@ impl Vm {
     /// Creates a VM whose memslot 0 is `ram`.
     pub fn with_ram(kvm: Kvm, ram: GuestRam) -> Result<Vm, VmmError> {
         let fd = kvm.create_vm().map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VM", e))?;
-        let vm = Vm { kvm, fd, ram };
+        let vm = Vm { kvm, fd, ram, flush: std::sync::OnceLock::new(), flush_added: Default::default() };
         vm.set_slot(vm.ram.size)?;
         Ok(vm)
     }
@@ -105,6 +113,56 @@ impl Vm {
         // SAFETY: `host` is the start of a live mapping of `ram.size` bytes
         // owned by `ram.mem`, which this Vm keeps alive as long as the VM.
         unsafe { self.fd.set_user_memory_region(slot) }.map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION", e))
+    }
+
+    /// Drops every shadow page KVM built, cheaply: deleting any memslot makes
+    /// x86 KVM invalidate all shadow pages (kvm_mmu_zap_all_fast, the default
+    /// KVM_X86_QUIRK_SLOT_ZAP_ALL), so a one-page dummy slot above all RAM is
+    /// deleted and re-added. Re-creating memslot 0 would cost its rmap arrays
+    /// (proportional to RAM). The reset-loop tests check it is enough here.
+    pub fn flush_shadow(&self) -> Result<(), VmmError> {
+        let page = self.flush_page()?;
+        if !self.flush_added.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            // First use: the slot must exist before it can be deleted.
+            let s = kvm_userspace_memory_region {
+                slot: FLUSH_SLOT,
+                flags: 0,
+                guest_phys_addr: FLUSH_GPA,
+                memory_size: 4096,
+                userspace_addr: page as u64,
+            };
+            // SAFETY: as below.
+            unsafe { self.fd.set_user_memory_region(s) }.map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION", e))?;
+        }
+        let slot = |size: u64| kvm_userspace_memory_region {
+            slot: FLUSH_SLOT,
+            flags: 0,
+            guest_phys_addr: FLUSH_GPA,
+            memory_size: size,
+            userspace_addr: page as u64,
+        };
+        // SAFETY: `page` is a live one-page anonymous mapping owned by this Vm
+        // (in a OnceLock, never unmapped before the VM); the guest's engine
+        // never maps FLUSH_GPA, which lies above all RAM.
+        unsafe {
+            self.fd.set_user_memory_region(slot(0)).map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION", e))?;
+            self.fd.set_user_memory_region(slot(4096)).map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION", e))
+        }
+    }
+
+    fn flush_page(&self) -> Result<usize, VmmError> {
+        if let Some(p) = self.flush.get() {
+            return Ok(*p);
+        }
+        // SAFETY: a fresh private anonymous page; nothing else references it.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if p == libc::MAP_FAILED {
+            return Err(VmmError::Host("mmap of the flush slot page", std::io::Error::last_os_error()));
+        }
+        let _ = self.flush.set(p as usize);
+        Ok(p as usize)
     }
 
     /// Deletes and re-adds memslot 0, which drops every shadow page KVM

@@ -7,13 +7,17 @@
 //! Then, in `check` mode (the default), it prints a checksum of the whole
 //! region *before* writing (equal in every child and every reset iteration
 //! iff none of them sees another's writes), writes DIRTY_KIB KiB (default
-//! 64) with an index-specific byte, verifies them and exits 0. `pause` does
+//! 64) with an index-specific byte, verifies them, unmaps them (a page-table
+//! change after the checkpoint) and exits 0. `pause` does
 //! the same and then checkpoints again (the VMM keeps it there, alive);
 //! `bench` skips the checksum (for `vmm bench fork`) and pauses after writing.
 #![no_std]
 #![no_main]
 
-use ulib::{println, sys, Args};
+use ulib::{println, probe, sys, Args};
+
+/// A page only mapped after the checkpoint (see guest_main).
+const FRESH: u64 = 0x5000_0000_0000;
 
 /// Linux's table ends below 1024; this number is ours (see docs/vmfork.md).
 const SYS_VM_CHECKPOINT: usize = 0x564d_0001;
@@ -79,6 +83,34 @@ pub fn guest_main(args: &Args) -> i32 {
     }
     if mode != Mode::Bench {
         println!("forkvm: index {index} checksum {:016x}", checksum(words));
+        // A page no run has mapped before this point must fault; then map it.
+        // A reset that left KVM's shadow of a previous run's mapping alive
+        // would let this load succeed (vmfork::reset, ShadowFlush).
+        if probe::install() != 0 {
+            println!("forkvm: cannot install the fault probe");
+            return 1;
+        }
+        if let Ok(v) = probe::load(FRESH) {
+            println!("forkvm: index {index}: {FRESH:#x} reads {v} before anything mapped it (stale translation)");
+            return 1;
+        }
+        // SAFETY: FRESH is a fixed address this program uses for nothing else.
+        let p = unsafe {
+            sys::mmap(
+                FRESH as usize,
+                sys::PAGE,
+                sys::PROT_READ | sys::PROT_WRITE,
+                sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        // Read only: the engine maps the shared zero page, which no reset
+        // reverts, so only the page tables say whether FRESH is mapped.
+        if p as u64 != FRESH || probe::load(FRESH) != Ok(0) {
+            println!("forkvm: index {index}: cannot map and read {FRESH:#x}");
+            return 1;
+        }
     }
     let dirty = dirty_kib << 10;
     // SAFETY: `dirty` <= `len`; the region is ours.
@@ -93,6 +125,13 @@ pub fn guest_main(args: &Args) -> i32 {
     }
     if mode != Mode::Bench {
         println!("forkvm: index {index} wrote {dirty_kib} KiB");
+        // Change the page tables after the checkpoint too: a reset that left
+        // KVM's shadow of them stale would show in the next run.
+        // SAFETY: the first `dirty` bytes are ours and no longer used.
+        if unsafe { sys::munmap(base as usize, dirty) } != 0 {
+            println!("forkvm: munmap failed");
+            return 1;
+        }
     }
     if mode != Mode::Check {
         checkpoint();

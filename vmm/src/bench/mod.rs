@@ -7,6 +7,7 @@
 pub mod boot;
 pub mod engine;
 pub mod fault;
+pub mod fork;
 
 use serde::Serialize;
 use std::time::Duration;

@@ -110,6 +110,7 @@ fn reset_loop(a: &ForkArgs, base: &Base, k: u64, timeout: Duration, checkpoint_m
     }
     let mut l = ResetLoop::new(base)?;
     l.revert_memory = !a.reset_keep_memory;
+    l.shadow = a.reset_shadow;
     let mut sums = BTreeSet::new();
     let mut failed: Option<(u64, String)> = None;
     let mut resets = Vec::new();

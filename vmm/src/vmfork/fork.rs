@@ -62,8 +62,14 @@ impl Base {
     /// A child VM that continues from the checkpoint with `index` as the
     /// checkpoint call's return value, ready for its first guest instruction.
     pub fn fork(&self, index: u64, console: Console) -> Result<Machine, VmmError> {
+        let t0 = std::time::Instant::now();
         let ram = GuestRam::private_view(&self.memfd, self.state.memory)?;
         let vm = Vm::with_ram(vm::open_kvm()?, ram)?;
-        Machine::resume(vm, self.state.clone(), index, console)
+        let t1 = std::time::Instant::now();
+        let state = self.state.clone();
+        let t2 = std::time::Instant::now();
+        let m = Machine::resume(vm, state, index, console);
+        tracing::debug!(vm = ?(t1 - t0), clone = ?(t2 - t1), resume = ?t2.elapsed(), "fork");
+        m
     }
 }

@@ -29,4 +29,4 @@ pub mod fork;
 pub mod reset;
 
 pub use fork::{Base, NoCheckpoint};
-pub use reset::{ResetCost, ResetLoop};
+pub use reset::{ResetCost, ResetLoop, ShadowFlush};

@@ -35,13 +35,25 @@ pub struct ResetLoop<'a> {
     pagemap: File,
     /// Testing aid: false leaves guest RAM as the last run left it.
     pub revert_memory: bool,
+    pub shadow: ShadowFlush,
+}
+
+/// How KVM's shadow of the guest page tables is dropped at a reset.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShadowFlush {
+    /// Delete and re-add a one-page dummy memslot (`Vm::flush_shadow`).
+    DummySlot,
+    /// Delete and re-add guest RAM's memslot (`Vm::reload_slot`; slower).
+    ReloadRam,
+    /// Testing aid: do not flush (a broken reset the tests must catch).
+    None,
 }
 
 impl<'a> ResetLoop<'a> {
     /// Forks the child (index 0) whose output is captured.
     pub fn new(base: &'a Base) -> Result<Self, VmmError> {
         let child = base.fork(0, Console::Capture(Vec::new(), Vec::new()))?;
-        Ok(ResetLoop { base, child, pagemap: dirty::open_pagemap()?, revert_memory: true })
+        Ok(ResetLoop { base, child, pagemap: dirty::open_pagemap()?, revert_memory: true, shadow: ShadowFlush::DummySlot })
     }
 
     pub fn run(&mut self, timeout: Duration) -> Result<Ending, VmmError> {
@@ -65,7 +77,11 @@ impl<'a> ResetLoop<'a> {
             dirty::revert(self.child.ram(), &ranges)?;
         }
         let t2 = Instant::now();
-        self.child.vm().reload_slot()?;
+        match self.shadow {
+            ShadowFlush::DummySlot => self.child.vm().flush_shadow()?,
+            ShadowFlush::ReloadRam => self.child.vm().reload_slot()?,
+            ShadowFlush::None => {}
+        }
         let t3 = Instant::now();
         self.child.rearm(&self.base.state, index)?;
         let t4 = Instant::now();
