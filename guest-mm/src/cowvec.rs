@@ -34,7 +34,7 @@ impl<T: Clone> CowVec<T> {
     }
 
     pub fn push(&mut self, v: T) {
-        if self.len % CHUNK == 0 {
+        if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
         }
         let last = self.chunks.last_mut().expect("a chunk was just ensured");

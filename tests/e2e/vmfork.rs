@@ -93,10 +93,12 @@ fn reset_loop_iterations_see_identical_memory_checksums() {
 fn a_reset_that_keeps_memory_is_caught_by_the_checksums() {
     // Control for the test above: without restoring RAM the second run sees
     // the first run's writes, and the loop must say so.
-    let o = vmm(&["fork", "--json", "--program", "forkvm", "--reset-loop", "3", "--reset-keep-memory", "--", "4", "64"]);
+    let o = vmm(&["fork", "--json", "--timeout", "5", "--program", "forkvm", "--reset-loop", "3", "--reset-keep-memory", "--", "4", "64"]);
     assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
     let j: serde_json::Value = serde_json::from_str(o.stdout.lines().last().unwrap()).unwrap();
-    assert!(j["distinct_checksums"].as_u64().unwrap() > 1, "{j}");
+    // The second run sees the first run's page tables (its munmap) under an
+    // engine that does not: it cannot finish its checksum.
+    assert_eq!(j["failed"]["iteration"], 1, "{j}");
 }
 
 fn snapshot(dir: &Path, args: &[&str]) -> Out {

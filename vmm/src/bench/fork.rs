@@ -13,6 +13,7 @@
 //!   against the parent VM's RSS at its checkpoint;
 //! - restore of a snapshot to the first guest instruction, eager and lazy
 //!   (warm page cache: the snapshot was just written).
+//!
 //! Medians over `runs`. Nothing here asserts a time.
 
 use super::{median_us, print};

@@ -137,6 +137,10 @@ fn reset_loop(a: &ForkArgs, base: &Base, k: u64, timeout: Duration, checkpoint_m
         if ending != Ending::Exited(0) && failed.is_none() {
             failed = Some((i, format!("ended {ending:?}")));
         }
+        if failed.is_some() {
+            // A broken iteration leaves nothing meaningful to reset to.
+            break;
+        }
     }
     let wall = t.elapsed();
     resets.sort_by(f64::total_cmp);
