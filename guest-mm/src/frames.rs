@@ -22,6 +22,7 @@ use crate::addr::{Frame, Page};
 use crate::cowvec::CowVec;
 use crate::objects::ObjectId;
 use crate::space::AsId;
+use smallvec::SmallVec;
 
 /// Entries of a table frame that may be stale in KVM's shadow (bit per slot).
 pub type HazardBits = Box<[u64; 8]>;
@@ -49,7 +50,9 @@ pub enum FrameUse {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct FrameInfo {
     use_: FrameUse,
-    rmap: Vec<(AsId, Page)>,
+    /// Inline for the usual single mapping: no allocation per frame, which
+    /// keeps cloning and decoding the table (VM fork, restore) cheap.
+    rmap: SmallVec<[(AsId, Page); 1]>,
     hazard: Option<HazardBits>,
 }
 
@@ -94,7 +97,7 @@ impl FrameTable {
     pub fn new(first: Frame, count: u64) -> Self {
         assert!(count >= 2, "a frame pool needs at least the zero page and one more frame");
         let mut info = CowVec::default();
-        info.push(FrameInfo { use_: FrameUse::Zero, rmap: Vec::new(), hazard: None });
+        info.push(FrameInfo { use_: FrameUse::Zero, rmap: SmallVec::new(), hazard: None });
         FrameTable { first, count, info, fresh: 1, free_clean: Vec::new(), free_hazard: Vec::new(), zero: first }
     }
 
@@ -104,7 +107,7 @@ impl FrameTable {
             return None;
         }
         let f = Frame::new(self.first.number() + self.fresh);
-        self.info.push(FrameInfo { use_: FrameUse::Free, rmap: Vec::new(), hazard: None });
+        self.info.push(FrameInfo { use_: FrameUse::Free, rmap: SmallVec::new(), hazard: None });
         self.fresh += 1;
         Some(f)
     }

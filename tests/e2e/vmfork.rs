@@ -90,7 +90,7 @@ fn reset_loop_iterations_see_identical_memory_checksums() {
 }
 
 #[test]
-fn a_reset_that_keeps_memory_is_caught_by_the_checksums() {
+fn a_reset_that_keeps_memory_is_caught_by_the_next_run() {
     // Control for the test above: without restoring RAM the second run sees
     // the first run's writes, and the loop must say so.
     let o = vmm(&["fork", "--json", "--timeout", "5", "--program", "forkvm", "--reset-loop", "3", "--reset-keep-memory", "--", "4", "64"]);

@@ -70,10 +70,12 @@ pub struct Vm {
     flush_added: std::sync::atomic::AtomicBool,
 }
 
-/// Memslot and guest-physical address of `flush_shadow`'s dummy page: above
-/// the largest RAM we accept, never mapped by the engine.
-const FLUSH_SLOT: u32 = 1;
-const FLUSH_GPA: u64 = crate::layout::MAX_RAM;
+/// Memslot and guest-physical address of `flush_shadow`'s dummy page: the
+/// last slot number KVM allows (NR_MEMSLOTS 32764 here) and 1 TiB, above
+/// guest RAM and above the device windows (64 GiB .. 1 TiB), never mapped
+/// by the engine.
+const FLUSH_SLOT: u32 = 32763;
+const FLUSH_GPA: u64 = 1 << 40;
 
 /// Opens /dev/kvm with an error that says how to fix the usual problems.
 pub fn open_kvm() -> Result<Kvm, VmmError> {

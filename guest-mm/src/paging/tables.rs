@@ -14,6 +14,10 @@
 //! Invariants: the mirror equals guest RAM apart from A/D bits; `used` counts
 //! the non-zero entries of a node; the kernel half of the root (slots 256..512)
 //! is written once at creation and never changed.
+//!
+//! Child nodes sit behind `Arc`: a clone of the tables (the engine of a
+//! forked VM) shares every node and copies one only when it is first changed
+//! (`Arc::make_mut`), so forking a VM does not copy the whole mirror.
 
 use crate::addr::{Frame, PhysAddr, VirtAddr};
 use crate::frames::{hazard_from, hazard_slots, FrameTable, HazardBits, OutOfFrames};
@@ -21,6 +25,7 @@ use crate::memory::{MemError, PhysMemory};
 use crate::paging::gather::PteUpdates;
 use crate::paging::pte::{Pte, PteFlags};
 use crate::space::AsId;
+use std::sync::Arc;
 
 /// Flags of an upper-level entry linking a table: everything allowed, the leaf decides.
 const LINK_FLAGS: PteFlags = PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
@@ -46,7 +51,7 @@ pub struct Ctx<'a, M: PhysMemory + ?Sized> {
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Slots {
-    Upper(#[serde(with = "boxed_array")] Box<[Option<Box<Node>>; ENTRIES]>),
+    Upper(#[serde(with = "boxed_array")] Box<[Option<Arc<Node>>; ENTRIES]>),
     Leaf(#[serde(with = "boxed_array")] Box<[u64; ENTRIES]>),
 }
 
@@ -189,12 +194,12 @@ impl PageTables {
                 cx.mem.write_u64(slot_addr(node.frame, i), link)?;
                 cx.tlb.refresh(slot_addr(node.frame, i), link);
                 if let Slots::Upper(c) = &mut node.slots {
-                    c[i] = Some(Box::new(child));
+                    c[i] = Some(Arc::new(child));
                 }
                 node.used += 1;
             }
             node = match &mut node.slots {
-                Slots::Upper(c) => c[i].as_deref_mut().expect("linked above"),
+                Slots::Upper(c) => c[i].as_mut().map(Arc::make_mut).expect("linked above"),
                 Slots::Leaf(_) => unreachable!(),
             };
         }
@@ -349,7 +354,7 @@ fn prune<M: PhysMemory + ?Sized>(
         if level == 4 && i >= KERNEL_SLOT0 {
             break;
         }
-        let Some(child) = children[i].as_deref_mut() else {
+        let Some(child) = children[i].as_mut().map(Arc::make_mut) else {
             continue;
         };
         if level - 1 > 1 {
@@ -362,7 +367,7 @@ fn prune<M: PhysMemory + ?Sized>(
             cx.tlb.store(slot, 0);
             let child = children[i].take().expect("checked above");
             node.used -= 1;
-            release(*child, &[], cx.frames);
+            release(Arc::unwrap_or_clone(child), &[], cx.frames);
             freed = true;
         }
     }
@@ -376,7 +381,7 @@ fn release(node: Node, kernel: &[(usize, u64)], frames: &mut FrameTable) {
     };
     if let Slots::Upper(children) = node.slots {
         for ch in children.into_iter().flatten() {
-            release(*ch, &[], frames);
+            release(Arc::unwrap_or_clone(ch), &[], frames);
         }
     }
     frames.free_table(node.frame, hazard);

@@ -144,7 +144,8 @@ fn one_size(memory: u64, runs: u32) -> Result<SizeResult, VmmError> {
     r.parent_rss_mib = parent_rss;
     // Fork time.
     let mut v = Vec::new();
-    for i in 0..runs.max(3) {
+    drop(base.fork(0, Console::Capture(Vec::new(), Vec::new()))?); // warm-up
+    for i in 0..(runs * 3).max(9) {
         let t = Instant::now();
         let child = base.fork(i as u64, Console::Capture(Vec::new(), Vec::new()))?;
         v.push(t.elapsed());

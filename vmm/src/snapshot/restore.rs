@@ -31,8 +31,11 @@ fn bad(dir: &Path, why: String) -> VmmError {
 
 /// Reads and validates the snapshot at `dir`.
 pub fn open(dir: &Path) -> Result<Opened, VmmError> {
+    let t = std::time::Instant::now();
     let state = std::fs::read(dir.join(STATE_FILE)).map_err(|e| bad(dir, format!("cannot read {STATE_FILE}: {e}")))?;
+    let read = t.elapsed();
     let payload = format::decode(dir, &state)?;
+    tracing::debug!(bytes = state.len(), ?read, decode = ?(t.elapsed() - read), "snapshot state");
     let memory = File::open(dir.join(MEMORY_FILE)).map_err(|e| bad(dir, format!("cannot read {MEMORY_FILE}: {e}")))?;
     let len = memory.metadata().map_err(|e| bad(dir, format!("cannot stat {MEMORY_FILE}: {e}")))?.len();
     if len != payload.vm.memory {
@@ -78,9 +81,12 @@ pub fn eager(o: Opened) -> Result<(Vm, VmState, String), VmmError> {
 /// Restores with guest RAM populated on first touch; the pager must stay
 /// alive as long as the VM runs.
 pub fn lazy(o: Opened) -> Result<(Vm, VmState, String, Pager), VmmError> {
+    let t = std::time::Instant::now();
     let size = o.payload.vm.memory;
     let ram = GuestRam::fresh(size)?;
     let pager = Pager::start(&ram, o.memory, o.dir.clone(), o.payload.chunks)?;
+    let t1 = t.elapsed();
     let vm = Vm::with_ram(vm::open_kvm()?, ram)?;
+    tracing::debug!(ram_and_pager = ?t1, vm = ?(t.elapsed() - t1), "lazy restore");
     Ok((vm, o.payload.vm, o.payload.program, pager))
 }
