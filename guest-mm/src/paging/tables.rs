@@ -52,7 +52,47 @@ pub struct Ctx<'a, M: PhysMemory + ?Sized> {
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Slots {
     Upper(#[serde(with = "boxed_array")] Box<[Option<Arc<Node>>; ENTRIES]>),
-    Leaf(#[serde(with = "boxed_array")] Box<[u64; ENTRIES]>),
+    Leaf(#[serde(with = "leaf_bytes")] Box<[u64; ENTRIES]>),
+}
+
+/// Serde for a leaf's 512 entries as 4096 little-endian bytes: decoding a
+/// restored VM's mirror is then a copy, not 512 integer decodes per table.
+mod leaf_bytes {
+    use super::ENTRIES;
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &[u64; ENTRIES], s: S) -> Result<S::Ok, S::Error> {
+        let mut b = Vec::with_capacity(ENTRIES * 8);
+        for v in a {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        s.serialize_bytes(&b)
+    }
+
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Box<[u64; ENTRIES]>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "{} bytes of page-table entries", ENTRIES * 8)
+        }
+        fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Self::Value, E> {
+            if b.len() != ENTRIES * 8 {
+                return Err(E::invalid_length(b.len(), &self));
+            }
+            let mut out = Box::new([0u64; ENTRIES]);
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(8)) {
+                *o = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            }
+            Ok(out)
+        }
+        fn visit_byte_buf<E: de::Error>(self, b: Vec<u8>) -> Result<Self::Value, E> {
+            self.visit_bytes(&b)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<[u64; ENTRIES]>, D::Error> {
+        d.deserialize_bytes(V)
+    }
 }
 
 /// Serde for the 512-slot tables (serde's own arrays stop at 32): a sequence
