@@ -25,6 +25,9 @@ pub struct Base {
     pub state: VmState,
     pub memfd: Arc<File>,
     pub program: String,
+    /// The run's print options, given to every child's kernel.
+    pub quiet: bool,
+    pub show_maps: bool,
 }
 
 /// Why there is no checkpoint to fork from.
@@ -51,12 +54,20 @@ impl Base {
             Ending::Checkpoint => {}
             other => return Err(NoCheckpoint::Ended(other)),
         }
-        Ok(Base::from_machine(&m, &spec.program)?)
+        let mut b = Base::from_machine(&m, &spec.program)?;
+        (b.quiet, b.show_maps) = (spec.quiet, spec.show_maps);
+        Ok(b)
     }
 
     /// Freezes a machine paused at a checkpoint (it must not run again).
     pub fn from_machine(m: &Machine, program: &str) -> Result<Base, VmmError> {
-        Ok(Base { state: m.capture()?, memfd: m.ram().memfd.clone(), program: program.to_string() })
+        Ok(Base {
+            state: m.capture()?,
+            memfd: m.ram().memfd.clone(),
+            program: program.to_string(),
+            quiet: m.kernel.quiet,
+            show_maps: m.kernel.show_maps,
+        })
     }
 
     /// A child VM that continues from the checkpoint with `index` as the
@@ -68,8 +79,9 @@ impl Base {
         let t1 = std::time::Instant::now();
         let state = self.state.clone();
         let t2 = std::time::Instant::now();
-        let m = Machine::resume(vm, state, index, console);
+        let mut m = Machine::resume(vm, state, index, console)?;
+        (m.kernel.quiet, m.kernel.show_maps) = (self.quiet, self.show_maps);
         tracing::debug!(vm = ?(t1 - t0), clone = ?(t2 - t1), resume = ?t2.elapsed(), "fork");
-        m
+        Ok(m)
     }
 }
