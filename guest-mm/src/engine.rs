@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// How many pages a fault maps at once.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FaultAround {
     /// File and shmem read faults map up to this many cached pages around the
     /// fault (Linux's fault_around_bytes / PAGE_SIZE, default 16).
@@ -34,7 +34,7 @@ impl Default for FaultAround {
 }
 
 /// Limits Linux would take from sysctls and rlimits.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// vm.mmap_min_addr: unprivileged mappings below it fail with EPERM.
     pub mmap_min_addr: u64,
@@ -53,7 +53,7 @@ impl Default for Limits {
 }
 
 /// Engine configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
     /// First frame of the guest-RAM pool the engine may use.
     pub pool_first: Frame,
@@ -106,6 +106,24 @@ impl<M: PhysMemory> Engine<M> {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The id counters (next address space, next anon_vma), for `image`.
+    pub(crate) fn counters(&self) -> (u32, u64) {
+        (self.next_space, self.next_anon)
+    }
+
+    /// Rebuilds an engine from its parts (`image::from_image`).
+    pub(crate) fn assemble(
+        mem: M,
+        frames: FrameTable,
+        objects: ObjectTable,
+        spaces: BTreeMap<AsId, AddressSpace>,
+        config: EngineConfig,
+        next_space: u32,
+        next_anon: u64,
+    ) -> Self {
+        Engine { mem, frames, objects, spaces, config, next_space, next_anon }
     }
 
     /// The guest memory the engine works on.

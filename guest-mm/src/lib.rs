@@ -20,6 +20,7 @@
 //! - [`nonlinear`]: remap_file_pages, nonlinear VMAs with per-page protection.
 //! - [`reclaim`]: eviction of clean file pages (pool pressure, MADV_PAGEOUT).
 //! - [`introspect`]: maps and pagemap. [`invariants`]: whole-engine checks.
+//! - [`image`]: the engine's state without guest memory (VM checkpoints).
 //!
 //! Every operation that can change a live page-table entry returns an
 //! [`paging::Outcome`] carrying a [`paging::PteUpdates`] batch: the guest shim
@@ -27,11 +28,13 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod cowvec;
 pub mod engine;
 pub mod errno;
 pub mod fault;
 pub mod fork;
 pub mod frames;
+pub mod image;
 pub mod introspect;
 pub mod invariants;
 pub mod mapping;
@@ -52,6 +55,7 @@ pub use addr::{Frame, Page, PhysAddr, VirtAddr, PAGE_SIZE, TASK_SIZE};
 pub use engine::{Engine, EngineConfig, EngineError, FaultAround, Limits};
 pub use errno::{Errno, SysResult};
 pub use fault::{AccessKind, FaultError, PageFault, Resolved};
+pub use image::EngineImage;
 pub use memory::PhysMemory;
 pub use objects::ObjectId;
 pub use paging::{Outcome, PteUpdates};

@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Identity of a memory object.
-#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ObjectId(pub u32);
 
 impl fmt::Debug for ObjectId {
@@ -33,7 +33,7 @@ impl fmt::Debug for ObjectId {
 }
 
 /// State of a device window.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DeviceState {
     Plugged,
     /// Unplugged: every mapping was revoked; the frames must never be mapped again.
@@ -41,7 +41,7 @@ pub enum DeviceState {
 }
 
 /// What an object is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ObjectKind {
     /// memfd or shared anonymous memory.
     Shmem,
@@ -61,7 +61,7 @@ pub enum ObjectKind {
 /// Invariant: `stored` counts the `Some` entries of `patches`; patches of
 /// provided pages are bounded by the provided data, written-back pages by
 /// the engine-wide writeback budget (see reclaim).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FileData {
     bytes: Arc<[u8]>,
     /// Provided bytes at or past this offset are gone (the file was truncated).
@@ -152,7 +152,7 @@ impl FileData {
 }
 
 /// One memory object.
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MemObject {
     pub kind: ObjectKind,
     /// Path shown in maps, e.g. "/memfd:buf (deleted)" or "/dev/zero (deleted)".
@@ -237,7 +237,7 @@ impl MemObject {
 }
 
 /// All objects.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ObjectTable {
     objects: BTreeMap<ObjectId, MemObject>,
     next: u32,

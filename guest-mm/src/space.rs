@@ -10,7 +10,7 @@ use crate::vma::VmaTree;
 use std::fmt;
 
 /// Identity of an address space.
-#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct AsId(pub u32);
 
 impl fmt::Debug for AsId {
@@ -20,7 +20,7 @@ impl fmt::Debug for AsId {
 }
 
 /// Counters of one address space.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpaceStats {
     /// Faults resolved (including ones that mapped several pages).
     pub faults: u64,
@@ -33,6 +33,7 @@ pub struct SpaceStats {
 }
 
 /// A guest process's address space.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct AddressSpace {
     pub(crate) id: AsId,
     pub(crate) vmas: VmaTree,

@@ -7,3 +7,4 @@ mod common;
 mod same_as_linux;
 mod scenarios;
 mod unplug;
+mod vmfork;

@@ -28,6 +28,13 @@ pub enum Command {
     Scenario(ScenarioArgs),
     /// Run scenarios both ways and report where the microVM and Linux differ.
     Diff(DiffArgs),
+    /// Run a program to its checkpoint, then fork child VMs from it (or
+    /// reset one child K times); see docs/vmfork.md.
+    Fork(ForkArgs),
+    /// Run a program to its checkpoint and save the whole VM to a directory.
+    Snapshot(SnapshotArgs),
+    /// Bring a saved VM back and run it to completion.
+    Restore(RestoreArgs),
     /// Measure the VMM against floors measured in the same run.
     Bench(BenchArgs),
     /// Send a command to a running VM's control socket (`vmm run --ctl SOCKET`):
@@ -92,6 +99,48 @@ pub struct RunArgs {
     /// Arguments passed to the program (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ForkArgs {
+    /// Child VMs to fork from the checkpoint (each sees its index, 0..N).
+    #[arg(long, short = 'n', default_value_t = 1)]
+    pub children: u64,
+    /// Instead: run one child K times, resetting it to the checkpoint each time.
+    #[arg(long, value_name = "K", conflicts_with = "children")]
+    pub reset_loop: Option<u64>,
+    /// Testing aid: reset registers and engine state but not guest RAM (a
+    /// broken reset, which the checksums must catch).
+    #[arg(long, hide = true)]
+    pub reset_keep_memory: bool,
+    /// Testing aid: how a reset drops KVM's shadow page tables.
+    #[arg(long, value_enum, default_value = "dummy-slot", hide = true)]
+    pub reset_shadow: crate::vmfork::ShadowFlush,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SnapshotArgs {
+    /// Directory to write (replaced atomically if it exists).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestoreArgs {
+    /// Snapshot directory written by `vmm snapshot`.
+    pub dir: PathBuf,
+    /// Populate guest RAM on first touch (userfaultfd) instead of up front.
+    #[arg(long)]
+    pub lazy: bool,
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -199,6 +248,17 @@ pub enum BenchKind {
     /// through the control path, as ratios to a bare exit measured in the same run.
     Unplug {
         /// Repetitions per configuration (median reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whole-VM fork, reset, children's RSS and snapshot restore, against host fork() of the same memory.
+    Fork {
+        /// Guest RAM sizes in MiB.
+        #[arg(long, value_delimiter = ',', default_values_t = [64u64, 1024])]
+        sizes: Vec<u64>,
+        /// Repetitions (median reported).
         #[arg(long, default_value_t = 5)]
         runs: u32,
         #[arg(long)]

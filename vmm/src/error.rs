@@ -28,6 +28,8 @@ pub enum VmmError {
     GuestMemory(String),
     #[error("the guest image does not fit: {0}")]
     Image(String),
+    #[error("refusing snapshot {0}: {1}")]
+    BadSnapshot(String, String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -49,6 +51,7 @@ impl VmmError {
             | VmmError::BadElf(..)
             | VmmError::BadSize(..)
             | VmmError::Usage(..)
+            | VmmError::BadSnapshot(..)
             | VmmError::Kvm(_) => 2,
             _ => 1,
         }

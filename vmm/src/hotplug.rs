@@ -115,6 +115,13 @@ pub struct HotplugStats {
     pub reports: Vec<UnplugReport>,
 }
 
+impl Hotplug {
+    /// Names of the devices plugged now.
+    pub fn plugged_names(&self) -> Vec<String> {
+        self.plugged.keys().cloned().collect()
+    }
+}
+
 /// Device state of one machine.
 #[derive(Default)]
 pub struct Hotplug {
@@ -365,6 +372,17 @@ impl Machine {
             }
             Step::Finished(crate::kernel::RunEnd::Exited(c)) => Ok(Some(Ending::Exited(c))),
             Step::Finished(crate::kernel::RunEnd::Killed(r)) => Ok(Some(Ending::Killed(r))),
+            Step::Checkpoint => match self.checkpoint {
+                crate::machine::CheckpointMode::Continue(value) => {
+                    let mut ctx = ctx;
+                    ctx.rax = value;
+                    self.after_step(Step::Resume, ctx)
+                }
+                crate::machine::CheckpointMode::Stop => {
+                    self.ctx = ctx;
+                    Ok(Some(Ending::Checkpoint))
+                }
+            },
         }
     }
 

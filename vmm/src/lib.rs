@@ -28,5 +28,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod shim;
+pub mod snapshot;
 pub mod vm;
+pub mod vmfork;
 pub mod watchdog;

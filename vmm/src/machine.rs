@@ -77,6 +77,19 @@ pub enum Ending {
     },
     /// The guest's ring 0 failed.
     GuestCrash(String),
+    /// The program asked for a checkpoint and the machine is in
+    /// `CheckpointMode::Stop`: it is paused there, ready for `capture`.
+    Checkpoint,
+}
+
+/// What a checkpoint call (`SYS_VM_CHECKPOINT`) does on this machine.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// Return this value to the program and go on (`vmm run`: 0; a forked
+    /// child: its index).
+    Continue(u64),
+    /// Pause: `run` returns `Ending::Checkpoint`.
+    Stop,
 }
 
 /// Exits that need the machine after the exit data is released.
@@ -113,6 +126,8 @@ pub struct Machine {
     pub stats: LoopStats,
     /// Memory-window devices (crate::hotplug).
     pub hot: crate::hotplug::Hotplug,
+    /// What a checkpoint call does (see `CheckpointMode`).
+    pub checkpoint: CheckpointMode,
 }
 
 pub(crate) struct VcpuCpu<'a> {
@@ -182,6 +197,7 @@ impl Machine {
             trap_mode: spec.trap_mode,
             stats: LoopStats::default(),
             hot: Default::default(),
+            checkpoint: CheckpointMode::Continue(0),
         };
         m.vcpu.set_sync_valid_reg(SyncReg::Register);
         m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
@@ -197,6 +213,98 @@ impl Machine {
     /// Guest RAM size.
     pub fn memory(&self) -> u64 {
         self.vm.ram.size
+    }
+
+    /// Guest RAM (the memfd, the VMM's mapping).
+    pub fn ram(&self) -> &crate::vm::GuestRam {
+        &self.vm.ram
+    }
+
+    /// The whole VM's state at a checkpoint, guest RAM excluded: the kernel,
+    /// the engine, the running process's registers and FPU. Only valid after
+    /// `run` returned `Ending::Checkpoint` (the vCPU is then at a clean
+    /// syscall boundary: nothing of the guest's ring 0 is live).
+    pub fn capture(&self) -> Result<crate::vmfork::VmState, VmmError> {
+        // Device windows are not carried into checkpoints yet (docs/vmfork.md):
+        // refuse rather than hand a child an engine that maps a window it lacks.
+        let plugged = self.hot.plugged_names();
+        if !plugged.is_empty() {
+            return Err(VmmError::Usage(format!(
+                "the VM has plugged devices ({}): checkpoints of VMs with memory windows are not supported yet; unplug them first",
+                plugged.join(", ")
+            )));
+        }
+        let fpu = self.vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?;
+        Ok(crate::vmfork::VmState {
+            memory: self.vm.ram.size,
+            kernel: self.kernel.image(),
+            engine: self.kernel.engine.image(),
+            regs: self.ctx,
+            fpu,
+        })
+    }
+
+    /// A machine on `vm` (whose RAM holds the checkpoint's bytes) that goes on
+    /// from `state` with `ret` as the checkpoint call's return value.
+    pub fn resume(vm: Vm, state: crate::vmfork::VmState, ret: u64, console: Console) -> Result<Machine, VmmError> {
+        let shim = ShimImage::parse(crate::images::SHIM).map_err(|e| VmmError::Image(e.to_string()))?;
+        let crate::vmfork::VmState { kernel, engine, mut regs, fpu, .. } = state;
+        let engine = Engine::from_image(vm.ram.mem.clone(), engine);
+        let kernel = Kernel::from_image(engine, kernel, console);
+        let space = kernel.current_space().ok_or_else(|| VmmError::Internal("checkpoint without a running process".into()))?;
+        let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
+        let vcpu = vm.fd.create_vcpu(0).map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VCPU", e))?;
+        boot::init_vcpu(&vcpu, &shim, cr3)?;
+        let initial_fpu = Box::new(vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?);
+        vcpu.set_fpu(&fpu).map_err(|e| VmmError::KvmIoctl("KVM_SET_FPU", e))?;
+        regs.rax = ret;
+        let mut m = Machine {
+            vm,
+            vcpu,
+            shim,
+            kernel,
+            ctx: regs,
+            loaded_cr3: cr3,
+            chunks: Vec::new(),
+            initial_fpu,
+            host_only_ptes: false,
+            trap_mode: TrapMode::Signal,
+            stats: LoopStats::default(),
+            checkpoint: CheckpointMode::Continue(ret),
+            hot: Default::default(),
+        };
+        m.vcpu.set_sync_valid_reg(SyncReg::Register);
+        m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
+        let r = m.vcpu.get_regs().map_err(|e| VmmError::KvmIoctl("KVM_GET_REGS", e))?;
+        m.vcpu.sync_regs_mut().regs = r;
+        let s = m.vcpu.get_sregs().map_err(|e| VmmError::KvmIoctl("KVM_GET_SREGS", e))?;
+        m.vcpu.sync_regs_mut().sregs = s;
+        m.prepare_entry()?;
+        Ok(m)
+    }
+
+    /// Makes a paused machine go on from its checkpoint with `ret` (the reset
+    /// loop restores memory and state itself, then calls this).
+    pub fn rearm(&mut self, state: &crate::vmfork::VmState, ret: u64) -> Result<(), VmmError> {
+        let engine = Engine::from_image(self.vm.ram.mem.clone(), state.engine.clone());
+        let console = std::mem::replace(&mut self.kernel.console, Console::Inherit);
+        let (quiet, show_maps) = (self.kernel.quiet, self.kernel.show_maps);
+        self.kernel = Kernel::from_image(engine, state.kernel.clone(), console);
+        self.kernel.quiet = quiet;
+        self.kernel.show_maps = show_maps;
+        self.vcpu.set_fpu(&state.fpu).map_err(|e| VmmError::KvmIoctl("KVM_SET_FPU", e))?;
+        self.ctx = state.regs;
+        self.ctx.rax = ret;
+        self.chunks.clear();
+        // Force the CR3 load on the next entry: the process may have switched.
+        self.loaded_cr3 = u64::MAX;
+        self.checkpoint = CheckpointMode::Continue(ret);
+        self.prepare_entry()
+    }
+
+    /// The KVM VM (for dirty logging and memory operations of vmfork).
+    pub fn vm(&self) -> &Vm {
+        &self.vm
     }
 
     /// Writes the running process's frame and registers for the next KVM_RUN,

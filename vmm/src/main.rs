@@ -31,6 +31,9 @@ fn main() -> ExitCode {
                 vmm::scenario::commands::diff(&a.files, a.random, a.seed, a.json, a.quiet, &a.save)
             }
         }
+        Command::Fork(a) => vmm::vmfork::command::command(&a),
+        Command::Snapshot(a) => vmm::snapshot::command::snapshot(&a),
+        Command::Restore(a) => vmm::snapshot::command::restore(&a),
         Command::Bench(b) => match b.which {
             BenchKind::Scenario { files, json } => {
                 let files = if files.is_empty() { vmm::scenario::commands::corpus() } else { files };
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
             BenchKind::Engine { runs, json } => vmm::bench::engine::command(runs, json),
             BenchKind::Nonlinear { runs, json } => vmm::bench::nonlinear::command(runs, json),
             BenchKind::Unplug { runs, json } => vmm::bench::unplug::command(runs, json),
+            BenchKind::Fork { sizes, runs, json } => vmm::bench::fork::command(&sizes, runs, json),
         },
         Command::Ctl(a) => vmm::ctl::command(&a.socket, &a.command, a.json),
         Command::FloorBoot => vmm::bench::boot::floor_process(),

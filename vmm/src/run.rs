@@ -86,6 +86,8 @@ pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: I
             Some(format!("still running after {:.1} s (rip {rip:#x}); raise --timeout to allow more", timeout.as_secs_f64())),
         ),
         Ending::GuestCrash(why) => ("guest-crash", EXIT_GUEST_CRASH, None, Some(why)),
+        // `vmm run` machines continue past checkpoints; a stop is a VMM bug.
+        Ending::Checkpoint => ("checkpoint", 1, None, Some("paused at a checkpoint".into())),
     };
     Ok(RunSummary {
         program: program.to_string(),

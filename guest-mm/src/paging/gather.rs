@@ -25,14 +25,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub const SINGLE_PAGE_FLUSH_CEILING: usize = 33;
 
 /// A guest store the shim must perform: the 8-byte `value` at guest-physical `slot`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PteStore {
     pub slot: PhysAddr,
     pub value: u64,
 }
 
 /// TLB work that goes with the stores.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FlushPlan {
     /// Single pages whose translation changed, per address space.
     pub pages: Vec<(AsId, VirtAddr)>,
@@ -75,7 +75,7 @@ type BuildSlotHasher = BuildHasherDefault<SlotHasher>;
 
 /// Pending page-table updates that the guest must apply before ring 3 runs again.
 #[must_use = "PTE updates must be applied by the guest shim before ring 3 runs again"]
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PteUpdates {
     stores: Vec<PteStore>,
     /// Position of each slot's store in `stores` (one store per slot).

@@ -14,6 +14,10 @@
 //! Invariants: the mirror equals guest RAM apart from A/D bits; `used` counts
 //! the non-zero entries of a node; the kernel half of the root (slots 256..512)
 //! is written once at creation and never changed.
+//!
+//! Child nodes sit behind `Arc`: a clone of the tables (the engine of a
+//! forked VM) shares every node and copies one only when it is first changed
+//! (`Arc::make_mut`), so forking a VM does not copy the whole mirror.
 
 use crate::addr::{Frame, PhysAddr, VirtAddr};
 use crate::frames::{hazard_from, hazard_slots, FrameTable, HazardBits, OutOfFrames};
@@ -21,6 +25,7 @@ use crate::memory::{MemError, PhysMemory};
 use crate::paging::gather::PteUpdates;
 use crate::paging::pte::{Pte, PteFlags};
 use crate::space::AsId;
+use std::sync::Arc;
 
 /// Flags of an upper-level entry linking a table: everything allowed, the leaf decides.
 const LINK_FLAGS: PteFlags = PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
@@ -44,11 +49,69 @@ pub struct Ctx<'a, M: PhysMemory + ?Sized> {
     pub tlb: &'a mut PteUpdates,
 }
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Slots {
-    Upper(Box<[Option<Box<Node>>; ENTRIES]>),
-    Leaf(Box<[u64; ENTRIES]>),
+    Upper(#[serde(with = "boxed_array")] Box<[Option<Arc<Node>>; ENTRIES]>),
+    Leaf(#[serde(with = "leaf_bytes")] Box<[u64; ENTRIES]>),
 }
 
+/// Serde for a leaf's 512 entries as 4096 little-endian bytes: decoding a
+/// restored VM's mirror is then a copy, not 512 integer decodes per table.
+mod leaf_bytes {
+    use super::ENTRIES;
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &[u64; ENTRIES], s: S) -> Result<S::Ok, S::Error> {
+        let mut b = Vec::with_capacity(ENTRIES * 8);
+        for v in a {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        s.serialize_bytes(&b)
+    }
+
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Box<[u64; ENTRIES]>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "{} bytes of page-table entries", ENTRIES * 8)
+        }
+        fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Self::Value, E> {
+            if b.len() != ENTRIES * 8 {
+                return Err(E::invalid_length(b.len(), &self));
+            }
+            let mut out = Box::new([0u64; ENTRIES]);
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(8)) {
+                *o = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            }
+            Ok(out)
+        }
+        fn visit_byte_buf<E: de::Error>(self, b: Vec<u8>) -> Result<Self::Value, E> {
+            self.visit_bytes(&b)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<[u64; ENTRIES]>, D::Error> {
+        d.deserialize_bytes(V)
+    }
+}
+
+/// Serde for the 512-slot tables (serde's own arrays stop at 32): a sequence
+/// that must have exactly `N` elements when read back.
+mod boxed_array {
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize, const N: usize>(a: &[T; N], s: S) -> Result<S::Ok, S::Error> {
+        a.as_slice().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>, const N: usize>(d: D) -> Result<Box<[T; N]>, D::Error> {
+        let v: Vec<T> = Vec::deserialize(d)?;
+        let len = v.len();
+        v.into_boxed_slice().try_into().map_err(|_| D::Error::invalid_length(len, &"a full page-table node"))
+    }
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Node {
     frame: Frame,
     used: u16,
@@ -79,6 +142,7 @@ impl Node {
 }
 
 /// The page tables of one address space.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct PageTables {
     owner: AsId,
     root: Node,
@@ -170,12 +234,12 @@ impl PageTables {
                 cx.mem.write_u64(slot_addr(node.frame, i), link)?;
                 cx.tlb.refresh(slot_addr(node.frame, i), link);
                 if let Slots::Upper(c) = &mut node.slots {
-                    c[i] = Some(Box::new(child));
+                    c[i] = Some(Arc::new(child));
                 }
                 node.used += 1;
             }
             node = match &mut node.slots {
-                Slots::Upper(c) => c[i].as_deref_mut().expect("linked above"),
+                Slots::Upper(c) => c[i].as_mut().map(Arc::make_mut).expect("linked above"),
                 Slots::Leaf(_) => unreachable!(),
             };
         }
@@ -330,7 +394,7 @@ fn prune<M: PhysMemory + ?Sized>(
         if level == 4 && i >= KERNEL_SLOT0 {
             break;
         }
-        let Some(child) = children[i].as_deref_mut() else {
+        let Some(child) = children[i].as_mut().map(Arc::make_mut) else {
             continue;
         };
         if level - 1 > 1 {
@@ -343,7 +407,7 @@ fn prune<M: PhysMemory + ?Sized>(
             cx.tlb.store(slot, 0);
             let child = children[i].take().expect("checked above");
             node.used -= 1;
-            release(*child, &[], cx.frames);
+            release(Arc::unwrap_or_clone(child), &[], cx.frames);
             freed = true;
         }
     }
@@ -357,7 +421,7 @@ fn release(node: Node, kernel: &[(usize, u64)], frames: &mut FrameTable) {
     };
     if let Slots::Upper(children) = node.slots {
         for ch in children.into_iter().flatten() {
-            release(*ch, &[], frames);
+            release(Arc::unwrap_or_clone(ch), &[], frames);
         }
     }
     frames.free_table(node.frame, hazard);

@@ -7,7 +7,7 @@ use bitflags::bitflags;
 
 bitflags! {
     /// `vm_flags` of a VMA.
-    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
     pub struct VmFlags: u64 {
         const READ = 0x1;
         const WRITE = 0x2;
@@ -94,7 +94,7 @@ impl VmFlags {
 
 bitflags! {
     /// The `prot` argument of mmap/mprotect (PROT_*).
-    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+    #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
     pub struct Prot: u64 {
         const READ = 0x1;
         const WRITE = 0x2;

@@ -15,7 +15,7 @@ use crate::addr::{VirtAddr, PAGE_SHIFT, PAGE_SIZE};
 use crate::objects::ObjectId;
 
 /// What memory a VMA maps.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Backing {
     /// Private anonymous memory (demand-zero).
     Anon,
@@ -24,20 +24,20 @@ pub enum Backing {
 }
 
 /// Identity of an anon_vma, which decides merges of anonymous memory.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct AnonVmaId(pub u64);
 
 /// A VMA's anon_vma: which one, and whether it was inherited through fork
 /// (Linux: the VMA's anon_vma_chain is not singular). An inherited one blocks
 /// merges with VMAs that have none (vma_had_uncowed_parents).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AnonRef {
     pub id: AnonVmaId,
     pub forked: bool,
 }
 
 /// A special name shown in maps for VMAs without a file.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VmaName {
     None,
     Stack,
@@ -45,7 +45,7 @@ pub enum VmaName {
 }
 
 /// A virtual memory area.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vma {
     pub start: VirtAddr,
     pub end: VirtAddr,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 /// All VMAs of an address space, keyed by start address.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct VmaTree {
     map: BTreeMap<u64, Vma>,
 }

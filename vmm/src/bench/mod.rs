@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fault;
 pub mod nonlinear;
 pub mod unplug;
+pub mod fork;
 
 use serde::Serialize;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a descriptor refers to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FdKind {
     /// 0: reads return end of file. 1, 2: the VMM's stdout and stderr.
     Console(u8),
@@ -27,7 +27,7 @@ pub enum FdKind {
 /// One open file description (shared by dup'ed and inherited descriptors in
 /// Linux; here each descriptor has its own offset, which our programs never
 /// observe differently because none share offsets across processes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fd {
     pub kind: FdKind,
     pub offset: u64,
@@ -35,7 +35,7 @@ pub struct Fd {
 }
 
 /// A process's descriptors.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FdTable {
     fds: BTreeMap<i32, Fd>,
 }
@@ -82,7 +82,7 @@ impl FdTable {
 }
 
 /// The namespace: path -> object.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Vfs {
     names: BTreeMap<String, ObjectId>,
 }

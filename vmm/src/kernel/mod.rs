@@ -14,6 +14,7 @@
 
 pub mod exec;
 pub mod fs;
+pub mod image;
 pub mod process;
 pub mod signal;
 pub mod sys_dev;
@@ -59,10 +60,13 @@ pub enum Step {
     Resume,
     /// The run is over.
     Finished(RunEnd),
+    /// The current process asked for a whole-VM checkpoint (RIP is past the
+    /// call; RAX, its return value, is the vCPU loop's to set).
+    Checkpoint,
 }
 
 /// Counters for the run summary.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     pub syscalls: u64,
     pub faults: u64,

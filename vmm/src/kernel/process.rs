@@ -16,7 +16,7 @@ pub type Pid = u32;
 pub type FpuState = Box<kvm_bindings::kvm_fpu>;
 
 /// How a process ended, as wait4 reports it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExitStatus {
     Exited(i32),
     Killed { signal: u8, core: bool },
@@ -40,7 +40,7 @@ impl ExitStatus {
 }
 
 /// Scheduling state.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RunState {
     Runnable,
     /// Blocked in wait4 for `pid` (-1: any child).
@@ -53,7 +53,7 @@ pub enum RunState {
 }
 
 /// One signal's disposition (struct k_sigaction).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SigAction {
     pub handler: u64,
     pub flags: u64,
@@ -70,6 +70,7 @@ pub const SA_NODEFER: u64 = 0x4000_0000;
 pub const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// A guest process.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
@@ -77,11 +78,15 @@ pub struct Process {
     pub space: AsId,
     pub state: RunState,
     /// User registers while the process is not on the vCPU.
+    #[serde(with = "crate::snapshot::kvm_serde::Regs")]
     pub regs: kvm_regs,
     /// FPU state while not on the vCPU (None: the initial state).
+    #[serde(with = "crate::snapshot::kvm_serde::opt_fpu")]
     pub fpu: Option<FpuState>,
     /// FPU states saved by signal delivery, restored by rt_sigreturn.
+    #[serde(with = "crate::snapshot::kvm_serde::fpu_vec")]
     pub signal_fpu: Vec<FpuState>,
+    #[serde(with = "crate::snapshot::kvm_serde::array")]
     pub actions: [SigAction; 64],
     pub blocked: u64,
     pub fds: FdTable,

@@ -51,6 +51,7 @@ pub fn in_vm(prog: &Compiled) -> Result<Trace, VmmError> {
         Ending::Killed(r) => 128 + crate::run::signal_number(&r.signal),
         Ending::Timeout { .. } => crate::report::EXIT_TIMEOUT,
         Ending::GuestCrash(_) => crate::report::EXIT_GUEST_CRASH,
+        Ending::Checkpoint => 1,
     };
     let (out, err) = m.captured();
     let mut t = Trace::parse(&String::from_utf8_lossy(out), status);

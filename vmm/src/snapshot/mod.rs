@@ -1,0 +1,10 @@
+//! On-disk VM snapshots (`vmm snapshot`, `vmm restore [--lazy]`), see
+//! docs/vmfork.md: `format` (layout and validation), `write` (atomic,
+//! sparse), `restore` (eager), `lazy` (userfaultfd), `command`.
+
+pub mod command;
+pub mod format;
+pub mod kvm_serde;
+pub mod lazy;
+pub mod restore;
+pub mod write;
