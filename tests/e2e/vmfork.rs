@@ -241,3 +241,19 @@ fn a_reset_without_a_shadow_flush_is_caught_by_a_stale_translation() {
     let ok = vmm(&["fork", "--json", "--program", "forkvm", "--reset-loop", "3", "--reset-shadow", "reload-ram", "--", "4", "64"]);
     assert_eq!(ok.code, 0, "the slower flush works too: {}", ok.stdout);
 }
+
+#[test]
+fn fork_and_snapshot_of_a_vm_with_devices_are_refused_with_a_clear_error() {
+    require_kvm();
+    let dir = temp_path("snap-dev");
+    for args in [
+        vec!["fork", "-q", "--device", "pmem0=memfd,size=64K", "--program", "forkvm", "--children", "2", "--", "4", "64"],
+        vec!["snapshot", dir.to_str().unwrap(), "--device", "pmem0=memfd,size=64K", "--program", "forkvm", "--", "4", "64"],
+    ] {
+        let o = vmm(&args);
+        assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
+        assert!(o.stderr.contains("not supported") && o.stderr.lines().count() == 1, "{}", o.stderr);
+        assert!(o.stdout.is_empty(), "nothing ran: {}", o.stdout);
+    }
+    assert!(!dir.exists(), "no snapshot was written");
+}

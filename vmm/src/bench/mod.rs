@@ -7,9 +7,9 @@
 pub mod boot;
 pub mod engine;
 pub mod fault;
+pub mod fork;
 pub mod nonlinear;
 pub mod unplug;
-pub mod fork;
 
 use serde::Serialize;
 use std::time::Duration;
