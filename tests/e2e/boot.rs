@@ -182,3 +182,37 @@ fn bench_engine_prints_engine_and_host_figures_and_ratios_as_json() {
     }
     assert!(v["host_fork_empty_us"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_nonlinear_reports_vma_counts_and_ratios_as_json() {
+    let o = vmm(&["bench", "nonlinear", "--runs", "1", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["engine_vmas"].as_u64(), Some(1), "one nonlinear VMA");
+    assert!(v["host_vmas"].as_u64().unwrap() > 1000, "the host's emulation splits: {v}");
+    for (m, h, r) in [("engine_remap_ms", "host_remap_ms", "remap_ratio"), ("engine_touch_ms", "host_touch_ms", "touch_ratio")] {
+        let (m, h) = (v[m].as_f64().unwrap(), v[h].as_f64().unwrap());
+        assert!(m > 0.0 && h > 0.0);
+        assert!((v[r].as_f64().unwrap() - m / h).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn bench_unplug_reports_revoke_and_transaction_against_a_bare_exit_as_json() {
+    let o = vmm(&["bench", "unplug", "--runs", "1", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let exit = v["bare_exit_us"].as_f64().unwrap();
+    assert!(exit > 0.0);
+    let rows = v["rows"].as_array().unwrap();
+    let shape: Vec<(u64, u64)> = rows.iter().map(|r| (r["procs"].as_u64().unwrap(), r["pages"].as_u64().unwrap())).collect();
+    assert_eq!(shape, [(1, 1), (1, 512), (16, 1), (16, 512), (64, 1), (64, 512)]);
+    for r in rows {
+        assert_eq!(r["zapped"].as_u64().unwrap(), r["procs"].as_u64().unwrap() * r["pages"].as_u64().unwrap(), "{r}");
+        let (rev, tx) = (r["revoke_us"].as_f64().unwrap(), r["transaction_us"].as_f64().unwrap());
+        assert!(rev > 0.0 && tx >= rev, "{r}");
+        assert!((r["ratio_revoke"].as_f64().unwrap() - rev / exit).abs() < 1e-6, "{r}");
+    }
+    let resume = v["ctl_request_to_resume_us"].as_f64().unwrap();
+    assert!((v["ratio_ctl_request_to_resume"].as_f64().unwrap() - resume / exit).abs() < 1e-6);
+}
