@@ -34,10 +34,17 @@ fn bad(dir: &Path, why: String) -> VmmError {
 /// Reads and validates the snapshot at `dir`.
 pub fn open(dir: &Path) -> Result<Opened, VmmError> {
     let t = std::time::Instant::now();
-    let state = std::fs::read(dir.join(STATE_FILE)).map_err(|e| bad(dir, format!("cannot read {STATE_FILE}: {e}")))?;
+    let cannot = |e: std::io::Error| bad(dir, format!("cannot read {STATE_FILE}: {e}"));
+    let f = File::open(dir.join(STATE_FILE)).map_err(cannot)?;
+    let len = f.metadata().map_err(cannot)?.len();
+    if len > format::HEADER_LEN as u64 + format::MAX_PAYLOAD {
+        return Err(bad(dir, format!("{STATE_FILE} is {len} bytes: too large to be a snapshot state")));
+    }
+    let state = std::sync::Arc::new(super::buffer::StateBuffer::read(f, len as usize).map_err(cannot)?);
     let read = t.elapsed();
-    let payload = format::decode(dir, &state)?;
-    tracing::debug!(bytes = state.len(), ?read, decode = ?(t.elapsed() - read), "snapshot state");
+    // The frame records stay encoded in `state` until used (guest_mm::cowvec).
+    let payload = guest_mm::frames::decode_lazily_from(state.clone(), || format::decode(dir, (*state).as_ref()))?;
+    tracing::debug!(bytes = len, ?read, decode = ?(t.elapsed() - read), "snapshot state");
     let memory = File::open(dir.join(MEMORY_FILE)).map_err(|e| bad(dir, format!("cannot read {MEMORY_FILE}: {e}")))?;
     let len = memory.metadata().map_err(|e| bad(dir, format!("cannot stat {MEMORY_FILE}: {e}")))?.len();
     if len != payload.vm.memory {
