@@ -19,7 +19,7 @@
 //! is never freed and has no reverse map; mapcount == rmap length.
 
 use crate::addr::{Frame, Page};
-use crate::cowvec::CowVec;
+use crate::cowvec::{CowVec, Source};
 use crate::objects::ObjectId;
 use crate::space::AsId;
 use smallvec::SmallVec;
@@ -67,7 +67,7 @@ struct FrameInfo {
 mod records {
     use super::{FrameInfo, FrameUse};
     use crate::addr::Page;
-    use crate::cowvec::CowVec;
+    use crate::cowvec::{CowVec, Source, CHUNK};
     use crate::objects::ObjectId;
     use crate::space::AsId;
     use serde::{de, Deserializer, Serializer};
@@ -126,6 +126,71 @@ mod records {
         fn u64(&mut self) -> Option<u64> {
             self.take::<8>().map(u64::from_le_bytes)
         }
+        fn skip(&mut self, n: usize) -> Option<()> {
+            self.0 = self.0.get(n..)?;
+            Some(())
+        }
+    }
+
+    /// One record (see the module's encoding).
+    fn record(r: &mut Reader) -> Option<FrameInfo> {
+        let use_ = match r.u8()? {
+            0 => FrameUse::Free,
+            1 => FrameUse::Zero,
+            2 => FrameUse::PageTable { owner: AsId(r.u32()?), level: r.u8()? },
+            3 => FrameUse::Anon,
+            4 => FrameUse::Cache { obj: ObjectId(r.u32()?), index: r.u64()? },
+            _ => return None,
+        };
+        let len = r.u32()? as usize;
+        // Each entry takes 12 bytes: a length beyond the input is garbage.
+        if len > r.0.len() / 12 {
+            return None;
+        }
+        let mut rmap = SmallVec::with_capacity(len);
+        for _ in 0..len {
+            rmap.push((AsId(r.u32()?), Page::new(r.u64()?)));
+        }
+        let hazard = match r.u8()? {
+            0 => None,
+            1 => {
+                let mut h = Box::new([0u64; 8]);
+                for w in h.iter_mut() {
+                    *w = r.u64()?;
+                }
+                Some(h)
+            }
+            _ => return None,
+        };
+        Some(FrameInfo { use_, rmap, hazard })
+    }
+
+    /// Skips one record, checking it exactly as `record` would (no allocation).
+    fn skip(r: &mut Reader) -> Option<()> {
+        let n = match r.u8()? {
+            0 | 1 | 3 => 0,
+            2 => 5,
+            4 => 12,
+            _ => return None,
+        };
+        r.skip(n)?;
+        let len = r.u32()? as usize;
+        r.skip(len.checked_mul(12)?)?;
+        match r.u8()? {
+            0 => Some(()),
+            1 => r.skip(64),
+            _ => None,
+        }
+    }
+
+    /// Every record of one chunk's bytes.
+    fn decode_chunk(b: &[u8]) -> Option<Vec<FrameInfo>> {
+        let mut r = Reader(b);
+        let mut out = Vec::with_capacity(CHUNK);
+        while !r.0.is_empty() {
+            out.push(record(&mut r)?);
+        }
+        Some(out)
     }
 
     fn decode(b: &[u8]) -> Option<CowVec<FrameInfo>> {
@@ -133,37 +198,40 @@ mod records {
         let n = r.u64()?;
         let mut out = CowVec::default();
         for _ in 0..n {
-            let use_ = match r.u8()? {
-                0 => FrameUse::Free,
-                1 => FrameUse::Zero,
-                2 => FrameUse::PageTable { owner: AsId(r.u32()?), level: r.u8()? },
-                3 => FrameUse::Anon,
-                4 => FrameUse::Cache { obj: ObjectId(r.u32()?), index: r.u64()? },
-                _ => return None,
-            };
-            let len = r.u32()? as usize;
-            // Each entry takes 12 bytes: a length beyond the input is garbage.
-            if len > r.0.len() / 12 {
-                return None;
-            }
-            let mut rmap = SmallVec::with_capacity(len);
-            for _ in 0..len {
-                rmap.push((AsId(r.u32()?), Page::new(r.u64()?)));
-            }
-            let hazard = match r.u8()? {
-                0 => None,
-                1 => {
-                    let mut h = Box::new([0u64; 8]);
-                    for w in h.iter_mut() {
-                        *w = r.u64()?;
-                    }
-                    Some(h)
-                }
-                _ => return None,
-            };
-            out.push(FrameInfo { use_, rmap, hazard });
+            out.push(record(&mut r)?);
         }
         r.0.is_empty().then_some(out)
+    }
+
+    /// The records in `b`, which lies at `at` in `src`, left encoded: one
+    /// validating pass finds each chunk's byte range; chunks decode on first use.
+    fn decode_lazily(src: &Source, at: usize, b: &[u8]) -> Option<CowVec<FrameInfo>> {
+        let mut r = Reader(b);
+        let n = usize::try_from(r.u64()?).ok()?;
+        // Each record takes at least 6 bytes: a count beyond the input is garbage.
+        if n > r.0.len() / 6 {
+            return None;
+        }
+        let mut ranges = Vec::with_capacity(n.div_ceil(CHUNK));
+        let mut start = b.len() - r.0.len();
+        for i in 0..n {
+            skip(&mut r)?;
+            if (i + 1) % CHUNK == 0 || i + 1 == n {
+                let end = b.len() - r.0.len();
+                ranges.push(at + start..at + end);
+                start = end;
+            }
+        }
+        if !r.0.is_empty() {
+            return None;
+        }
+        CowVec::from_encoded(src.clone(), ranges, n, decode_chunk)
+    }
+
+    thread_local! {
+        /// The bytes being deserialized, when the caller lets the records
+        /// stay encoded in them (`super::decode_lazily_from`).
+        pub(super) static SOURCE: std::cell::RefCell<Option<Source>> = const { std::cell::RefCell::new(None) };
     }
 
     struct V;
@@ -171,6 +239,20 @@ mod records {
         type Value = CowVec<FrameInfo>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             write!(f, "encoded frame records")
+        }
+        fn visit_borrowed_bytes<E: de::Error>(self, b: &'de [u8]) -> Result<Self::Value, E> {
+            let lazy = SOURCE.with(|s| {
+                let s = s.borrow();
+                let src = s.as_ref()?;
+                let whole: &[u8] = (**src).as_ref();
+                // Only bytes inside the source can stay encoded in it.
+                let at = (b.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+                (at.checked_add(b.len())? <= whole.len()).then(|| decode_lazily(src, at, b))
+            });
+            match lazy {
+                Some(v) => v.ok_or_else(|| E::custom("malformed frame records")),
+                None => self.visit_bytes(b),
+            }
         }
         fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Self::Value, E> {
             decode(b).ok_or_else(|| E::custom("malformed frame records"))
@@ -182,6 +264,24 @@ mod records {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CowVec<FrameInfo>, D::Error> {
         d.deserialize_bytes(V)
+    }
+}
+
+/// Runs `f` (a deserialization of engine state from `src`'s bytes) so that
+/// the frame records stay encoded in `src` and decode chunk by chunk on
+/// first use; `src` is kept alive by them. Frame tables deserialized from
+/// other bytes are decoded at once as usual.
+pub fn decode_lazily_from<R>(src: Source, f: impl FnOnce() -> R) -> R {
+    records::SOURCE.with(|s| *s.borrow_mut() = Some(src));
+    let r = f();
+    records::SOURCE.with(|s| *s.borrow_mut() = None);
+    r
+}
+
+impl FrameTable {
+    /// Chunks of frame records still encoded (never used since the restore).
+    pub fn encoded_chunks(&self) -> usize {
+        self.info.encoded_chunks()
     }
 }
 

@@ -34,6 +34,11 @@ impl EngineImage {
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
+
+    /// The objects (checkpoints check their device windows against them).
+    pub fn objects(&self) -> &ObjectTable {
+        &self.objects
+    }
 }
 
 impl<M: PhysMemory> Engine<M> {

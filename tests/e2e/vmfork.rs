@@ -154,7 +154,9 @@ fn corrupt_truncated_and_wrong_version_snapshots_are_refused() {
         ("flipped state byte", Box::new(move |d: &Path| patch(&d.join("state.bin"), |b| b[state_len / 2] ^= 0x40)), "corrupt"),
         ("truncated state", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b.truncate(b.len() - 100))), "truncated"),
         ("short header", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b.truncate(10))), "truncated"),
-        ("version 2", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = 2)), "version 2"),
+        // The previous format (no device windows) and a future one.
+        ("version 1", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = 1)), "version 1, this vmm reads version 2"),
+        ("version 3", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = 3)), "version 3"),
         ("bad magic", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[0] = b'X')), "magic"),
         (
             "truncated memory",
@@ -242,18 +244,189 @@ fn a_reset_without_a_shadow_flush_is_caught_by_a_stale_translation() {
     assert_eq!(ok.code, 0, "the slower flush works too: {}", ok.stdout);
 }
 
+/// `vmm fork --json ... --program pmem --children 3 -- ckpt ARGS`: each
+/// child's (exit code, stdout).
+fn fork_pmem(opts: &[&str], args: &[&str]) -> Vec<(i64, String)> {
+    let mut a = vec!["fork", "--json"];
+    a.extend_from_slice(opts);
+    a.extend_from_slice(&["--program", "pmem", "--children", "3", "--", "ckpt"]);
+    a.extend_from_slice(args);
+    let o = vmm(&a);
+    let j: serde_json::Value =
+        serde_json::from_str(o.stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| panic!("{a:?}: {}{}", o.stdout, o.stderr));
+    j["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["exit_code"].as_i64().unwrap(), k["stdout"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// A 64 KiB zero-filled host file to back a window.
+fn window_file(name: &str) -> std::path::PathBuf {
+    let f = temp_path(name);
+    std::fs::write(&f, vec![0u8; 64 << 10]).unwrap();
+    f
+}
+
+/// The index slots (byte 8*j) and the parent mark (byte 1024) of pmem's window.
+fn slots(file: &Path) -> (Vec<u8>, u8) {
+    let b = std::fs::read(file).unwrap();
+    ((0..4).map(|j| b[8 * j]).collect(), b[1024])
+}
+
 #[test]
-fn fork_and_snapshot_of_a_vm_with_devices_are_refused_with_a_clear_error() {
+fn forked_children_get_their_own_copy_of_a_window_and_the_parent_backing_stays_frozen() {
+    require_kvm();
+    // A memfd window is copied by default; a file window on request.
+    let file = window_file("win-copy");
+    let dev = format!("pmem0={}", file.display());
+    for opts in [
+        vec!["--device", "pmem0=memfd,size=64K"],
+        vec!["--device", &dev, "--device-mode", "copy"],
+        vec!["--device", &dev, "--device-mode", "pmem0=copy"],
+    ] {
+        let kids = fork_pmem(&opts, &[]);
+        for (i, (code, out)) in kids.iter().enumerate() {
+            assert_eq!(*code, 0, "{opts:?} child {i}: {out}");
+            assert!(
+                out.contains(&format!("index {i} sees [] mark 0x50")),
+                "{opts:?}: siblings' writes are invisible, the parent's are seen: {out}"
+            );
+            assert!(out.contains(&format!("index {i} wrote slot {i}")), "{out}");
+        }
+    }
+    // The parent's backing holds what the parent wrote before the checkpoint, nothing after.
+    assert_eq!(slots(&file), (vec![0, 0, 0, 0], 0x50), "children never write the parent's backing");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn forked_children_share_a_file_window_and_the_host_file_shows_their_writes() {
+    require_kvm();
+    let file = window_file("win-shared");
+    let dev = format!("pmem0={}", file.display());
+    let kids = fork_pmem(&["--device", &dev], &[]);
+    // Children run one after another: child i sees the slots of 0..i.
+    for (i, want) in ["[]", "[0]", "[0 1]"].iter().enumerate() {
+        assert_eq!(kids[i].0, 0, "{}", kids[i].1);
+        assert!(kids[i].1.contains(&format!("index {i} sees {want} mark 0x50")), "{}", kids[i].1);
+    }
+    assert_eq!(slots(&file), (vec![1, 2, 3, 0], 0x50), "every child's write reached the host file");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn a_child_that_unplugs_its_window_gets_sigbus_and_its_siblings_are_unaffected() {
+    require_kvm();
+    let file = window_file("win-unplug");
+    let dev = format!("pmem0={}", file.display());
+    for (opts, sibling_sees) in [(vec!["--device", "pmem0=memfd,size=64K"], "[]"), (vec!["--device", dev.as_str()], "[0 1]")] {
+        let kids = fork_pmem(&opts, &["1"]);
+        let (code, out) = &kids[1];
+        assert_eq!(*code, 128 + 7, "{opts:?}: child 1 dies of SIGBUS: {out}");
+        assert!(out.contains("index 1 unplug -> 0") && !out.contains("still reads"), "{out}");
+        // Child 2 was alive (forked) before child 1 unplugged; its window works.
+        assert_eq!(kids[2].0, 0, "{opts:?}: {}", kids[2].1);
+        assert!(
+            kids[2].1.contains(&format!("index 2 sees {sibling_sees} mark 0x50")) && kids[2].1.contains("wrote slot 2"),
+            "{}",
+            kids[2].1
+        );
+    }
+    // Shared: child 1's unplug revoked only its own mappings; its write made
+    // before the unplug and child 2's write after it both reached the file.
+    assert_eq!(slots(&file), (vec![1, 2, 3, 0], 0x50));
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn snapshot_of_a_vm_with_a_window_restores_eager_and_lazy_like_an_uninterrupted_run() {
+    require_kvm();
+    // A copied (memfd) window: its bytes are in the snapshot.
+    let dir = temp_path("snap-win");
+    let reference = vmm(&["run", "-q", "--device", "pmem0=memfd,size=64K", "--program", "pmem", "--", "ckpt"]);
+    assert_eq!(reference.code, 0, "{}", reference.stderr);
+    let s = vmm(&["snapshot", dir.to_str().unwrap(), "--device", "pmem0=memfd,size=64K", "--program", "pmem", "--", "ckpt"]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    assert!(dir.join("device-pmem0.bin").exists());
+    for lazy in [false, true] {
+        let mut a = vec!["restore", dir.to_str().unwrap()];
+        if lazy {
+            a.push("--lazy");
+        }
+        let r = vmm(&a);
+        assert_eq!(r.code, 0, "lazy {lazy}: {}", r.stderr);
+        assert_eq!(
+            format!("{}{}", s.stdout, r.stdout),
+            reference.stdout,
+            "lazy {lazy}: the mark written before the checkpoint is restored"
+        );
+    }
+    // A corrupt window image is refused before the guest runs.
+    patch(&dir.join("device-pmem0.bin"), |b| b[1024] ^= 0xff);
+    let r = vmm(&["restore", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("device pmem0 chunk 0") && r.stderr.contains("corrupt"), "{}", r.stderr);
+    assert!(!r.stdout.contains("sees"), "{}", r.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A shared file window: the snapshot records the path; the restore maps
+    // the file as it is then and its writes reach it.
+    let file = window_file("snap-win-file");
+    let dev = format!("pmem0={}", file.display());
+    let s = vmm(&["snapshot", dir.to_str().unwrap(), "--device", &dev, "--program", "pmem", "--", "ckpt"]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    assert!(!dir.join("device-pmem0.bin").exists(), "a shared window's bytes are not copied");
+    assert_eq!(slots(&file), (vec![0, 0, 0, 0], 0x50));
+    let r = vmm(&["restore", "--lazy", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("index 0 sees [] mark 0x50"), "{}", r.stdout);
+    assert_eq!(slots(&file), (vec![1, 0, 0, 0], 0x50), "the restored VM wrote the host file");
+    std::fs::remove_file(&file).unwrap();
+    let r = vmm(&["restore", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("refusing snapshot") && r.stderr.contains("kept shared"), "a missing backing file is refused: {}", r.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn what_checkpoints_of_vms_with_devices_do_not_support_is_refused_with_a_clear_error() {
     require_kvm();
     let dir = temp_path("snap-dev");
-    for args in [
-        vec!["fork", "-q", "--device", "pmem0=memfd,size=64K", "--program", "forkvm", "--children", "2", "--", "4", "64"],
-        vec!["snapshot", dir.to_str().unwrap(), "--device", "pmem0=memfd,size=64K", "--program", "forkvm", "--", "4", "64"],
+    let sock = temp_path("ctl.sock");
+    let sock = sock.to_str().unwrap();
+    for (args, says) in [
+        (vec!["fork", "-q", "--ctl", sock, "--program", "forkvm", "--children", "2", "--", "4", "64"], "--ctl is not supported"),
+        (vec!["snapshot", dir.to_str().unwrap(), "--ctl", sock, "--program", "forkvm", "--", "4", "64"], "--ctl is not supported"),
+        (
+            vec![
+                "snapshot",
+                dir.to_str().unwrap(),
+                "--device",
+                "pmem0=memfd,size=64K",
+                "--device-mode",
+                "shared",
+                "--program",
+                "pmem",
+                "--",
+                "ckpt",
+            ],
+            "cannot keep it shared",
+        ),
+        (
+            vec!["fork", "-q", "--device", "pmem0=memfd,size=64K", "--program", "pmem", "--reset-loop", "2", "--", "ckpt"],
+            "--reset-loop is not supported",
+        ),
+        (
+            vec!["fork", "-q", "--device", "pmem0=memfd,size=64K", "--device-mode", "pmem9=copy", "--program", "pmem", "--", "ckpt"],
+            "no device pmem9",
+        ),
     ] {
         let o = vmm(&args);
         assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
-        assert!(o.stderr.contains("not supported") && o.stderr.lines().count() == 1, "{}", o.stderr);
-        assert!(o.stdout.is_empty(), "nothing ran: {}", o.stdout);
+        assert!(o.stderr.contains(says) && o.stderr.lines().count() == 1, "{args:?}: {}", o.stderr);
+        assert!(!o.stdout.contains("index"), "no child ran: {}", o.stdout);
     }
     assert!(!dir.exists(), "no snapshot was written");
 }

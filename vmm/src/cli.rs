@@ -116,6 +116,11 @@ pub struct ForkArgs {
     /// Testing aid: how a reset drops KVM's shadow page tables.
     #[arg(long, value_enum, default_value = "dummy-slot", hide = true)]
     pub reset_shadow: crate::vmfork::ShadowFlush,
+    /// What children get of a --device window: the same backing (shared) or
+    /// their own copy-on-write copy (copy); per device with NAME=MODE.
+    /// Default: shared for a host file, copy for a memfd.
+    #[arg(long = "device-mode", value_name = "[NAME=]shared|copy")]
+    pub device_modes: Vec<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -124,6 +129,11 @@ pub struct ForkArgs {
 pub struct SnapshotArgs {
     /// Directory to write (replaced atomically if it exists).
     pub dir: PathBuf,
+    /// What the snapshot keeps of a --device window: its host file's path
+    /// (shared: a restore maps that file) or its bytes (copy); per device
+    /// with NAME=MODE. Default: shared for a host file, copy for a memfd.
+    #[arg(long = "device-mode", value_name = "[NAME=]shared|copy")]
+    pub device_modes: Vec<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -36,7 +36,7 @@ pub const MAX_WINDOW: u64 = 16 << 30;
 pub const FIRST_DEVICE_SLOT: u32 = 1;
 
 /// What backs a window.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BackingSource {
     /// A host file, opened read-write and mapped shared: guest writes reach it.
     File(PathBuf),
@@ -99,6 +99,19 @@ pub struct Window {
     /// while plugged).
     pub region: Arc<GuestRegionMmap>,
     pub file: Arc<File>,
+    /// Where the backing came from (a checkpoint records it).
+    pub source: BackingSource,
+    pub view: WindowView,
+}
+
+/// How the VMM (and so the guest) maps a window's backing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum WindowView {
+    /// MAP_SHARED: guest stores reach the backing (and every VM mapping it).
+    Shared,
+    /// MAP_PRIVATE of a frozen backing (a forked child's own copy): stores
+    /// make private host copies; the backing never changes.
+    PrivateCopyOnWrite,
 }
 
 /// The backing of an unplugged window, handed back to the caller (step e).
@@ -183,20 +196,107 @@ impl Windows {
         let end = gpa.checked_add(size).filter(|e| *e <= WINDOW_LIMIT).ok_or_else(|| {
             VmmError::Usage(format!("device {}: the device window area ({WINDOW_BASE:#x}..{WINDOW_LIMIT:#x}) is used up", spec.name))
         })?;
-        let file = Arc::new(file);
-        let region = GuestRegionMmap::from_range(GuestAddress(gpa), size as usize, Some(FileOffset::from_arc(file.clone(), 0)))
-            .map_err(|e| VmmError::GuestMemory(format!("mapping device {}: {e}", spec.name)))?;
-        let region = Arc::new(region);
-        let slot = self.next_slot;
-        let mr =
-            kvm_userspace_memory_region { slot, flags: 0, guest_phys_addr: gpa, memory_size: size, userspace_addr: region.as_ptr() as u64 };
-        // SAFETY: the host range is the live shared mapping owned by `region`;
-        // the Window keeps it alive until `delete_slot` has removed the slot.
-        unsafe { vm.set_user_memory_region(mr) }.map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION (plug)", e))?;
+        if self.next_slot >= MAX_SLOT {
+            return Err(VmmError::Usage(format!("device {}: no memslot left for another window", spec.name)));
+        }
+        let place = Placement { name: spec.name.clone(), gpa, size, slot: self.next_slot };
+        let w = attach(vm, &place, Arc::new(file), spec.source.clone(), WindowView::Shared)?;
         self.next_slot += 1;
         self.next_gpa = end.next_multiple_of(WINDOW_ALIGN);
-        Ok(Window { name: spec.name.clone(), gpa, size, slot, region, file })
+        Ok(w)
     }
+
+    /// Where the next window would go: (guest-physical address, memslot).
+    pub fn next(&self) -> (u64, u32) {
+        (self.next_gpa, self.next_slot)
+    }
+
+    /// The allocator of a VM that goes on from a checkpoint taken at `next`
+    /// (so that nothing of the checkpoint's windows is ever reused).
+    pub fn resume_at(next: (u64, u32)) -> Result<Windows, VmmError> {
+        let (gpa, slot) = next;
+        if !(WINDOW_BASE..=WINDOW_LIMIT).contains(&gpa)
+            || !gpa.is_multiple_of(WINDOW_ALIGN)
+            || !(FIRST_DEVICE_SLOT..MAX_SLOT).contains(&slot)
+        {
+            return Err(VmmError::Internal(format!("window allocator at {gpa:#x}, slot {slot}: not a valid state")));
+        }
+        Ok(Windows { next_gpa: gpa, next_slot: slot })
+    }
+}
+
+/// Window memslots stay below the reset's shadow-flush slot (vm::FLUSH_SLOT).
+pub const MAX_SLOT: u32 = 32000;
+
+/// Where a window sits in a VM.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Placement {
+    pub name: String,
+    pub gpa: u64,
+    pub size: u64,
+    pub slot: u32,
+}
+
+impl Placement {
+    /// Checks a placement read from a checkpoint or snapshot.
+    pub fn check(&self) -> Result<(), String> {
+        check_name(&self.name)?;
+        let end = self.gpa.checked_add(self.size);
+        let ok = self.size > 0
+            && self.size.is_multiple_of(4096)
+            && self.size <= MAX_WINDOW
+            && self.gpa >= WINDOW_BASE
+            && self.gpa.is_multiple_of(WINDOW_ALIGN)
+            && end.is_some_and(|e| e <= WINDOW_LIMIT)
+            && (FIRST_DEVICE_SLOT..MAX_SLOT).contains(&self.slot);
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("device window {} at {:#x} (+{:#x}, slot {}) is not a valid window", self.name, self.gpa, self.size, self.slot))
+        }
+    }
+}
+
+/// Maps `file` as the window `place` (shared or copy-on-write) and registers
+/// its memslot.
+pub fn attach(vm: &VmFd, place: &Placement, file: Arc<File>, source: BackingSource, view: WindowView) -> Result<Window, VmmError> {
+    let Placement { name, gpa, size, slot } = place.clone();
+    let region = match view {
+        WindowView::Shared => GuestRegionMmap::from_range(GuestAddress(gpa), size as usize, Some(FileOffset::from_arc(file.clone(), 0)))
+            .map_err(|e| VmmError::GuestMemory(format!("mapping device {name}: {e}")))?,
+        WindowView::PrivateCopyOnWrite => {
+            let r = vm_memory::mmap::MmapRegionBuilder::new(size as usize)
+                .with_file_offset(FileOffset::from_arc(file.clone(), 0))
+                .with_mmap_prot(libc::PROT_READ | libc::PROT_WRITE)
+                .with_mmap_flags(libc::MAP_PRIVATE | libc::MAP_NORESERVE)
+                .build()
+                .map_err(|e| VmmError::GuestMemory(format!("mapping device {name}: {e}")))?;
+            GuestRegionMmap::new(r, GuestAddress(gpa)).ok_or_else(|| VmmError::GuestMemory(format!("mapping device {name}")))?
+        }
+    };
+    let region = Arc::new(region);
+    let mr =
+        kvm_userspace_memory_region { slot, flags: 0, guest_phys_addr: gpa, memory_size: size, userspace_addr: region.as_ptr() as u64 };
+    // SAFETY: the host range is the live mapping owned by `region`; the
+    // Window keeps it alive until `delete_slot` has removed the slot.
+    unsafe { vm.set_user_memory_region(mr) }.map_err(|e| VmmError::KvmIoctl("KVM_SET_USER_MEMORY_REGION (plug)", e))?;
+    Ok(Window { name, gpa, size, slot, region, file, source, view })
+}
+
+/// Opens a host file as a window backing (read-write), checking it holds
+/// at least `size` bytes.
+pub fn open_backing_file(path: &std::path::Path, size: u64) -> Result<File, VmmError> {
+    let f = OpenOptions::new().read(true).write(true).open(path).map_err(|e| VmmError::ReadFile(path.display().to_string(), e))?;
+    let len = f.metadata().map_err(|e| VmmError::ReadFile(path.display().to_string(), e))?.len();
+    if len < size {
+        return Err(VmmError::Usage(format!("{} is {len} bytes, the device window needs {size}", path.display())));
+    }
+    Ok(f)
+}
+
+/// A fresh memfd backing of `size` bytes for device `name`.
+pub fn memfd_backing(name: &str, size: u64) -> Result<File, VmmError> {
+    memfd(name, size)
 }
 
 /// Deletes a window's memslot (step d of unplug): afterwards KVM holds no

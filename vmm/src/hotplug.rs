@@ -120,12 +120,34 @@ impl Hotplug {
     pub fn plugged_names(&self) -> Vec<String> {
         self.plugged.keys().cloned().collect()
     }
+
+    /// The plugged windows with their engine objects (checkpoints).
+    pub fn plugged_windows(&self) -> impl Iterator<Item = (&Window, ObjectId)> {
+        self.plugged.values().map(|p| (&p.window, p.obj))
+    }
+
+    /// Adopts a window that already has its memslot (a forked or restored VM
+    /// going on with a checkpoint's device) as plugged, backed by `obj`.
+    pub fn adopt(&mut self, window: Window, obj: ObjectId) {
+        self.plugged.insert(window.name.clone(), Plugged { window, obj });
+    }
+}
+
+/// A window that was unplugged: its object is revoked, its address and
+/// memslot are never used again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unplugged {
+    pub place: device::Placement,
+    pub obj: ObjectId,
+    pub source: BackingSource,
 }
 
 /// Device state of one machine.
 #[derive(Default)]
 pub struct Hotplug {
-    windows: Windows,
+    pub(crate) windows: Windows,
+    /// Windows unplugged during the VM's life (checkpoints carry them).
+    pub unplugged: Vec<Unplugged>,
     plugged: BTreeMap<String, Plugged>,
     /// Commands from the control socket.
     pub mailbox: Option<Arc<Mailbox>>,
@@ -211,6 +233,9 @@ impl Machine {
         if let Ok((mem, _)) = self.kernel.engine.memory().remove_region(GuestAddress(p.window.gpa), p.window.region.len()) {
             let _ = self.kernel.engine.replace_memory(mem);
         }
+        let w = &p.window;
+        let place = device::Placement { name: w.name.clone(), gpa: w.gpa, size: w.size, slot: w.slot };
+        self.hot.unplugged.push(Unplugged { place, obj: p.obj, source: w.source.clone() });
         let backing = Backing { region: p.window.region, file: p.window.file };
         rep.total_ns = t0.elapsed().as_nanos() as u64;
         self.hot.stats.unplugs += 1;

@@ -225,15 +225,6 @@ impl Machine {
     /// `run` returned `Ending::Checkpoint` (the vCPU is then at a clean
     /// syscall boundary: nothing of the guest's ring 0 is live).
     pub fn capture(&self) -> Result<crate::vmfork::VmState, VmmError> {
-        // Device windows are not carried into checkpoints yet (docs/vmfork.md):
-        // refuse rather than hand a child an engine that maps a window it lacks.
-        let plugged = self.hot.plugged_names();
-        if !plugged.is_empty() {
-            return Err(VmmError::Usage(format!(
-                "the VM has plugged devices ({}): checkpoints of VMs with memory windows are not supported yet; unplug them first",
-                plugged.join(", ")
-            )));
-        }
         let fpu = self.vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?;
         Ok(crate::vmfork::VmState {
             memory: self.vm.ram.size,
@@ -241,15 +232,25 @@ impl Machine {
             engine: self.kernel.engine.image(),
             regs: self.ctx,
             fpu,
+            devices: crate::vmfork::devices::DeviceState::capture(&self.hot),
         })
     }
 
     /// A machine on `vm` (whose RAM holds the checkpoint's bytes) that goes on
-    /// from `state` with `ret` as the checkpoint call's return value.
-    pub fn resume(vm: Vm, state: crate::vmfork::VmState, ret: u64, console: Console) -> Result<Machine, VmmError> {
+    /// from `state` with `ret` as the checkpoint call's return value;
+    /// `windows` are its plugged windows, memslots registered, in the order
+    /// of `state.devices.plugged`.
+    pub fn resume(
+        vm: Vm,
+        state: crate::vmfork::VmState,
+        ret: u64,
+        console: Console,
+        windows: Vec<crate::device::Window>,
+    ) -> Result<Machine, VmmError> {
         let shim = ShimImage::parse(crate::images::SHIM).map_err(|e| VmmError::Image(e.to_string()))?;
-        let crate::vmfork::VmState { kernel, engine, mut regs, fpu, .. } = state;
-        let engine = Engine::from_image(vm.ram.mem.clone(), engine);
+        let crate::vmfork::VmState { kernel, engine, mut regs, fpu, devices, .. } = state;
+        devices.check(engine.objects()).map_err(|e| VmmError::Internal(format!("checkpoint devices: {e}")))?;
+        let engine = Engine::from_image(crate::vmfork::devices::engine_memory(&vm.ram.mem, &windows)?, engine);
         let kernel = Kernel::from_image(engine, kernel, console);
         let space = kernel.current_space().ok_or_else(|| VmmError::Internal("checkpoint without a running process".into()))?;
         let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
@@ -273,6 +274,7 @@ impl Machine {
             checkpoint: CheckpointMode::Continue(ret),
             hot: Default::default(),
         };
+        crate::vmfork::devices::install(&mut m.hot, devices, windows)?;
         m.vcpu.set_sync_valid_reg(SyncReg::Register);
         m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
         let r = m.vcpu.get_regs().map_err(|e| VmmError::KvmIoctl("KVM_GET_REGS", e))?;

@@ -1,4 +1,11 @@
-//! `pmem MODE ...`: uses a memory-window device (/dev/pmem0): `hammer ROUNDS [fork]` loops over every page (0 = forever); `chain PROCS PAGES` maps PAGES pages in PROCS processes, then the last unplugs it.
+//! `pmem MODE ...`: uses a memory-window device (/dev/pmem0): `hammer ROUNDS [fork]` loops over every page (0 = forever); `chain PROCS PAGES` maps PAGES pages in PROCS processes, then the last unplugs it; `ckpt [UNPLUG_INDEX]` checkpoints the VM with the window mapped, then each VM writes its index into it.
+//!
+//! `ckpt`: before the checkpoint (docs/vmfork.md) it maps the whole window
+//! and sets a parent mark (byte 1024 = 0x50). After it, the VM with index i
+//! (a forked child's number; 0 in a plain run or a restore) prints which
+//! index slots (byte 8*j for j < 64) are already non-zero and the parent
+//! mark, then writes i+1 into slot i. The VM whose index is UNPLUG_INDEX
+//! then unplugs the device and touches the window again: SIGBUS must kill it.
 #![no_std]
 #![no_main]
 
@@ -8,6 +15,10 @@ const P: usize = sys::PAGE;
 const SYS_LSEEK: usize = 8;
 /// Our extension: unplug(name) (vmm/src/kernel/sys_dev.rs).
 const SYS_VMM_UNPLUG: usize = 0x7f01;
+/// Our extension: the whole-VM checkpoint (docs/vmfork.md).
+const SYS_VM_CHECKPOINT: usize = 0x564d_0001;
+const SLOTS: usize = 64;
+const MARK_AT: usize = 1024;
 const O_RDWR: usize = 2;
 
 /// Opens /dev/pmem0 and maps `pages` of it shared (0 = all). Exits 3 when
@@ -96,9 +107,63 @@ pub fn guest_main(args: &Args) -> i32 {
             println!("pmem: unplug -> {r}");
             0
         }
+        Some(b"ckpt") => ckpt(args.number(2)),
         _ => {
-            println!("usage: pmem hammer ROUNDS [fork] | pmem chain PROCS PAGES");
+            println!("usage: pmem hammer ROUNDS [fork] | pmem chain PROCS PAGES | pmem ckpt [UNPLUG_INDEX]");
             2
         }
     }
+}
+
+fn ckpt(unplug_index: Option<u64>) -> i32 {
+    let (a, len) = map(0);
+    if len < 2 * P {
+        println!("pmem: the window must hold at least 2 pages");
+        return 2;
+    }
+    // SAFETY: inside our shared mapping of the window.
+    unsafe { core::ptr::write_volatile((a + MARK_AT) as *mut u8, 0x50) };
+    println!("pmem: mapped {len} bytes, parent mark set");
+    // SAFETY: no memory is involved.
+    let r = unsafe { sys::syscall6(SYS_VM_CHECKPOINT, 0, 0, 0, 0, 0, 0) };
+    let index = if r == -38 { 0 } else { r };
+    if !(0..SLOTS as isize).contains(&index) {
+        println!("pmem: checkpoint -> {r}");
+        return 1;
+    }
+    let i = index as usize;
+    let mut seen = [0usize; SLOTS];
+    let mut n = 0;
+    for (j, s) in seen.iter_mut().enumerate() {
+        // SAFETY: inside the mapping.
+        if unsafe { core::ptr::read_volatile((a + 8 * j) as *const u8) } != 0 {
+            *s = j;
+            n += 1;
+        }
+    }
+    // SAFETY: inside the mapping.
+    let mark = unsafe { core::ptr::read_volatile((a + MARK_AT) as *const u8) };
+    ulib::print!("pmem: index {i} sees [");
+    for (k, j) in seen[..n].iter().enumerate() {
+        ulib::print!("{}{j}", if k > 0 { " " } else { "" });
+    }
+    println!("] mark {mark:#x}");
+    // SAFETY: inside the mapping.
+    unsafe { core::ptr::write_volatile((a + 8 * i) as *mut u8, i as u8 + 1) };
+    // SAFETY: as above.
+    if unsafe { core::ptr::read_volatile((a + 8 * i) as *const u8) } != i as u8 + 1 {
+        println!("pmem: index {i}: slot reads back wrong");
+        return 1;
+    }
+    println!("pmem: index {i} wrote slot {i}");
+    if unplug_index == Some(i as u64) {
+        // SAFETY: a plain system call with a static string.
+        let r = unsafe { sys::syscall6(SYS_VMM_UNPLUG, c"pmem0".as_ptr() as usize, 0, 0, 0, 0, 0) };
+        println!("pmem: index {i} unplug -> {r}");
+        // SAFETY: a revoked page raises SIGBUS, which kills us (the point).
+        let v = unsafe { core::ptr::read_volatile((a + 8 * i) as *const u8) };
+        println!("pmem: index {i} still reads {v} after unplug");
+        return 1;
+    }
+    0
 }

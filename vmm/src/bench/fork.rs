@@ -135,7 +135,7 @@ fn checkpoint(memory: u64, touched: u64) -> Result<(Base, f64), VmmError> {
         return Err(VmmError::Internal(format!("forkvm did not reach its checkpoint: {end:?}")));
     }
     let parent_rss = rss().0.saturating_sub(before) as f64 / (1 << 20) as f64;
-    let base = Base::from_machine(&m, "forkvm")?;
+    let base = Base::from_machine(&m, "forkvm", &Default::default())?;
     drop(m);
     Ok((base, parent_rss))
 }
@@ -213,14 +213,15 @@ fn one_size(memory: u64, runs: u32) -> Result<SizeResult, VmmError> {
     for _ in 0..runs.max(3) {
         let t = Instant::now();
         let o = crate::snapshot::restore::open(&dir)?;
-        let (vm, s, _) = crate::snapshot::restore::eager(o)?;
-        let m = Machine::resume(vm, s, 0, Console::Capture(Vec::new(), Vec::new()))?;
+        let r = crate::snapshot::restore::eager(o)?;
+        let m = Machine::resume(r.vm, r.state, 0, Console::Capture(Vec::new(), Vec::new()), r.windows)?;
         eager.push(t.elapsed());
         drop(m);
         let t = Instant::now();
         let o = crate::snapshot::restore::open(&dir)?;
-        let (vm, s, _, pager) = crate::snapshot::restore::lazy(o)?;
-        let m = Machine::resume(vm, s, 0, Console::Capture(Vec::new(), Vec::new()))?;
+        let r = crate::snapshot::restore::lazy(o)?;
+        let pager = r.pager;
+        let m = Machine::resume(r.vm, r.state, 0, Console::Capture(Vec::new(), Vec::new()), r.windows)?;
         lazy.push(t.elapsed());
         drop(m);
         drop(pager);

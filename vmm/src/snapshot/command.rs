@@ -7,15 +7,27 @@
 
 use super::{restore, write};
 use crate::cli::{RestoreArgs, SnapshotArgs};
+use crate::device::{BackingSource, PmemSpec};
 use crate::error::VmmError;
 use crate::kernel::Console;
 use crate::machine::Machine;
 use crate::run;
+use crate::vmfork::devices::{DeviceMode, DeviceModes};
 use std::time::{Duration, Instant};
 
 pub fn snapshot(a: &SnapshotArgs) -> Result<i32, VmmError> {
+    // A memfd has no path a snapshot could keep: say so before running.
+    let modes = DeviceModes::parse(&a.device_modes)?;
+    for d in a.run.devices.iter().filter_map(|d| PmemSpec::parse(d).ok()) {
+        if d.source == BackingSource::Memfd && modes.mode_for(&d.name, &d.source) == DeviceMode::Shared {
+            return Err(VmmError::Usage(format!(
+                "device {} is a memfd: a snapshot cannot keep it shared (it has no path); use --device-mode {}=copy",
+                d.name, d.name
+            )));
+        }
+    }
     let t = Instant::now();
-    let (base, _) = crate::vmfork::command::base_from(&a.run)?;
+    let (base, _) = crate::vmfork::command::base_from(&a.run, &a.device_modes)?;
     let checkpoint = t.elapsed();
     let w = write::write(&base, &a.dir)?;
     if a.run.json {
@@ -42,14 +54,9 @@ pub fn restore(a: &RestoreArgs) -> Result<i32, VmmError> {
     }
     let t = Instant::now();
     let opened = restore::open(&a.dir)?;
-    let (vm, state, program, pager) = if a.lazy {
-        let (vm, s, p, pager) = restore::lazy(opened)?;
-        (vm, s, p, Some(pager))
-    } else {
-        let (vm, s, p) = restore::eager(opened)?;
-        (vm, s, p, None)
-    };
-    let mut m = Machine::resume(vm, state, 0, Console::Inherit)?;
+    let r = if a.lazy { restore::lazy(opened)? } else { restore::eager(opened)? };
+    let (program, pager) = (r.program, r.pager);
+    let mut m = Machine::resume(r.vm, r.state, 0, Console::Inherit, r.windows)?;
     m.kernel.quiet = a.quiet;
     let ready = t.elapsed();
     let summary = run::run_machine(&mut m, &program, Duration::from_secs_f64(a.timeout), t)?;

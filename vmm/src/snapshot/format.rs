@@ -1,4 +1,4 @@
-//! The on-disk snapshot format (version 1).
+//! The on-disk snapshot format (version 2: version 1 plus memory windows).
 //!
 //! Owns the layout of a snapshot directory and its validation:
 //! ```text
@@ -11,6 +11,8 @@
 //! DIR/memory.bin  guest RAM as a sparse file of exactly `memory` bytes: only
 //!                 2 MiB chunks holding a non-zero byte are written, the rest
 //!                 are holes (untouched RAM costs no disk)
+//! DIR/device-NAME.bin  a plugged window kept as a copy, as memory.bin
+//!                 (a window kept shared is only its host file's path)
 //! ```
 //! The memory index lists every written chunk with the CRC-32 of its 2 MiB;
 //! chunks not listed are zero. Everything is checked before anything is
@@ -25,7 +27,7 @@ use bincode::Options;
 use std::path::Path;
 
 pub const MAGIC: [u8; 8] = *b"VMMSNAP\0";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 32;
 /// Granularity of the memory index and of lazy population.
 pub const CHUNK: u64 = 2 << 20;
@@ -49,6 +51,30 @@ pub struct Payload {
     pub vm: VmState,
     /// Written chunks in increasing order.
     pub chunks: Vec<Chunk>,
+    /// What backs each plugged window, in the order of `vm.devices.plugged`.
+    pub windows: Vec<WindowImage>,
+}
+
+/// What a snapshot keeps of a plugged window.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum WindowImage {
+    /// The host file at `path` (absolute) is the window: a restore maps it
+    /// shared and sees what it holds then (`DeviceMode::Shared`).
+    Shared { path: std::path::PathBuf },
+    /// The window's bytes at the checkpoint, in `window_file(name)`, sparse
+    /// with a chunk index as memory.bin (`DeviceMode::Copy`).
+    Copy { chunks: Vec<Chunk> },
+}
+
+/// The file holding the bytes of window `name` kept as a copy.
+pub fn window_file(name: &str) -> String {
+    format!("device-{name}.bin")
+}
+
+/// Whether `chunks` is a valid index of a `size`-byte image.
+fn index_ok(chunks: &[Chunk], size: u64) -> bool {
+    let n = size.div_ceil(CHUNK);
+    chunks.windows(2).all(|w| w[0].index < w[1].index) && chunks.last().is_none_or(|c| c.index < n)
 }
 
 fn codec() -> impl Options {
@@ -99,9 +125,22 @@ pub fn decode(dir: &Path, bytes: &[u8]) -> Result<Payload, VmmError> {
     if size == 0 || !size.is_multiple_of(4096) || size > crate::layout::MAX_RAM {
         return Err(bad(format!("guest RAM size {size} is not valid")));
     }
-    let chunks = size.div_ceil(CHUNK);
-    if p.chunks.windows(2).any(|w| w[0].index >= w[1].index) || p.chunks.last().is_some_and(|c| c.index >= chunks) {
+    if !index_ok(&p.chunks, size) {
         return Err(bad("the memory index is out of order or beyond guest RAM".into()));
+    }
+    let devices = &p.vm.devices;
+    devices.check(p.vm.engine.objects()).map_err(|e| bad(format!("device windows: {e}")))?;
+    if p.windows.len() != devices.plugged.len() {
+        return Err(bad(format!("{} plugged windows but {} window images", devices.plugged.len(), p.windows.len())));
+    }
+    for (w, img) in devices.plugged.iter().zip(&p.windows) {
+        let ok = match img {
+            WindowImage::Shared { path } => path.is_absolute(),
+            WindowImage::Copy { chunks } => index_ok(chunks, w.place.size),
+        };
+        if !ok {
+            return Err(bad(format!("the image of device window {} is not valid", w.place.name)));
+        }
     }
     Ok(p)
 }

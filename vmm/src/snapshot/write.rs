@@ -7,10 +7,12 @@
 //! A crash at any point leaves either the old complete snapshot or the new
 //! complete one under the target name, never a mix. Guest RAM is read from
 //! the base memfd, skipping its holes (SEEK_DATA), so untouched RAM costs
-//! neither reading nor disk.
+//! neither reading nor disk; a window kept as a copy is written the same way.
 
-use super::format::{self, Chunk, Payload, CHUNK, MEMORY_FILE, STATE_FILE};
+use super::format::{self, Chunk, Payload, WindowImage, CHUNK, MEMORY_FILE, STATE_FILE};
+use crate::device::BackingSource;
 use crate::error::VmmError;
+use crate::vmfork::devices::DeviceMode;
 use crate::vmfork::Base;
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -38,30 +40,53 @@ fn next_data(f: &File, at: u64) -> Option<u64> {
     (r >= 0).then_some(r as u64)
 }
 
-/// Writes the memory image of `base` into `path`; returns the chunk index.
-fn write_memory(base: &Base, path: &Path) -> Result<Vec<Chunk>, VmmError> {
-    let size = base.state.memory;
-    let out = OpenOptions::new().write(true).create_new(true).open(path).map_err(host("creating memory.bin"))?;
+/// Writes the first `size` bytes of `src` (guest RAM's memfd, or a window's
+/// backing) into `path` as a sparse image; returns the chunk index.
+fn write_sparse(src: &File, size: u64, path: &Path) -> Result<Vec<Chunk>, VmmError> {
+    let out = OpenOptions::new().write(true).create_new(true).open(path).map_err(host("creating a snapshot image file"))?;
     let mut chunks = Vec::new();
     let mut buf = vec![0u8; CHUNK as usize];
     let mut at = 0u64;
     while at < size {
-        let Some(data) = next_data(&base.memfd, at) else { break };
+        let Some(data) = next_data(src, at) else { break };
         let index = data / CHUNK;
         if index * CHUNK >= size {
             break;
         }
         let len = format::chunk_len(index, size) as usize;
-        base.memfd.read_exact_at(&mut buf[..len], index * CHUNK).map_err(host("reading guest RAM"))?;
+        src.read_exact_at(&mut buf[..len], index * CHUNK).map_err(host("reading guest RAM or a window"))?;
         if buf[..len].iter().any(|b| *b != 0) {
-            out.write_all_at(&buf[..len], index * CHUNK).map_err(host("writing memory.bin"))?;
+            out.write_all_at(&buf[..len], index * CHUNK).map_err(host("writing a snapshot image file"))?;
             chunks.push(Chunk { index, crc: crc32fast::hash(&buf[..len]) });
         }
         at = (index + 1) * CHUNK;
     }
-    out.set_len(size).map_err(host("sizing memory.bin"))?;
-    out.sync_all().map_err(host("fsync of memory.bin"))?;
+    out.set_len(size).map_err(host("sizing a snapshot image file"))?;
+    out.sync_all().map_err(host("fsync of a snapshot image file"))?;
     Ok(chunks)
+}
+
+/// What the snapshot keeps of each plugged window (`DeviceMode`): the host
+/// file's absolute path, or the bytes in a sparse image beside memory.bin.
+fn write_windows(base: &Base, dir: &Path) -> Result<Vec<WindowImage>, VmmError> {
+    let mut out = Vec::new();
+    for w in &base.windows {
+        let name = &w.state.place.name;
+        out.push(match (w.mode, &w.state.source) {
+            (DeviceMode::Shared, BackingSource::File(p)) => {
+                WindowImage::Shared { path: fs::canonicalize(p).map_err(|e| VmmError::ReadFile(p.display().to_string(), e))? }
+            }
+            (DeviceMode::Shared, BackingSource::Memfd) => {
+                return Err(VmmError::Usage(format!(
+                    "device {name} is a memfd: a snapshot cannot keep it shared (it has no path); use --device-mode {name}=copy"
+                )))
+            }
+            (DeviceMode::Copy, _) => {
+                WindowImage::Copy { chunks: write_sparse(&w.file, w.state.place.size, &dir.join(format::window_file(name)))? }
+            }
+        });
+    }
+    Ok(out)
 }
 
 fn fsync_dir(dir: &Path) -> Result<(), VmmError> {
@@ -95,9 +120,10 @@ pub fn write(base: &Base, dir: &Path) -> Result<Written, VmmError> {
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir(&tmp).map_err(host("creating the snapshot directory"))?;
     let result = (|| {
-        let chunks = write_memory(base, &tmp.join(MEMORY_FILE))?;
+        let windows = write_windows(base, &tmp)?;
+        let chunks = write_sparse(&base.memfd, base.state.memory, &tmp.join(MEMORY_FILE))?;
         let n = chunks.len() as u64;
-        let payload = Payload { program: base.program.clone(), vm: base.state.clone(), chunks };
+        let payload = Payload { program: base.program.clone(), vm: base.state.clone(), chunks, windows };
         let bytes = format::encode(&payload)?;
         let mut f = OpenOptions::new().write(true).create_new(true).open(tmp.join(STATE_FILE)).map_err(host("creating state.bin"))?;
         f.write_all(&bytes).map_err(host("writing state.bin"))?;

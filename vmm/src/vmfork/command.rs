@@ -8,8 +8,10 @@
 //! same checksum; otherwise the first failing status (1 for a checksum
 //! mismatch).
 
+use super::devices::DeviceModes;
 use super::{Base, NoCheckpoint, ResetLoop};
 use crate::cli::ForkArgs;
+use crate::device::PmemSpec;
 use crate::error::VmmError;
 use crate::kernel::Console;
 use crate::machine::Ending;
@@ -19,16 +21,22 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// The checkpoint of `vmm fork` / `vmm snapshot`, or an error saying why not.
-pub fn base_from(a: &crate::cli::RunArgs) -> Result<(Base, Duration), VmmError> {
-    // Memory windows and the control socket belong to `vmm run`; checkpoints
-    // of VMs with devices are not supported yet (docs/vmfork.md).
-    if !a.devices.is_empty() || a.ctl.is_some() {
+/// `modes` are the `--device-mode` choices.
+pub fn base_from(a: &crate::cli::RunArgs, modes: &[String]) -> Result<(Base, Duration), VmmError> {
+    // The control socket belongs to one running VM; children and restores
+    // would share or lose it, so it is refused (docs/vmfork.md).
+    if a.ctl.is_some() {
         return Err(VmmError::Usage(
-            "--device and --ctl are not supported by vmm fork/snapshot yet: checkpoints of VMs with memory windows are not implemented (docs/vmfork.md)".into(),
+            "--ctl is not supported by vmm fork/snapshot: a control socket serves one running VM (plug devices with --device)".into(),
         ));
     }
+    if a.unplug_tripwire || a.inject.is_some() {
+        return Err(VmmError::Usage("--unplug-tripwire and --inject are testing aids of vmm run only".into()));
+    }
+    let modes = DeviceModes::parse(modes)?;
+    let devices = a.devices.iter().map(|d| PmemSpec::parse(d).map_err(VmmError::Usage)).collect::<Result<Vec<_>, _>>()?;
     let (spec, timeout) = run::spec_from_args(a)?;
-    match Base::checkpoint(&spec, timeout) {
+    match Base::checkpoint_with_devices(&spec, timeout, &devices, &modes) {
         Ok(b) => Ok((b, timeout)),
         Err(NoCheckpoint::Error(e)) => Err(e),
         Err(NoCheckpoint::Ended(how)) => Err(VmmError::Usage(format!(
@@ -58,7 +66,7 @@ pub fn command(a: &ForkArgs) -> Result<i32, VmmError> {
         return Err(VmmError::Usage("--children must be between 1 and 4096".into()));
     }
     let t = Instant::now();
-    let (base, timeout) = base_from(&a.run)?;
+    let (base, timeout) = base_from(&a.run, &a.device_modes)?;
     let checkpoint_ms = t.elapsed().as_secs_f64() * 1e3;
     let _ = std::io::stdout().flush();
     match a.reset_loop {

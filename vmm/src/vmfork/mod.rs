@@ -2,9 +2,11 @@
 //!
 //! Owns `VmState` (what a checkpoint captures besides guest RAM), the fork of
 //! child VMs from a checkpoint with host-level copy-on-write guest RAM
-//! (`fork`), and the reset loop with dirty-page tracking (`reset`, `dirty`).
+//! (`fork`), the reset loop with dirty-page tracking (`reset`, `dirty`), and
+//! what children and restores get of memory windows (`devices`).
 
 use crate::kernel::image::KernelImage;
+use devices::DeviceState;
 use guest_mm::EngineImage;
 use kvm_bindings::{kvm_fpu, kvm_regs};
 
@@ -21,9 +23,12 @@ pub struct VmState {
     /// Its x87/SSE state (the guest never enables XSAVE).
     #[serde(with = "crate::snapshot::kvm_serde::Fpu")]
     pub fpu: kvm_fpu,
+    /// Memory windows (plugged and unplugged) and the window allocator.
+    pub devices: DeviceState,
 }
 
 pub mod command;
+pub mod devices;
 pub mod dirty;
 pub mod fork;
 pub mod reset;

@@ -52,6 +52,14 @@ pub enum ShadowFlush {
 impl<'a> ResetLoop<'a> {
     /// Forks the child (index 0) whose output is captured.
     pub fn new(base: &'a Base) -> Result<Self, VmmError> {
+        // A reset would have to revert window copies and re-plug windows a
+        // run unplugged, and cannot revert a shared backing: not supported.
+        if !base.windows.is_empty() {
+            return Err(VmmError::Usage(format!(
+                "--reset-loop is not supported with plugged devices ({}); fork children instead",
+                base.state.devices.names().join(", ")
+            )));
+        }
         let child = base.fork(0, Console::Capture(Vec::new(), Vec::new()))?;
         Ok(ResetLoop { base, child, pagemap: dirty::open_pagemap()?, revert_memory: true, shadow: ShadowFlush::DummySlot })
     }
