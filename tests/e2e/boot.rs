@@ -216,3 +216,19 @@ fn bench_unplug_reports_revoke_and_transaction_against_a_bare_exit_as_json() {
     let resume = v["ctl_request_to_resume_us"].as_f64().unwrap();
     assert!((v["ratio_ctl_request_to_resume"].as_f64().unwrap() - resume / exit).abs() < 1e-6);
 }
+
+#[test]
+fn bench_fork_reports_fork_reset_rss_and_restore_against_host_fork_as_json() {
+    let o = vmm(&["bench", "fork", "--sizes", "64", "--runs", "1", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let s = &v["sizes"][0];
+    assert_eq!(s["guest_ram_mib"].as_u64(), Some(64));
+    let (fork, host) = (s["fork_child_us"].as_f64().unwrap(), s["host_fork_us"].as_f64().unwrap());
+    assert!(fork > 0.0 && host > 0.0);
+    assert!((s["fork_vs_host_fork"].as_f64().unwrap() - fork / host).abs() < 1e-9);
+    assert!((s["resets_per_s"].as_f64().unwrap() - 1e6 / s["reset_us"].as_f64().unwrap()).abs() < 1e-3);
+    for k in ["parent_rss_mib", "children_rss_mib", "restore_eager_ms", "restore_lazy_ms", "restore_lazy_new_process_ms"] {
+        assert!(s[k].as_f64().unwrap() > 0.0, "{k}: {s}");
+    }
+}
