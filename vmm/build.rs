@@ -14,7 +14,7 @@ use std::process::Command;
 
 /// Ring-3 programs shipped in the image, in the order `vmm programs` lists them.
 const PROGRAMS: &[&str] =
-    &["hello", "exit", "touch", "segv", "protect", "sigcatch", "guard", "forkcow", "scenario", "spin", "nulltrap", "pmem"];
+    &["hello", "exit", "touch", "segv", "protect", "sigcatch", "guard", "forkcow", "scenario", "spin", "nulltrap", "pmem", "fuzz"];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

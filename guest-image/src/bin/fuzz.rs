@@ -1,0 +1,621 @@
+//! `fuzz SEED N`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments and probed loads, stores and jumps; prints counts per outcome.
+//!
+//! The VMM must survive anything a ring-3 program does; this program tries
+//! hard to make it fail. A SplitMix64 generator seeded with SEED drives every
+//! choice, so a seed reproduces a run. Each step is either a system call (every
+//! number the vmm implements, our 0x7f00.. extensions, and unknown numbers)
+//! whose arguments come from edge values (0, -1, page-1, TASK_SIZE, kernel
+//! addresses, non-canonical addresses, random words) and from pointers at
+//! unmapped, read-only, PROT_NONE, guard, kernel and page-crossing buffers; or
+//! a load, store or jump at such an address through the fault probes.
+//!
+//! Process 1 is "tame": it never hands the kernel a range that overlaps its
+//! own code or stack, so it survives to print the summary. Forked children
+//! (at most three deep, always reaped) are "wild": anything goes, including
+//! exit, rt_sigreturn with a garbage frame and munmap of their own code.
+#![no_std]
+#![no_main]
+
+use ulib::{println, probe, sys, Args};
+
+const P: u64 = 4096;
+const TASK_SIZE: u64 = (1 << 47) - P;
+const ARENA_PAGES: u64 = 256;
+const MAX_DEPTH: u32 = 3;
+/// Pages of the arena with a fixed role at start (see `Fuzz::setup`).
+const RW_END: u64 = 8;
+const NONE_PAGE: u64 = 8;
+const RO_PAGES: u64 = 9;
+const GUARD_PAGE: u64 = 12;
+const HOLE_PAGES: u64 = 13;
+const SHARED_PAGES: u64 = 16;
+const EXEC_PAGES: u64 = 20;
+const LONG_PATH: u64 = 24;
+/// Page boundaries where one kind of memory meets another.
+const EDGES: [u64; 7] = [RW_END, RO_PAGES, GUARD_PAGE, HOLE_PAGES, SHARED_PAGES, EXEC_PAGES, LONG_PATH];
+
+core::arch::global_asm!(
+    r#"
+    .section .text.fuzz_sigreturn, "ax"
+    .globl fuzz_sigreturn_at
+fuzz_sigreturn_at:
+    mov rsp, rdi
+    mov eax, 15
+    syscall
+    ud2
+"#
+);
+
+extern "C" {
+    /// rt_sigreturn with RSP = `frame` (the kernel reads the frame at RSP-8).
+    fn fuzz_sigreturn_at(frame: u64) -> !;
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn one_in(&mut self, n: u64) -> bool {
+        self.below(n) == 0
+    }
+}
+
+/// Outcome counters; the summary prints them.
+#[derive(Default)]
+struct Counts {
+    sys_ok: u64,
+    efault: u64,
+    einval: u64,
+    enosys: u64,
+    enomem: u64,
+    ebadf: u64,
+    other_err: u64,
+    mem_ok: u64,
+    maperr: u64,
+    accerr: u64,
+    si_kernel: u64,
+    sigbus: u64,
+    forks: u64,
+    child_exited: u64,
+    child_killed: u64,
+}
+
+struct Fuzz {
+    rng: Rng,
+    wild: bool,
+    depth: u32,
+    arena: u64,
+    stack: u64,
+    /// Mappings this program created outside the arena: (address, length).
+    owned: [(u64, u64); 8],
+    /// Descriptors worth naming: memfd, file, maps, pagemap, pmem0, recent opens.
+    fds: [u64; 8],
+    c: Counts,
+}
+
+/// Raw syscall.
+fn sc(n: u64, a: [u64; 6]) -> i64 {
+    // SAFETY: the fuzzer's point is to hand the kernel arbitrary arguments;
+    // `Fuzz::tame_ok` keeps process 1's own code and stack out of reach.
+    unsafe { sys::syscall6(n as usize, a[0] as usize, a[1] as usize, a[2] as usize, a[3] as usize, a[4] as usize, a[5] as usize) as i64 }
+}
+
+fn code_addr() -> u64 {
+    guest_main as *const () as u64
+}
+
+static DATA: [u8; 64] = [7; 64];
+
+impl Fuzz {
+    /// Builds the arena: rw, PROT_NONE, read-only, guard, hole, shared memfd, exec, long path.
+    fn setup(&mut self) {
+        let a = sys::mmap_anon((ARENA_PAGES * P) as usize, sys::PROT_READ | sys::PROT_WRITE);
+        if a < 0 {
+            println!("fuzz: arena mmap -> {a}");
+            sys::exit(3);
+        }
+        let a = a as u64;
+        self.arena = a;
+        let pg = |i: u64| a + i * P;
+        // SAFETY: every call names the arena, which nothing else uses.
+        unsafe {
+            core::ptr::write_bytes(pg(0) as *mut u8, 0x5a, (RW_END * P) as usize);
+            // An unterminated string that runs into the PROT_NONE page.
+            core::ptr::write_bytes((pg(RW_END) - 64) as *mut u8, b'b', 64);
+            core::ptr::write_bytes(pg(EXEC_PAGES) as *mut u8, 0xc3, (4 * P) as usize);
+            core::ptr::write_bytes(pg(LONG_PATH) as *mut u8, b'a', 5000);
+            *((pg(LONG_PATH) + 5000) as *mut u8) = 0;
+            *(pg(LONG_PATH) as *mut u8) = b'/';
+            sys::mprotect(pg(NONE_PAGE) as usize, P as usize, sys::PROT_NONE);
+            sys::mprotect(pg(RO_PAGES) as usize, (3 * P) as usize, sys::PROT_READ);
+            sys::madvise(pg(GUARD_PAGE) as usize, P as usize, sys::MADV_GUARD_INSTALL);
+            sys::munmap(pg(HOLE_PAGES) as usize, (3 * P) as usize);
+            sys::mprotect(pg(EXEC_PAGES) as usize, (4 * P) as usize, sys::PROT_READ | sys::PROT_EXEC);
+        }
+        let memfd = sc(sys::SYS_MEMFD_CREATE as u64, [c"fuzz".as_ptr() as u64, 0, 0, 0, 0, 0]);
+        sc(sys::SYS_FTRUNCATE as u64, [memfd as u64, 8 * P, 0, 0, 0, 0]);
+        sc(sys::SYS_MMAP as u64, [pg(SHARED_PAGES), 4 * P, 3, (sys::MAP_SHARED | sys::MAP_FIXED) as u64, memfd as u64, 0]);
+        let file = sc(sys::SYS_OPENAT as u64, [-100i64 as u64, c"/fuzzfile".as_ptr() as u64, 0x42, 0o644, 0, 0]);
+        sc(1, [file as u64, pg(0), 3 * P, 0, 0, 0]);
+        let maps = sc(sys::SYS_OPENAT as u64, [-100i64 as u64, c"/proc/self/maps".as_ptr() as u64, 0, 0, 0, 0]);
+        let pagemap = sc(sys::SYS_OPENAT as u64, [-100i64 as u64, c"/proc/self/pagemap".as_ptr() as u64, 0, 0, 0, 0]);
+        let pmem = sc(sys::SYS_OPENAT as u64, [-100i64 as u64, c"/dev/pmem0".as_ptr() as u64, 2, 0, 0, 0]);
+        self.fds = [memfd as u64, file as u64, maps as u64, pagemap as u64, pmem as u64, 0, 1, 2];
+        if pmem >= 0 {
+            let m = sc(sys::SYS_MMAP as u64, [0, 4 * P, 3, sys::MAP_SHARED as u64, pmem as u64, 0]);
+            if m >= 0 {
+                self.owned[0] = (m as u64, 4 * P);
+            }
+        }
+        let m = sc(sys::SYS_MMAP as u64, [0, 16 * P, 3, (sys::MAP_PRIVATE | sys::MAP_ANONYMOUS) as u64, u64::MAX, 0]);
+        if m >= 0 {
+            self.owned[1] = (m as u64, 16 * P);
+        }
+    }
+
+    /// An address: edge values, kernel and non-canonical addresses, the arena's
+    /// kinds of memory and their boundaries, our own stack, code and data.
+    fn addr(&mut self) -> u64 {
+        let r = &mut self.rng;
+        match r.below(26) {
+            0 => 0,
+            1 => 1,
+            2 => P - 1,
+            3 => P,
+            4 => TASK_SIZE,
+            5 => TASK_SIZE - P,
+            6 => 1 << 47,
+            7 => 0xffff_8880_0000_0000,
+            8 => 0xffff_ffff_ff60_0000,
+            9 => 0xffff_ffff_8000_0000,
+            10 => u64::MAX,
+            11 => u64::MAX - P + 1,
+            12 => r.next(),
+            13 => r.below(TASK_SIZE / P) * P,
+            14 | 15 => self.arena + r.below(ARENA_PAGES) * P,
+            16 => self.arena + r.below(ARENA_PAGES * P),
+            17 | 18 => self.arena + EDGES[r.below(EDGES.len() as u64) as usize] * P - r.below(64),
+            19 => {
+                let (a, l) = self.owned[r.below(8) as usize];
+                a + if l > 0 { r.below(l) } else { 0 }
+            }
+            20 => self.stack - r.below(256),
+            21 => code_addr() + r.below(64),
+            22 => DATA.as_ptr() as u64 + r.below(64),
+            23 => 0x40_0000,
+            24 => self.arena + ARENA_PAGES * P,
+            _ => self.arena + SHARED_PAGES * P + r.below(4 * P),
+        }
+    }
+
+    /// A length or size.
+    fn len(&mut self) -> u64 {
+        let r = &mut self.rng;
+        match r.below(16) {
+            0 => 0,
+            1 => 1,
+            2 => P - 1,
+            3 => P,
+            4 => P + 1,
+            5 => 2 * P,
+            6 | 7 => r.below(64) * P,
+            8 => r.below(3 * P),
+            9 => r.next(),
+            10 => u64::MAX,
+            11 => 1 << 47,
+            12 => i64::MAX as u64,
+            13 => r.below(1 << 22),
+            14 => 0x8000_0000,
+            _ => (1 + r.below(512)) * P,
+        }
+    }
+
+    /// Any argument: an address, a length, a small number or a random word.
+    fn any(&mut self) -> u64 {
+        match self.rng.below(4) {
+            0 => self.addr(),
+            1 => self.len(),
+            2 => self.rng.below(64),
+            _ => self.rng.next(),
+        }
+    }
+
+    /// A descriptor number.
+    fn fd(&mut self) -> u64 {
+        match self.rng.below(8) {
+            0..=3 => self.fds[self.rng.below(8) as usize],
+            4 => 3 + self.rng.below(16),
+            5 => u64::MAX,
+            6 => -100i64 as u64,
+            _ => self.any(),
+        }
+    }
+
+    /// A path pointer: real names, the long one, unterminated, bad pointers.
+    fn path(&mut self) -> u64 {
+        const NAMES: [&core::ffi::CStr; 8] =
+            [c"/fuzzfile", c"/proc/self/maps", c"/proc/self/pagemap", c"/dev/pmem0", c"", c"/", c"fz2", c"/proc/self/../self/maps"];
+        match self.rng.below(6) {
+            0..=2 => NAMES[self.rng.below(8) as usize].as_ptr() as u64,
+            3 => self.arena + LONG_PATH * P + self.rng.below(5000),
+            4 => self.arena + RW_END * P - 64 + self.rng.below(64),
+            _ => self.addr(),
+        }
+    }
+
+    /// A signal number.
+    fn sig(&mut self) -> u64 {
+        match self.rng.below(4) {
+            0 => self.rng.below(66),
+            1 => [7, 9, 11, 19, 64, 65][self.rng.below(6) as usize],
+            _ => self.any(),
+        }
+    }
+
+    /// True when process 1 may let the kernel change or write [addr, addr+len):
+    /// it must not overlap our code, data or stack.
+    fn tame_ok(&self, addr: u64, len: u64) -> bool {
+        if self.wild {
+            return true;
+        }
+        let start = addr & !(P - 1);
+        let Some(end) = addr.checked_add(len).and_then(|e| e.checked_add(P - 1)).map(|e| e & !(P - 1)) else { return true };
+        let end = end.max(start + P);
+        let critical = [(0x40_0000, 0x40_0000 + (64 << 20)), (self.stack.saturating_sub(32 << 20), self.stack.saturating_add(32 << 20))];
+        !critical.iter().any(|&(s, e)| start < e && end > s)
+    }
+
+    /// A buffer the kernel may write `len` bytes to (a bad one in any case).
+    fn out_buf(&mut self, len: u64) -> u64 {
+        let a = self.addr();
+        if self.tame_ok(a, len) {
+            a
+        } else {
+            self.arena + 0x100
+        }
+    }
+
+    /// A range the kernel may change (a destructive syscall).
+    fn range(&mut self) -> (u64, u64) {
+        let (a, l) = (self.addr(), self.len());
+        if self.tame_ok(a, l) {
+            (a, l)
+        } else {
+            (self.arena + self.rng.below(ARENA_PAGES) * P, self.rng.below(32) * P)
+        }
+    }
+
+    fn count(&mut self, r: i64) {
+        let c = &mut self.c;
+        match r {
+            0.. => c.sys_ok += 1,
+            -14 => c.efault += 1,
+            -22 => c.einval += 1,
+            -38 => c.enosys += 1,
+            -12 => c.enomem += 1,
+            -9 => c.ebadf += 1,
+            _ => c.other_err += 1,
+        }
+    }
+
+    /// A garbage struct in the arena's first page: random words, bad addresses.
+    fn garbage(&mut self, at: u64, words: u64) {
+        for i in 0..words {
+            let v = if self.rng.one_in(2) { self.rng.next() } else { self.addr() };
+            // SAFETY: `at` is in the arena's read-write pages (callers pass such).
+            unsafe { ((at + 8 * i) as *mut u64).write_volatile(v) };
+        }
+    }
+
+    /// A struct pointer for the kernel to read: garbage in the arena, or a bad address.
+    fn in_struct(&mut self, words: u64) -> u64 {
+        if self.rng.one_in(3) {
+            return self.addr();
+        }
+        let at = self.arena + 0x800;
+        // A wild child may have unmapped its arena: store through the probe first.
+        if probe::store(at, 0).is_err() || probe::store(at + 8 * words, 0).is_err() {
+            return at;
+        }
+        self.garbage(at, words);
+        at
+    }
+
+    fn after_signal_calls(&mut self) {
+        // Put the probes back: a fuzzed call may have replaced or blocked them.
+        probe::install();
+        let zero = 0u64;
+        sc(14, [2, &zero as *const u64 as u64, 0, 8, 0, 0]);
+    }
+
+    fn syscall(&mut self) {
+        let r = match self.rng.below(44) {
+            0 | 1 => {
+                let (fd, len) = (self.fd(), self.len());
+                let buf = self.out_buf(len);
+                let n = if self.rng.one_in(2) { 0 } else { 17 };
+                sc(n, [fd, buf, len, self.any(), 0, 0])
+            }
+            2 | 3 => {
+                let (fd, buf, mut len) = (self.fd(), self.addr(), self.len());
+                if fd <= 2 {
+                    len %= 80;
+                }
+                let n = if self.rng.one_in(2) { 1 } else { 18 };
+                sc(n, [fd, buf, len, self.any(), 0, 0])
+            }
+            4 => sc(2, [self.path(), self.any(), self.any(), 0, 0, 0]),
+            5 => {
+                let flags = [0, 1, 2, 3, 0x40, 0xc2, 0x242, 0x80002, 0x402][self.rng.below(9) as usize];
+                let flags = if self.rng.one_in(4) { self.any() } else { flags };
+                let dirfd = if self.rng.one_in(2) { -100i64 as u64 } else { self.fd() };
+                let r = sc(257, [dirfd, self.path(), flags, 0o644, 0, 0]);
+                if r > 2 {
+                    self.fds[5] = r as u64;
+                }
+                r
+            }
+            6 => {
+                let fd = self.fd();
+                if !self.wild && fd <= 2 {
+                    return;
+                }
+                sc(3, [fd, 0, 0, 0, 0, 0])
+            }
+            7 => sc(8, [self.fd(), self.any(), self.rng.below(5), 0, 0, 0]),
+            8 => sc(87, [self.path(), 0, 0, 0, 0, 0]),
+            9 => sc(263, [self.fd(), self.path(), if self.rng.one_in(2) { 0 } else { self.any() }, 0, 0, 0]),
+            10 => sc(319, [self.path(), if self.rng.one_in(2) { self.rng.below(4) } else { self.any() }, 0, 0, 0, 0]),
+            11 => sc(77, [self.fd(), self.len(), 0, 0, 0, 0]),
+            12 => sc(285, [self.fd(), self.rng.below(4), self.len(), self.len(), 0, 0]),
+            13..=16 => {
+                let flags = [0x22, 0x21, 0x02, 0x01, 0x32, 0x31, 0x8022, 0x10_0022, 0x0100_0022, 0x2022][self.rng.below(10) as usize];
+                let flags = if self.rng.one_in(5) { self.any() } else { flags };
+                let prot = if self.rng.one_in(4) { self.any() } else { self.rng.below(8) };
+                let (addr, len) = if flags & 0x10 != 0 { self.range() } else { (self.addr(), self.len()) };
+                let len = if flags & 0x8000 != 0 && !self.wild { len.min(64 * P) } else { len };
+                let fd = if flags & 0x20 != 0 && self.rng.one_in(2) { u64::MAX } else { self.fd() };
+                let off = if self.rng.one_in(2) { self.rng.below(16) * P } else { self.any() };
+                let r = sc(9, [addr, len, prot, flags, fd, off]);
+                if r >= 0 && flags & 0x10 == 0 {
+                    self.owned[2 + self.rng.below(6) as usize] = (r as u64, len);
+                }
+                r
+            }
+            17 | 18 => {
+                let (a, l) = self.range();
+                sc(10, [a, l, if self.rng.one_in(4) { self.any() } else { self.rng.below(8) }, 0, 0, 0])
+            }
+            19 | 20 => {
+                let (a, l) = self.range();
+                sc(11, [a, l, 0, 0, 0, 0])
+            }
+            21 => sc(12, [self.any(), 0, 0, 0, 0, 0]),
+            22 | 23 => {
+                let (old, old_len) = self.range();
+                let new_len = self.len();
+                let flags = if self.rng.one_in(4) { self.any() } else { self.rng.below(8) };
+                let mut new = self.addr();
+                if !self.tame_ok(new, new_len) {
+                    new = self.arena + self.rng.below(ARENA_PAGES) * P;
+                }
+                sc(25, [old, old_len, new_len, flags, new, 0])
+            }
+            24 | 25 => {
+                let (a, l) = self.range();
+                const ADVICE: [u64; 16] = [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 18, 19, 102, 103];
+                let adv = if self.rng.one_in(5) { self.any() } else { ADVICE[self.rng.below(16) as usize] };
+                let adv = if adv == 9 && !self.wild { 4 } else { adv };
+                sc(28, [a, l, adv, 0, 0, 0])
+            }
+            26 => sc(149, [self.addr(), self.len(), 0, 0, 0, 0]),
+            27 => sc(150, [self.addr(), self.len(), 0, 0, 0, 0]),
+            28 => sc(325, [self.addr(), self.len(), self.rng.below(3), 0, 0, 0]),
+            29 => {
+                let (a, l) = self.range();
+                sc(216, [a, l, self.rng.below(2), self.rng.below(16), self.rng.below(2), 0])
+            }
+            30 => sc(126, [self.addr(), self.addr(), 0, 0, 0, 0]),
+            31 => sc(157, [if self.rng.one_in(2) { 41 } else { self.any() }, self.any(), self.any(), 0, 0, 0]),
+            32 => {
+                let act = if self.rng.one_in(3) { 0 } else { self.in_struct(4) };
+                let old = if self.rng.one_in(2) { 0 } else { self.out_buf(32) };
+                let size = if self.rng.one_in(3) { self.any() } else { 8 };
+                let r = sc(13, [self.sig(), act, old, size, 0, 0]);
+                self.after_signal_calls();
+                r
+            }
+            33 => {
+                let set = if self.rng.one_in(3) { 0 } else { self.in_struct(1) };
+                let old = if self.rng.one_in(2) { 0 } else { self.out_buf(8) };
+                let size = if self.rng.one_in(3) { self.any() } else { 8 };
+                let r = sc(14, [self.rng.below(4), set, old, size, 0, 0]);
+                self.after_signal_calls();
+                r
+            }
+            34 => sc([39, 110][self.rng.below(2) as usize], [self.any(), 0, 0, 0, 0, 0]),
+            35 => {
+                let pid = [u64::MAX, 0, 1, 2, 3, u64::MAX - 1][self.rng.below(6) as usize];
+                let pid = if self.rng.one_in(4) { self.any() } else { pid };
+                let status = self.out_buf(4);
+                sc(61, [pid, status, self.rng.below(4), self.any(), 0, 0])
+            }
+            36 => {
+                self.fork_child();
+                return;
+            }
+            37 => {
+                let name = if self.rng.one_in(2) {
+                    [c"pmem0", c"fz1", c"fz2", c"", c"x/y"][self.rng.below(5) as usize].as_ptr() as u64
+                } else {
+                    self.path()
+                };
+                let size = if self.rng.one_in(2) { (1 + self.rng.below(64)) * P } else { self.len() };
+                sc(0x7f00, [name, size, 0, 0, 0, 0])
+            }
+            38 => {
+                let name =
+                    if self.rng.one_in(2) { [c"pmem0", c"fz1", c"fz2"][self.rng.below(3) as usize].as_ptr() as u64 } else { self.path() };
+                sc(0x7f01, [name, 0, 0, 0, 0, 0])
+            }
+            39 => {
+                // Our extension range (plug, unplug, and whatever comes next).
+                let n = 0x7f00 + self.rng.below(0x20);
+                sc(n, [self.any(), self.any(), self.any(), self.any(), self.any(), self.any()])
+            }
+            40 => {
+                let n = match self.rng.below(3) {
+                    0 => self.rng.below(600),
+                    1 => self.rng.next(),
+                    _ => [56, 58, 59, 62, 231 + 1000, 0x4000_0000, u64::MAX][self.rng.below(7) as usize],
+                };
+                if matches!(n, 15 | 56 | 57 | 58 | 60 | 231 | 59 | 62) && !self.wild {
+                    return;
+                }
+                sc(n, [self.any(), self.any(), self.any(), self.any(), self.any(), self.any()])
+            }
+            41 if self.wild && self.rng.one_in(4) => self.sigreturn(),
+            42 if self.wild && self.rng.one_in(4) => sc([60, 231][self.rng.below(2) as usize], [self.any(), 0, 0, 0, 0, 0]),
+            _ => {
+                // Burst: many small splits of the arena's scratch pages (VMA counts, batches).
+                let base = self.arena + 28 * P;
+                let mut last = 0;
+                for i in 0..self.rng.below(64) {
+                    last = sc(10, [base + (i % 200) * P, P, self.rng.below(4), 0, 0, 0]);
+                }
+                last
+            }
+        };
+        self.count(r);
+    }
+
+    /// rt_sigreturn on a frame of garbage (wild children only: it replaces every register).
+    fn sigreturn(&mut self) -> i64 {
+        let at = self.arena + 2 * P;
+        if probe::store(at, 0).is_err() || probe::store(at + 1024, 0).is_err() {
+            // SAFETY: a wild child ends here one way or another.
+            unsafe { fuzz_sigreturn_at(self.addr()) }
+        }
+        self.garbage(at, 128);
+        // SAFETY: as above.
+        unsafe { fuzz_sigreturn_at(at + 8 * self.rng.below(64)) }
+    }
+
+    /// fork: the child runs wild for a while and exits; the parent reaps it.
+    fn fork_child(&mut self) {
+        if self.depth >= MAX_DEPTH || (!self.wild && !self.rng.one_in(2)) {
+            return;
+        }
+        let seed = self.rng.next();
+        let steps = 10 + self.rng.below(150);
+        let pid = sys::fork();
+        if pid == 0 {
+            self.rng = Rng(seed);
+            self.wild = true;
+            self.depth += 1;
+            for _ in 0..steps {
+                self.step();
+            }
+            sys::exit((seed & 0xff) as i32);
+        }
+        if pid < 0 {
+            self.count(pid as i64);
+            return;
+        }
+        self.c.forks += 1;
+        loop {
+            let mut status = 0i32;
+            let r = sc(61, [pid as u64, &mut status as *mut i32 as u64, 0, 0, 0, 0]);
+            if r == pid as i64 {
+                if status & 0x7f == 0 {
+                    self.c.child_exited += 1;
+                } else {
+                    self.c.child_killed += 1;
+                }
+                break;
+            }
+            if r < 0 {
+                break;
+            }
+        }
+    }
+
+    fn memory(&mut self) {
+        let a = self.addr();
+        let r = match self.rng.below(3) {
+            0 => probe::load(a).map(|_| ()),
+            1 if self.tame_ok(a, 1) => probe::store(a, self.rng.next() as u8),
+            1 => probe::load(a).map(|_| ()),
+            // A jump runs at most one instruction: a `ret` (the exec pages, or
+            // any 0xC3 byte), or one that faults because it cannot execute.
+            _ => {
+                let t = if self.rng.one_in(3) { self.arena + EXEC_PAGES * P + self.rng.below(4 * P) } else { a };
+                match probe::load(t) {
+                    Ok(0xc3) | Err(_) => probe::exec(t),
+                    Ok(_) => Ok(()),
+                }
+            }
+        };
+        let c = &mut self.c;
+        match r {
+            Ok(()) => c.mem_ok += 1,
+            Err(f) => match (f.signo, f.code) {
+                (11, 1) => c.maperr += 1,
+                (11, 2) => c.accerr += 1,
+                (7, _) => c.sigbus += 1,
+                _ => c.si_kernel += 1,
+            },
+        }
+    }
+
+    fn step(&mut self) {
+        if self.rng.below(5) < 3 {
+            self.syscall();
+        } else {
+            self.memory();
+        }
+    }
+}
+
+#[no_mangle]
+pub fn guest_main(args: &Args) -> i32 {
+    let (Some(seed), Some(n)) = (args.number(1), args.number(2)) else {
+        println!("usage: fuzz SEED N");
+        return 2;
+    };
+    let here = 0u64;
+    let mut f = Fuzz {
+        rng: Rng(seed),
+        wild: false,
+        depth: 0,
+        arena: 0,
+        stack: &here as *const u64 as u64,
+        owned: [(0, 0); 8],
+        fds: [0; 8],
+        c: Counts::default(),
+    };
+    if probe::install() != 0 {
+        println!("fuzz: cannot install the probe handlers");
+        return 3;
+    }
+    f.setup();
+    for _ in 0..n {
+        f.step();
+    }
+    let c = &f.c;
+    println!(
+        "fuzz: seed {seed} steps {n}: sys ok {} efault {} einval {} enosys {} enomem {} ebadf {} other {}; mem ok {} maperr {} accerr {} si_kernel {} sigbus {}; forks {} exited {} killed {}",
+        c.sys_ok, c.efault, c.einval, c.enosys, c.enomem, c.ebadf, c.other_err, c.mem_ok, c.maperr, c.accerr, c.si_kernel, c.sigbus, c.forks, c.child_exited, c.child_killed
+    );
+    0
+}
