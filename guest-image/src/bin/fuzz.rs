@@ -1,4 +1,4 @@
-//! `fuzz SEED N`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments and probed loads, stores and jumps; prints counts per outcome.
+//! `fuzz SEED N [wild]`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments and probed loads, stores and jumps; prints counts per outcome.
 //!
 //! The VMM must survive anything a ring-3 program does; this program tries
 //! hard to make it fail. A SplitMix64 generator seeded with SEED drives every
@@ -46,7 +46,105 @@ fuzz_sigreturn_at:
 "#
 );
 
+core::arch::global_asm!(
+    r#"
+    .section .text.fuzz_run_code, "ax"
+    .globl fuzz_run_code
+fuzz_run_code:
+    mov r11, rdi
+    mov rax, [rsi]
+    mov rbx, [rsi + 8]
+    mov rcx, [rsi + 16]
+    mov rdx, [rsi + 24]
+    mov rbp, [rsi + 32]
+    mov r8, [rsi + 40]
+    mov r9, [rsi + 48]
+    mov r10, [rsi + 56]
+    mov r12, [rsi + 64]
+    mov r13, [rsi + 72]
+    mov r14, [rsi + 80]
+    mov r15, [rsi + 88]
+    mov rdi, [rsi + 96]
+    mov rsi, [rsi + 104]
+    jmp r11
+"#
+);
+
+/// Instructions a ring-3 program has no business running (privileged, I/O,
+/// interrupts, virtualisation, segment loads, FPU state loads, the syscall
+/// trampoline's own opcodes), each run once with random registers and
+/// followed by `ud2`. An `int` gets a random vector appended (0xCD).
+const INSNS: &[&[u8]] = &[
+    &[0xcc],
+    &[0xcd],
+    &[0xce],
+    &[0xf1],
+    &[0xf4],
+    &[0xfa],
+    &[0xfb],
+    &[0xe4, 0x80],
+    &[0xe6, 0xe3],
+    &[0xec],
+    &[0xee],
+    &[0x0f, 0x0b],
+    &[0x0f, 0x05],
+    &[0x0f, 0x34],
+    &[0x0f, 0x35],
+    &[0x0f, 0x01, 0xf8],
+    &[0x48, 0xcf],
+    &[0x0f, 0x20, 0xd8],
+    &[0x0f, 0x22, 0xd8],
+    &[0x0f, 0x32],
+    &[0x0f, 0x30],
+    &[0x0f, 0x31],
+    &[0x0f, 0xa2],
+    &[0x0f, 0x01, 0xd0],
+    &[0x31, 0xc9, 0xf7, 0xf1],
+    &[0x0f, 0x01, 0xc1],
+    &[0x0f, 0x01, 0xd9],
+    &[0x0f, 0x01, 0xca],
+    &[0x0f, 0x01, 0xcb],
+    &[0x0f, 0x01, 0xc8],
+    &[0x0f, 0x01, 0xc9],
+    &[0x0f, 0x33],
+    &[0x0f, 0x09],
+    &[0x0f, 0x08],
+    &[0x0f, 0x01, 0x38],
+    &[0x0f, 0x06],
+    &[0x0f, 0xae, 0x08],
+    &[0x0f, 0xae, 0x00],
+    &[0x0f, 0x01, 0x00],
+    &[0x0f, 0x01, 0x08],
+    &[0x0f, 0x00, 0x00],
+    &[0x0f, 0x00, 0xc8],
+    &[0x8e, 0xd0],
+    &[0x8e, 0xd8],
+    &[0x8e, 0xe0],
+    &[0x8e, 0xe8],
+    &[0x0f, 0xa1],
+    &[0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90],
+    &[0xc5, 0xfc, 0x77],
+    &[0x0f, 0xae, 0x10],
+    &[0xf3, 0x48, 0x0f, 0xae, 0xd8],
+    &[0x0f, 0x01, 0xf9],
+    &[0x0f, 0x78, 0xc0],
+    &[0xf0, 0x90],
+    &[0x0f, 0xff],
+    &[0x88, 0x00],
+    &[0xff, 0xe0],
+    &[0xff, 0xd0],
+    &[0x0f, 0xae, 0x28],
+    &[0x0f, 0xc7, 0x08],
+    &[0x0f, 0x0d, 0x08],
+    &[0x48, 0x8b, 0x00],
+    &[0xf3, 0xa4],
+    &[0xf3, 0xab],
+];
+
 extern "C" {
+    /// Loads rax, rbx, rcx, rdx, rbp, r8-r10, r12-r15, rdi, rsi from `regs`
+    /// and jumps to `code`.
+    fn fuzz_run_code(code: u64, regs: *const u64) -> !;
     /// rt_sigreturn with RSP = `frame` (the kernel reads the frame at RSP-8).
     fn fuzz_sigreturn_at(frame: u64) -> !;
 }
@@ -98,6 +196,8 @@ struct Fuzz {
     stack: u64,
     /// Mappings this program created outside the arena: (address, length).
     owned: [(u64, u64); 8],
+    /// A read-write-execute page for `instruction`.
+    code_page: u64,
     /// Descriptors worth naming: memfd, file, maps, pagemap, pmem0, recent opens.
     fds: [u64; 8],
     c: Counts,
@@ -157,6 +257,8 @@ impl Fuzz {
                 self.owned[0] = (m as u64, 4 * P);
             }
         }
+        let m = sc(sys::SYS_MMAP as u64, [0, P, 7, (sys::MAP_PRIVATE | sys::MAP_ANONYMOUS) as u64, u64::MAX, 0]);
+        self.code_page = m as u64;
         let m = sc(sys::SYS_MMAP as u64, [0, 16 * P, 3, (sys::MAP_PRIVATE | sys::MAP_ANONYMOUS) as u64, u64::MAX, 0]);
         if m >= 0 {
             self.owned[1] = (m as u64, 16 * P);
@@ -339,7 +441,7 @@ impl Fuzz {
     }
 
     fn syscall(&mut self) {
-        let r = match self.rng.below(44) {
+        let r = match self.rng.below(47) {
             0 | 1 => {
                 let (fd, len) = (self.fd(), self.len());
                 let buf = self.out_buf(len);
@@ -383,7 +485,7 @@ impl Fuzz {
                 let flags = if self.rng.one_in(5) { self.any() } else { flags };
                 let prot = if self.rng.one_in(4) { self.any() } else { self.rng.below(8) };
                 let (addr, len) = if flags & 0x10 != 0 { self.range() } else { (self.addr(), self.len()) };
-                let len = if flags & 0x8000 != 0 && !self.wild { len.min(64 * P) } else { len };
+                let len = if flags & 0x8000 != 0 && !self.wild { len.min(512 * P) } else { len };
                 let fd = if flags & 0x20 != 0 && self.rng.one_in(2) { u64::MAX } else { self.fd() };
                 let off = if self.rng.one_in(2) { self.rng.below(16) * P } else { self.any() };
                 let r = sc(9, [addr, len, prot, flags, fd, off]);
@@ -413,8 +515,11 @@ impl Fuzz {
             }
             24 | 25 => {
                 let (a, l) = self.range();
-                const ADVICE: [u64; 16] = [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 18, 19, 102, 103];
-                let adv = if self.rng.one_in(5) { self.any() } else { ADVICE[self.rng.below(16) as usize] };
+                let adv = match self.rng.below(8) {
+                    0 => self.any(),
+                    1 => [100, 101, 102, 103, 102, 103][self.rng.below(6) as usize],
+                    _ => self.rng.below(26),
+                };
                 let adv = if adv == 9 && !self.wild { 4 } else { adv };
                 sc(28, [a, l, adv, 0, 0, 0])
             }
@@ -451,7 +556,11 @@ impl Fuzz {
                 sc(61, [pid, status, self.rng.below(4), self.any(), 0, 0])
             }
             36 => {
-                self.fork_child();
+                if self.rng.one_in(8) {
+                    self.fork_chain();
+                } else {
+                    self.fork_child();
+                }
                 return;
             }
             37 => {
@@ -484,6 +593,10 @@ impl Fuzz {
                 }
                 sc(n, [self.any(), self.any(), self.any(), self.any(), self.any(), self.any()])
             }
+            43..=45 => {
+                self.instruction();
+                return;
+            }
             41 if self.wild && self.rng.one_in(4) => self.sigreturn(),
             42 if self.wild && self.rng.one_in(4) => sc([60, 231][self.rng.below(2) as usize], [self.any(), 0, 0, 0, 0, 0]),
             _ => {
@@ -511,6 +624,68 @@ impl Fuzz {
         unsafe { fuzz_sigreturn_at(at + 8 * self.rng.below(64)) }
     }
 
+    /// A child runs one instruction from `INSNS` (or jumps into the syscall
+    /// trampoline) with random registers; it ends by a signal or in `ud2`.
+    fn instruction(&mut self) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        let mut regs = [0u64; 14];
+        for r in regs.iter_mut() {
+            *r = self.any();
+        }
+        if self.rng.one_in(2) {
+            // rax often a small number: a syscall number, an `in`/`out` operand.
+            regs[0] = self.rng.below(400);
+        }
+        let insn = INSNS[self.rng.below(INSNS.len() as u64) as usize];
+        let vector = [3, 4, 0x0e, 0x80, 0x20, 1, 2, 8, 0x12, 0xff, 6, 13][self.rng.below(12) as usize];
+        let trampoline = self.rng.one_in(16);
+        let pid = sys::fork();
+        if pid == 0 {
+            let page = self.code_page;
+            let mut code = [0x0fu8; 32];
+            code[..insn.len()].copy_from_slice(insn);
+            let mut n = insn.len();
+            if insn == [0xcd] {
+                code[1] = vector;
+                n = 2;
+            }
+            // ud2 after the instruction (and at every even offset after it).
+            for i in (n..32).step_by(2) {
+                code[i] = 0x0f;
+                if i + 1 < 32 {
+                    code[i + 1] = 0x0b;
+                }
+            }
+            for (i, b) in code.iter().enumerate() {
+                if probe::store(page + i as u64, *b).is_err() {
+                    sys::exit(4);
+                }
+            }
+            let target = if trampoline { 0xffff_ffff_ff60_0000 + (regs[3] & 1) } else { page };
+            if trampoline {
+                // The trampoline "returns" to RCX: not back into itself, which would loop.
+                regs[2] = page + 2 * (regs[2] & 7);
+            }
+            // SAFETY: the child ends in that code one way or another.
+            unsafe { fuzz_run_code(target, regs.as_ptr()) }
+        }
+        if pid < 0 {
+            self.count(pid as i64);
+            return;
+        }
+        self.c.forks += 1;
+        let mut status = 0i32;
+        if sc(61, [pid as u64, &mut status as *mut i32 as u64, 0, 0, 0, 0]) == pid as i64 {
+            if status & 0x7f == 0 {
+                self.c.child_exited += 1;
+            } else {
+                self.c.child_killed += 1;
+            }
+        }
+    }
+
     /// fork: the child runs wild for a while and exits; the parent reaps it.
     fn fork_child(&mut self) {
         if self.depth >= MAX_DEPTH || (!self.wild && !self.rng.one_in(2)) {
@@ -533,6 +708,10 @@ impl Fuzz {
             return;
         }
         self.c.forks += 1;
+        if !self.wild && self.rng.one_in(3) {
+            // Left running: a later wait4(-1) reaps it, or process 1 ends first.
+            return;
+        }
         loop {
             let mut status = 0i32;
             let r = sc(61, [pid as u64, &mut status as *mut i32 as u64, 0, 0, 0, 0]);
@@ -548,6 +727,45 @@ impl Fuzz {
                 break;
             }
         }
+    }
+
+    /// A chain of up to 24 processes, each the parent of the next; each
+    /// level dirties some memory (COW copies) and the last runs wild.
+    fn fork_chain(&mut self) {
+        if self.depth > 0 {
+            return;
+        }
+        let levels = 2 + self.rng.below(23);
+        let seed = self.rng.next();
+        for level in 0..levels {
+            let pid = sys::fork();
+            if pid < 0 {
+                self.count(pid as i64);
+                break;
+            }
+            if pid > 0 {
+                let mut status = 0i32;
+                sc(61, [pid as u64, &mut status as *mut i32 as u64, 0, 0, 0, 0]);
+                if level == 0 {
+                    self.c.forks += 1;
+                    self.c.child_exited += (status & 0x7f == 0) as u64;
+                    self.c.child_killed += (status & 0x7f != 0) as u64;
+                    return;
+                }
+                sys::exit(0);
+            }
+            // The child: dirty a few arena pages, then go one level deeper.
+            for i in 0..8 {
+                let _ = probe::store(self.arena + ((level * 8 + i) % RW_END) * P + level, level as u8);
+            }
+        }
+        self.rng = Rng(seed);
+        self.wild = true;
+        self.depth = MAX_DEPTH;
+        for _ in 0..50 {
+            self.step();
+        }
+        sys::exit(0);
     }
 
     fn memory(&mut self) {
@@ -601,6 +819,7 @@ pub fn guest_main(args: &Args) -> i32 {
         arena: 0,
         stack: &here as *const u64 as u64,
         owned: [(0, 0); 8],
+        code_page: 0,
         fds: [0; 8],
         c: Counts::default(),
     };
@@ -609,8 +828,13 @@ pub fn guest_main(args: &Args) -> i32 {
         return 3;
     }
     f.setup();
+    // `fuzz SEED N wild`: process 1 runs wild too (it rarely survives to the summary).
+    f.wild = args.get(3) == Some(b"wild");
     for _ in 0..n {
         f.step();
+    }
+    if f.rng.one_in(2) {
+        while sc(61, [u64::MAX, 0, 0, 0, 0, 0]) > 0 {}
     }
     let c = &f.c;
     println!(

@@ -243,6 +243,11 @@ impl Kernel {
                 Ok(Step::Resume)
             }
             signal::Delivery::Kill(status) => self.kill(regs, cpu, fault, status, None),
+            signal::Delivery::ForcedSegv => {
+                // The report names the SIGSEGV that kills, not the signal that could not be delivered.
+                let forced = SigFault { signal: Signal::SIGSEGV, code: SiCode::Kernel, addr: VirtAddr::new(0) };
+                self.kill(regs, cpu, forced, ExitStatus::Killed { signal: Signal::SIGSEGV.number(), core: true }, None)
+            }
         }
     }
 
