@@ -14,7 +14,7 @@
 //! masked to what user mode may set.
 
 use super::process::*;
-use guest_mm::{Errno, PhysMemory, SigFault, Signal, VirtAddr};
+use guest_mm::{Errno, PhysMemory, SigFault, VirtAddr};
 use kvm_bindings::kvm_regs;
 
 /// RFLAGS bits user mode may set (Linux's FIX_EFLAGS).
@@ -222,7 +222,7 @@ pub fn read_exact<M: PhysMemory>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guest_mm::{SiCode, SigFault};
+    use guest_mm::{SiCode, SigFault, Signal};
 
     fn proc_with_handler() -> Process {
         let mut p = Process::new(1, 0, "t".into(), guest_mm::AsId(1), kvm_regs::default());
