@@ -140,3 +140,15 @@ fn the_hostile_run_classifier_rejects_a_guest_kernel_crash_and_a_panic() {
     let ok = fuzz(1, 100, &[]);
     assert_eq!(unacceptable(&ok), None, "{}", o.stderr);
 }
+
+#[test]
+fn a_guest_cannot_plug_more_window_memory_than_its_ram() {
+    // Found by the fuzzer: 60 plugs of 16 GiB each succeeded, ~1 TiB of host
+    // memory the guest could fill. Now the guest's plugs stop at its RAM size
+    // (256 MiB for `vmm scenario`).
+    let scn = temp_path("plug-budget.scn");
+    std::fs::write(&scn, "backing anon\nplug(\"big\", 1 << 30) = ENOMEM\nplug(\"a\", 200 << 20) = 0\nplug(\"b\", 100 << 20) = ENOMEM\nunplug(\"a\") = 0\nplug(\"b\", 100 << 20) = 0\n").unwrap();
+    let o = vmm(&["scenario", scn.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&scn);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+}
