@@ -153,11 +153,15 @@ impl Machine {
             pool_frames: (spec.memory - POOL_PA) >> 12,
             kernel_entries,
             fault_around: spec.fault_around,
-            limits: Limits::default(),
+            limits: Limits {
+                max_total_vmas: Limits::total_vmas_for_ram(spec.memory, Limits::default().max_map_count),
+                ..Limits::default()
+            },
         };
         let engine = Engine::new(mem, config).map_err(|e| VmmError::Internal(e.to_string()))?;
         let console = if spec.capture { Console::Capture(Vec::new(), Vec::new()) } else { Console::Inherit };
         let mut kernel = Kernel::new(engine, console);
+        kernel.max_procs = crate::kernel::max_threads_for_ram(spec.memory);
         kernel.quiet = spec.quiet;
         kernel.show_maps = spec.show_maps;
         for (name, data, writable) in &spec.files {

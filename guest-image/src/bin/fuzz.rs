@@ -805,8 +805,45 @@ impl Fuzz {
     }
 }
 
+/// `fuzz maps N`: N single-page mappings (N VMAs), then fork until fork fails;
+/// prints how far it got. Probes what a guest can make the host hold.
+fn maps_then_forks(n: u64) -> i32 {
+    let base = sys::mmap_anon((2 * n * P) as usize, sys::PROT_NONE);
+    if base < 0 {
+        println!("fuzz maps: reserve -> {base}");
+        return 3;
+    }
+    let mut vmas = 0;
+    for i in 0..n {
+        // SAFETY: inside our own reservation.
+        if unsafe { sys::mprotect(base as usize + (2 * i * P) as usize, P as usize, sys::PROT_READ) } != 0 {
+            break;
+        }
+        vmas += 1;
+    }
+    let mut forks = 0u64;
+    let err = loop {
+        let pid = sys::fork();
+        if pid == 0 {
+            sys::exit(0);
+        }
+        if pid < 0 {
+            break pid;
+        }
+        forks += 1;
+        if forks >= 1_000_000 {
+            break 0;
+        }
+    };
+    println!("fuzz maps: {vmas} mappings, {forks} forks, then fork -> {err}");
+    0
+}
+
 #[no_mangle]
 pub fn guest_main(args: &Args) -> i32 {
+    if args.get(1) == Some(b"maps") {
+        return maps_then_forks(args.number(2).unwrap_or(1000));
+    }
     let (Some(seed), Some(n)) = (args.number(1), args.number(2)) else {
         println!("usage: fuzz SEED N");
         return 2;
