@@ -1,4 +1,4 @@
-//! `fuzz SEED N [wild]`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments and probed loads, stores and jumps; prints counts per outcome.
+//! `fuzz SEED N [wild]`, `fuzz maps N`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments, probed loads, stores and jumps, privileged instructions and forks; prints counts per outcome.
 //!
 //! The VMM must survive anything a ring-3 program does; this program tries
 //! hard to make it fail. A SplitMix64 generator seeded with SEED drives every
@@ -9,10 +9,15 @@
 //! unmapped, read-only, PROT_NONE, guard, kernel and page-crossing buffers; or
 //! a load, store or jump at such an address through the fault probes.
 //!
+//! Forked children also run one privileged or trapping instruction each
+//! (`INSNS`) with random registers.
+//!
 //! Process 1 is "tame": it never hands the kernel a range that overlaps its
-//! own code or stack, so it survives to print the summary. Forked children
-//! (at most three deep, always reaped) are "wild": anything goes, including
-//! exit, rt_sigreturn with a garbage frame and munmap of their own code.
+//! own code or stack, so it survives to print the summary (`wild` as a third
+//! argument lifts that). Forked children (at most three deep, or one chain of
+//! up to 24) are "wild": anything goes, including exit, rt_sigreturn with a
+//! garbage frame and munmap of their own code. `fuzz maps N` makes N VMAs and
+//! forks until fork fails: what a guest can make the host hold.
 #![no_std]
 #![no_main]
 
