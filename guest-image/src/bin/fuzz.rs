@@ -746,6 +746,10 @@ impl Fuzz {
             let pid = sys::fork();
             if pid < 0 {
                 self.count(pid as i64);
+                if level == 0 {
+                    // Still process 1 (or its tame self): stay tame.
+                    return;
+                }
                 break;
             }
             if pid > 0 {
