@@ -12,9 +12,10 @@ fn main() {
     let shim_ld = dir.join("shim.ld");
     let user_ld = dir.join("user.ld");
     println!("cargo:rustc-link-arg-bin=shim=-Wl,-T,{}", shim_ld.display());
-    for bin in
-        ["hello", "exit", "touch", "segv", "protect", "nulltrap", "spin", "guard", "forkcow", "sigcatch", "scenario", "pmem", "forkvm"]
-    {
+    for bin in [
+        "hello", "exit", "touch", "segv", "protect", "nulltrap", "spin", "guard", "forkcow", "sigcatch", "scenario", "pmem", "forkvm",
+        "fuzz",
+    ] {
         println!("cargo:rustc-link-arg-bin={bin}=-Wl,-T,{}", user_ld.display());
     }
     println!("cargo:rerun-if-changed=shim.ld");

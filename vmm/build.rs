@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Ring-3 programs shipped in the image, in the order `vmm programs` lists them.
-const PROGRAMS: &[&str] =
-    &["hello", "exit", "touch", "segv", "protect", "sigcatch", "guard", "forkcow", "scenario", "spin", "nulltrap", "pmem", "forkvm"];
+const PROGRAMS: &[&str] = &[
+    "hello", "exit", "touch", "segv", "protect", "sigcatch", "guard", "forkcow", "scenario", "spin", "nulltrap", "pmem", "forkvm", "fuzz",
+];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

@@ -48,11 +48,15 @@ ulib_probe_store_fix:
 
     .globl ulib_probe_exec
 ulib_probe_exec:
+ulib_probe_exec_call:
     call rdi
     xor eax, eax
     ret
 ulib_probe_exec_fix:
     add rsp, 8
+    mov eax, -1
+    ret
+ulib_probe_exec_nocall_fix:
     mov eax, -1
     ret
 
@@ -65,6 +69,7 @@ ulib_sigreturn:
     .globl ulib_probe_addrs
 ulib_probe_addrs:
     .quad ulib_probe_load_insn, ulib_probe_load_fix, ulib_probe_store_insn, ulib_probe_store_fix, ulib_probe_exec_fix
+    .quad ulib_probe_exec_call, ulib_probe_exec_nocall_fix
 "#
 );
 
@@ -73,7 +78,7 @@ extern "C" {
     fn ulib_probe_store(addr: u64, v: u8) -> i32;
     fn ulib_probe_exec(addr: u64) -> i32;
     fn ulib_sigreturn();
-    static ulib_probe_addrs: [u64; 5];
+    static ulib_probe_addrs: [u64; 7];
 }
 
 // struct ucontext: uc_mcontext at +40; sigcontext registers in Linux order.
@@ -98,6 +103,10 @@ extern "C" fn handler(signo: i32, info: *const u8, uc: *mut u8) {
             // The fetch faulted at the call target; the fix-up pops the
             // call's return address and returns -1 to the probe's caller.
             rip.write_volatile(fixes[4]);
+        } else if at == fixes[5] && EXEC_TARGET.load(Ordering::SeqCst) != u64::MAX {
+            // A non-canonical call target faults (#GP) at the call itself,
+            // before anything is pushed.
+            rip.write_volatile(fixes[6]);
         } else {
             // A fault outside any probe: restore the default action and let it kill us.
             let dfl = [0u64; 4];

@@ -44,11 +44,26 @@ pub struct Limits {
     pub memlock: u64,
     /// RLIMIT_STACK in bytes, which decides the mmap base.
     pub stack: u64,
+    /// VMAs of all spaces together. Linux keeps VMAs in (guest) kernel
+    /// memory, which bounds them; ours live in host memory, so without this a
+    /// guest could fork copies of 65530-VMA spaces until the host runs out.
+    /// Beyond it, operations that add VMAs fail with ENOMEM, as when Linux
+    /// cannot allocate a vm_area_struct.
+    pub max_total_vmas: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { mmap_min_addr: 4096, max_map_count: 65530, memlock: 8 << 20, stack: 8 << 20 }
+        Limits { mmap_min_addr: 4096, max_map_count: 65530, memlock: 8 << 20, stack: 8 << 20, max_total_vmas: usize::MAX }
+    }
+}
+
+impl Limits {
+    /// The VMA budget for a guest with `ram` bytes of RAM: one VMA per 512
+    /// bytes of RAM (a vm_area_struct is ~200 bytes in Linux), and at least
+    /// room for two spaces at vm.max_map_count.
+    pub fn total_vmas_for_ram(ram: u64, max_map_count: usize) -> usize {
+        ((ram / 512) as usize).max(2 * max_map_count)
     }
 }
 

@@ -41,6 +41,8 @@ impl<M: PhysMemory> Engine<M> {
 
     fn do_fork(&mut self, parent: AsId, tlb: &mut PteUpdates) -> SysResult<AsId> {
         let vmas: Vec<Vma> = self.spaces.get(&parent).ok_or(Errno::ESRCH)?.vmas.iter().cloned().collect();
+        // dup_mmap allocates a vm_area_struct per VMA: ENOMEM when they do not fit.
+        self.total_vma_room(vmas.len())?;
         let (r, u) = self.create_space().split();
         tlb.absorb(u);
         let child = r.map_err(|_| Errno::ENOMEM)?;

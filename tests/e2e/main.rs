@@ -4,6 +4,7 @@
 
 mod boot;
 mod common;
+mod fuzz;
 mod same_as_linux;
 mod scenarios;
 mod unplug;

@@ -166,6 +166,22 @@ pub struct Hotplug {
     pub stats: HotplugStats,
 }
 
+impl Hotplug {
+    /// Bytes of all plugged windows.
+    fn plugged_bytes(&self) -> u64 {
+        self.plugged.values().map(|p| p.window.size).sum()
+    }
+}
+
+/// Whether a guest-requested window of `size` bytes fits the guest's budget:
+/// all plugged windows together at most the size of guest RAM (the host
+/// memory the operator granted), so a hostile guest cannot make the VMM
+/// allocate host memory without bound. Devices from the command line or the
+/// control socket are the operator's and are not limited.
+pub fn guest_plug_fits(plugged: u64, size: u64, ram: u64) -> bool {
+    plugged.checked_add(size).is_some_and(|total| total <= ram)
+}
+
 impl Machine {
     /// Plugs a memory window: backing, memslot, engine object, /dev/NAME.
     pub fn plug(&mut self, spec: &PmemSpec) -> Result<PlugInfo, HotplugError> {
@@ -274,6 +290,13 @@ impl Machine {
         let Some(req) = self.kernel.take_device_request() else { return };
         let r = match req {
             DeviceRequest::Plug { name, size } => {
+                if !guest_plug_fits(self.hot.plugged_bytes(), size, self.vm.ram.size) {
+                    // Each window is host memory the guest can fill: a guest
+                    // may not plug more than its RAM's worth in total.
+                    tracing::debug!(name, size, "guest plug refused: over the guest's window budget");
+                    self.ctx.rax = Errno::ENOMEM.as_return() as u64;
+                    return;
+                }
                 self.plug(&PmemSpec { name, source: BackingSource::Memfd, size: Some(size) }).map(|_| 0u64)
             }
             DeviceRequest::Unplug { name } => self.unplug_and_release(&name).map(|_| 0u64),
@@ -436,5 +459,20 @@ impl Machine {
     /// Whether `gpa` lies in the device-window area (plugged or not).
     pub(crate) fn in_window_area(gpa: u64) -> bool {
         (device::WINDOW_BASE..device::WINDOW_LIMIT).contains(&gpa)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guest_plug_fits;
+
+    #[test]
+    fn guest_plugs_beyond_the_size_of_guest_ram_are_refused() {
+        let ram = 256 << 20;
+        assert!(guest_plug_fits(0, ram, ram));
+        assert!(guest_plug_fits(ram - 4096, 4096, ram));
+        assert!(!guest_plug_fits(ram - 4096, 8192, ram));
+        assert!(!guest_plug_fits(0, 16 << 30, ram));
+        assert!(!guest_plug_fits(4096, u64::MAX, ram), "no overflow");
     }
 }

@@ -168,11 +168,15 @@ impl Machine {
             pool_frames: (spec.memory - POOL_PA) >> 12,
             kernel_entries,
             fault_around: spec.fault_around,
-            limits: Limits::default(),
+            limits: Limits {
+                max_total_vmas: Limits::total_vmas_for_ram(spec.memory, Limits::default().max_map_count),
+                ..Limits::default()
+            },
         };
         let engine = Engine::new(mem, config).map_err(|e| VmmError::Internal(e.to_string()))?;
         let console = if spec.capture { Console::Capture(Vec::new(), Vec::new()) } else { Console::Inherit };
         let mut kernel = Kernel::new(engine, console);
+        kernel.max_procs = crate::kernel::max_threads_for_ram(spec.memory);
         kernel.quiet = spec.quiet;
         kernel.show_maps = spec.show_maps;
         for (name, data, writable) in &spec.files {
@@ -251,7 +255,8 @@ impl Machine {
         let crate::vmfork::VmState { kernel, engine, mut regs, fpu, devices, .. } = state;
         devices.check(engine.objects()).map_err(|e| VmmError::Internal(format!("checkpoint devices: {e}")))?;
         let engine = Engine::from_image(crate::vmfork::devices::engine_memory(&vm.ram.mem, &windows)?, engine);
-        let kernel = Kernel::from_image(engine, kernel, console);
+        let mut kernel = Kernel::from_image(engine, kernel, console);
+        kernel.max_procs = crate::kernel::max_threads_for_ram(vm.ram.size);
         let space = kernel.current_space().ok_or_else(|| VmmError::Internal("checkpoint without a running process".into()))?;
         let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
         let vcpu = vm.fd.create_vcpu(0).map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VCPU", e))?;
@@ -292,6 +297,7 @@ impl Machine {
         let console = std::mem::replace(&mut self.kernel.console, Console::Inherit);
         let (quiet, show_maps) = (self.kernel.quiet, self.kernel.show_maps);
         self.kernel = Kernel::from_image(engine, state.kernel.clone(), console);
+        self.kernel.max_procs = crate::kernel::max_threads_for_ram(self.vm.ram.size);
         self.kernel.quiet = quiet;
         self.kernel.show_maps = show_maps;
         self.vcpu.set_fpu(&state.fpu).map_err(|e| VmmError::KvmIoctl("KVM_SET_FPU", e))?;

@@ -177,6 +177,8 @@ impl<M: PhysMemory> Engine<M> {
             _ => return Err(Errno::EINVAL),
         };
         if new != f {
+            // madvise_update_vma: splitting may fail at the map count limit.
+            self.split_room(id, vma, start, end)?;
             self.spaces.get_mut(&id).expect("checked").vmas.modify(start, end, |v| v.flags = new);
         }
         Ok(())

@@ -90,6 +90,8 @@ impl<M: PhysMemory> Engine<M> {
             let piece_end = vma.end.min(e);
             let newflags = (vma.flags - VmFlags::LOCKED_MASK) | lock.unwrap_or(VmFlags::empty());
             if newflags != vma.flags && !vma.flags.intersects(VmFlags::SPECIAL) {
+                // mlock_fixup: splitting may fail at the map count limit.
+                self.split_room(id, &vma, at, piece_end)?;
                 self.spaces.get_mut(&id).expect("checked").vmas.modify(at, piece_end, |v| v.flags = newflags);
             }
             at = piece_end;

@@ -111,6 +111,7 @@ impl<M: PhysMemory> Engine<M> {
         if space.vmas.len() > self.config.limits.max_map_count {
             return Err(Errno::ENOMEM);
         }
+        self.total_vma_room(1)?;
         let prot = Prot::from_bits_truncate(a.prot) & (Prot::READ | Prot::WRITE | Prot::EXEC);
         let mut vm = prot.vm_flags() | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
         if flags & map::GROWSDOWN != 0 {

@@ -15,6 +15,7 @@ pub mod mremap;
 pub mod munmap;
 pub mod populate;
 pub mod truncate;
+pub mod vma_room;
 
 use crate::addr::{VirtAddr, PAGE_SIZE};
 

@@ -78,14 +78,22 @@ impl<M: PhysMemory> Engine<M> {
                 return Err(Errno::EACCES);
             }
             let piece_end = vma.end.min(e);
-            self.mprotect_fixup(id, &vma, at, piece_end, &mut newflags, tlb);
+            self.mprotect_fixup(id, &vma, at, piece_end, &mut newflags, tlb)?;
             at = piece_end;
         }
         Ok(())
     }
 
     /// mprotect_fixup for `[start, end)` of `vma`.
-    fn mprotect_fixup(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, newflags: &mut VmFlags, tlb: &mut PteUpdates) {
+    fn mprotect_fixup(
+        &mut self,
+        id: AsId,
+        vma: &Vma,
+        start: VirtAddr,
+        end: VirtAddr,
+        newflags: &mut VmFlags,
+        tlb: &mut PteUpdates,
+    ) -> SysResult<()> {
         let old = vma.flags;
         if *newflags == old {
             if old.contains(VmFlags::NONLINEAR) {
@@ -93,8 +101,10 @@ impl<M: PhysMemory> Engine<M> {
                 // still reset to them (docs/nonlinear.md).
                 self.nonlinear_change_protection(id, vma, start, end, tlb);
             }
-            return;
+            return Ok(());
         }
+        // vma_modify_flags: splitting may fail at the map count limit.
+        self.split_room(id, vma, start, end)?;
         if newflags.contains(VmFlags::WRITE) {
             if !old.intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::SHARED | VmFlags::NORESERVE) {
                 *newflags |= VmFlags::ACCOUNT;
@@ -114,6 +124,7 @@ impl<M: PhysMemory> Engine<M> {
         {
             let _ = self.populate_pages(id, start, end, true, tlb);
         }
+        Ok(())
     }
 
     /// change_protection: rewrites the entries of `[start, end)` for `vma`'s flags.

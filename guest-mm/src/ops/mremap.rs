@@ -251,6 +251,7 @@ impl<M: PhysMemory> Engine<M> {
         if self.spaces[&id].vmas.len() + 3 >= self.config.limits.max_map_count {
             return Err(Errno::ENOMEM);
         }
+        self.total_vma_room(3)?;
         let vma = self.spaces[&id].vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
         // copy_vma: an unfaulted anonymous VMA takes the new address as its
         // pgoff, to merge more easily there.

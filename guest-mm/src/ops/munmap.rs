@@ -36,6 +36,7 @@ impl<M: PhysMemory> Engine<M> {
         if splits && space.vmas.len() >= self.config.limits.max_map_count {
             return Err(Errno::ENOMEM);
         }
+        self.total_vma_room(usize::from(splits))?;
         self.unmap_region(id, s, e, tlb).map_err(|_| Errno::ENOMEM)
     }
 

@@ -51,6 +51,19 @@ impl Kernel {
     /// A kernel in the state of `image` over `engine`.
     pub fn from_image(engine: Engine<GuestMemoryMmap>, image: KernelImage, console: Console) -> Kernel {
         let KernelImage { procs, current, next_pid, pending, vfs, stats } = image;
-        Kernel { engine, procs, current, next_pid, pending, vfs, stats, console, quiet: false, show_maps: false, device_request: None }
+        Kernel {
+            engine,
+            procs,
+            current,
+            next_pid,
+            pending,
+            vfs,
+            stats,
+            console,
+            quiet: false,
+            show_maps: false,
+            device_request: None,
+            max_procs: usize::MAX,
+        }
     }
 }

@@ -99,6 +99,16 @@ pub struct Kernel {
     pub show_maps: bool,
     /// A device operation left by the last syscall for the vCPU loop.
     pub(crate) device_request: Option<sys_dev::DeviceRequest>,
+    /// Most processes (zombies included) at once; fork fails with EAGAIN
+    /// beyond it, as at Linux's threads-max. Each costs host memory.
+    pub max_procs: usize,
+}
+
+/// Linux's default threads-max for `ram` bytes (fork_init: one thread per
+/// eight THREAD_SIZE-worth of RAM, at least 20).
+pub fn max_threads_for_ram(ram: u64) -> usize {
+    const THREAD_SIZE: u64 = 16 << 10;
+    ((ram / (8 * THREAD_SIZE)) as usize).max(20)
 }
 
 impl Kernel {
@@ -115,6 +125,7 @@ impl Kernel {
             quiet: false,
             show_maps: false,
             device_request: None,
+            max_procs: usize::MAX,
         }
     }
 
@@ -138,10 +149,17 @@ impl Kernel {
     }
 
     /// A fresh process id.
+    /// The next free pid, wrapping at Linux's default pid_max (32768) and
+    /// skipping pids in use, as alloc_pid does (pid 1 is never reused).
     pub(crate) fn alloc_pid(&mut self) -> Pid {
-        let pid = self.next_pid;
-        self.next_pid += 1;
-        pid
+        const PID_MAX: Pid = 32768;
+        loop {
+            let pid = self.next_pid;
+            self.next_pid = if pid + 1 >= PID_MAX { 2 } else { pid + 1 };
+            if !self.procs.contains_key(&pid) {
+                return pid;
+            }
+        }
     }
 
     /// Creates process 1 running `image`. Returns its initial registers.
@@ -247,6 +265,11 @@ impl Kernel {
                 Ok(Step::Resume)
             }
             signal::Delivery::Kill(status) => self.kill(regs, cpu, fault, status, None),
+            signal::Delivery::ForcedSegv => {
+                // The report names the SIGSEGV that kills, not the signal that could not be delivered.
+                let forced = SigFault { signal: Signal::SIGSEGV, code: SiCode::Kernel, addr: VirtAddr::new(0) };
+                self.kill(regs, cpu, forced, ExitStatus::Killed { signal: Signal::SIGSEGV.number(), core: true }, None)
+            }
         }
     }
 
@@ -510,6 +533,25 @@ mod tests {
             k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
             assert_eq!(regs.rax as i64, -14, "write from {buf:#x}");
         }
+        let _ = k.take_pending().into_parts();
+    }
+
+    #[test]
+    fn fork_beyond_threads_max_is_eagain_and_pids_wrap_skipping_live_ones() {
+        let (mut k, mut regs) = kernel_with("hello");
+        k.max_procs = 3;
+        let mut pids = Vec::new();
+        for _ in 0..3 {
+            regs.rax = 57; // fork
+            k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
+            pids.push(regs.rax as i64);
+        }
+        assert_eq!(pids, [2, 3, -11], "two children fit under 3 processes; then EAGAIN");
+        assert_eq!(max_threads_for_ram(256 << 20), 2048, "Linux's threads-max for 256 MiB");
+        // Near pid_max the next pid wraps past 1 and skips pids in use.
+        k.next_pid = 32767;
+        assert_eq!(k.alloc_pid(), 32767);
+        assert_eq!(k.alloc_pid(), 4, "2 and 3 are live");
         let _ = k.take_pending().into_parts();
     }
 }

@@ -14,7 +14,7 @@
 //! masked to what user mode may set.
 
 use super::process::*;
-use guest_mm::{Errno, PhysMemory, SigFault, Signal, VirtAddr};
+use guest_mm::{Errno, PhysMemory, SigFault, VirtAddr};
 use kvm_bindings::kvm_regs;
 
 /// RFLAGS bits user mode may set (Linux's FIX_EFLAGS).
@@ -45,6 +45,9 @@ pub enum Delivery {
     Handler,
     /// The default action applies: the process dies of this signal.
     Kill(ExitStatus),
+    /// The handler cannot run (no SA_RESTORER, or its frame cannot be
+    /// written): Linux's force_sigsegv, SIGSEGV with si_code SI_KERNEL.
+    ForcedSegv,
 }
 
 /// Whether the default action of `sig` dumps core (as shells report "core dumped").
@@ -78,7 +81,7 @@ pub fn deliver(
         return Delivery::Kill(ExitStatus::Killed { signal: sig, core: default_core(sig) });
     }
     if act.flags & SA_RESTORER == 0 {
-        return Delivery::Kill(ExitStatus::Killed { signal: Signal::SIGSEGV.number(), core: true });
+        return Delivery::ForcedSegv;
     }
     // Below the red zone, then aligned so that RSP % 16 == 8 at entry, as after a call.
     let sp = ((regs.rsp.wrapping_sub(128).wrapping_sub(frame::SIZE)) & !15).wrapping_sub(8);
@@ -108,7 +111,7 @@ pub fn deliver(
     buf[info as usize + 12..info as usize + 16].copy_from_slice(&0i32.to_le_bytes());
     put(&mut buf, info + 16, fault.addr.as_u64());
     if write(VirtAddr::new(sp), &buf).is_err() {
-        return Delivery::Kill(ExitStatus::Killed { signal: Signal::SIGSEGV.number(), core: true });
+        return Delivery::ForcedSegv;
     }
     regs.rsp = sp;
     regs.rip = act.handler;
@@ -219,7 +222,7 @@ pub fn read_exact<M: PhysMemory>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guest_mm::{SiCode, SigFault};
+    use guest_mm::{SiCode, SigFault, Signal};
 
     fn proc_with_handler() -> Process {
         let mut p = Process::new(1, 0, "t".into(), guest_mm::AsId(1), kvm_regs::default());
@@ -273,6 +276,17 @@ mod tests {
         p.blocked = 1 << 10;
         let f = SigFault { signal: Signal::SIGSEGV, code: SiCode::SegvMaperr, addr: VirtAddr::new(0) };
         assert!(matches!(deliver(&mut p, &mut regs, f, 14, 0, |_, _| Ok(())), Delivery::Kill(_)));
+    }
+
+    #[test]
+    fn an_unwritable_signal_frame_or_missing_restorer_is_a_forced_sigsegv() {
+        let f = SigFault { signal: Signal::SIGFPE, code: SiCode::FpeIntdiv, addr: VirtAddr::new(0x401000) };
+        let mut p = proc_with_handler();
+        p.actions[7] = p.actions[10];
+        let mut regs = kvm_regs { rsp: 0x7000_0000, ..Default::default() };
+        assert!(matches!(deliver(&mut p, &mut regs, f, 0, 0, |_, _| Err(Errno::EFAULT)), Delivery::ForcedSegv));
+        p.actions[7].flags &= !SA_RESTORER;
+        assert!(matches!(deliver(&mut p, &mut regs, f, 0, 0, |_, _| Ok(())), Delivery::ForcedSegv));
     }
 
     #[test]

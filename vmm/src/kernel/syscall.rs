@@ -145,6 +145,11 @@ impl Kernel {
     /// that returns 0; the parent gets the child's pid and runs on.
     fn sys_fork(&mut self, regs: &kvm_regs, cpu: &mut dyn Cpu) -> Ret {
         let me = self.current();
+        // copy_process: nr_threads >= max_threads is EAGAIN. Also keeps
+        // alloc_pid from looping: at most max_procs < PID_MAX pids are in use.
+        if self.procs.len() >= self.max_procs.min(32000) {
+            return Err(Errno::EAGAIN);
+        }
         let parent = self.procs.get(&me).ok_or(Errno::ESRCH)?;
         let (space, fds, actions, blocked, name, signal_fpu) =
             (parent.space, parent.fds.clone(), parent.actions, parent.blocked, parent.name.clone(), parent.signal_fpu.clone());
