@@ -14,7 +14,7 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=shim=-Wl,-T,{}", shim_ld.display());
     for bin in [
         "hello", "exit", "touch", "segv", "protect", "nulltrap", "spin", "guard", "forkcow", "sigcatch", "scenario", "pmem", "forkvm",
-        "fuzz",
+        "fuzz", "shortio",
     ] {
         println!("cargo:rustc-link-arg-bin={bin}=-Wl,-T,{}", user_ld.display());
     }

@@ -15,6 +15,7 @@ use std::process::Command;
 /// Ring-3 programs shipped in the image, in the order `vmm programs` lists them.
 const PROGRAMS: &[&str] = &[
     "hello", "exit", "touch", "segv", "protect", "sigcatch", "guard", "forkcow", "scenario", "spin", "nulltrap", "pmem", "forkvm", "fuzz",
+    "shortio",
 ];
 
 fn main() {

@@ -5,8 +5,12 @@
 //! Mirrors mm/gup.c semantics: each page is faulted in through the normal
 //! fault path, with the same permission checks a guest access would get, so
 //! a syscall can never read or write what the process could not (seed 001:
-//! access to another address space obeys the same rules). A page that cannot
-//! be faulted makes the whole access fail with EFAULT.
+//! access to another address space obeys the same rules). A range beyond the
+//! user address space fails at once (access_ok); otherwise pages are copied
+//! in order and the copy stops at the first page that cannot be faulted in:
+//! `read_user`/`write_user` then fail with EFAULT, while the `_prefix`
+//! variants report how much was copied, for the syscalls that return a short
+//! count as Linux's read and write do (copy_from_iter/copy_to_iter).
 
 use crate::addr::{VirtAddr, PAGE_SIZE};
 use crate::engine::Engine;
@@ -45,7 +49,26 @@ impl<M: PhysMemory> Engine<M> {
         let r = self.copy_user(id, va, buf.len(), false, &mut tlb, |mem, pa, off, n| {
             mem.read(pa, &mut buf[off..off + n]).map_err(|_| Errno::EFAULT)
         });
-        Outcome::new(r, tlb)
+        Outcome::new(r.map_err(|(_, e)| e), tlb)
+    }
+
+    /// Reads as much of `buf.len()` bytes at `va` as can be read in order:
+    /// the count copied, and the error that stopped it early (if any).
+    pub fn read_user_prefix(&mut self, id: AsId, va: VirtAddr, buf: &mut [u8]) -> Outcome<(usize, Option<Errno>)> {
+        let mut tlb = PteUpdates::new();
+        let len = buf.len();
+        let r =
+            self.copy_user(id, va, len, false, &mut tlb, |mem, pa, off, n| mem.read(pa, &mut buf[off..off + n]).map_err(|_| Errno::EFAULT));
+        Outcome::new(prefix(r, len), tlb)
+    }
+
+    /// Writes as much of `data` at `va` as can be written in order: the
+    /// count copied, and the error that stopped it early (if any).
+    pub fn write_user_prefix(&mut self, id: AsId, va: VirtAddr, data: &[u8]) -> Outcome<(usize, Option<Errno>)> {
+        let mut tlb = PteUpdates::new();
+        let r = self
+            .copy_user(id, va, data.len(), true, &mut tlb, |mem, pa, off, n| mem.write(pa, &data[off..off + n]).map_err(|_| Errno::EFAULT));
+        Outcome::new(prefix(r, data.len()), tlb)
     }
 
     /// Writes `data` into the process's memory at `va` (with COW breaks).
@@ -53,9 +76,10 @@ impl<M: PhysMemory> Engine<M> {
         let mut tlb = PteUpdates::new();
         let r = self
             .copy_user(id, va, data.len(), true, &mut tlb, |mem, pa, off, n| mem.write(pa, &data[off..off + n]).map_err(|_| Errno::EFAULT));
-        Outcome::new(r, tlb)
+        Outcome::new(r.map_err(|(_, e)| e), tlb)
     }
 
+    /// Copies page by page; on failure, how many bytes were done before it.
     fn copy_user(
         &mut self,
         id: AsId,
@@ -64,20 +88,28 @@ impl<M: PhysMemory> Engine<M> {
         write: bool,
         tlb: &mut PteUpdates,
         mut op: impl FnMut(&M, crate::addr::PhysAddr, usize, usize) -> SysResult<()>,
-    ) -> SysResult<()> {
-        let end = va.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+    ) -> Result<(), (usize, Errno)> {
+        let end = va.checked_add(len as u64).ok_or((0, Errno::EFAULT))?;
         if end.as_u64() > crate::addr::TASK_SIZE {
-            return Err(Errno::EFAULT);
+            return Err((0, Errno::EFAULT));
         }
         let mut at = va;
         let mut off = 0usize;
         while at < end {
             let n = ((PAGE_SIZE - at.page_offset()) as usize).min(len - off);
-            let pa = self.user_phys(id, at, write, tlb)?;
-            op(&self.mem, pa, off, n)?;
+            let pa = self.user_phys(id, at, write, tlb).map_err(|e| (off, e))?;
+            op(&self.mem, pa, off, n).map_err(|e| (off, e))?;
             off += n;
             at = at.add(n as u64);
         }
         Ok(())
+    }
+}
+
+/// A copy's outcome as (bytes copied, the error that stopped it).
+fn prefix(r: Result<(), (usize, Errno)>, len: usize) -> (usize, Option<Errno>) {
+    match r {
+        Ok(()) => (len, None),
+        Err((done, e)) => (done, Some(e)),
     }
 }

@@ -65,3 +65,8 @@ fn exit_codes_and_segv_status_match_linux() {
         assert_eq!((vm.code, host.code), (139, 139), "{p}");
     }
 }
+
+#[test]
+fn read_and_write_with_partly_bad_buffers_return_short_counts_like_linux() {
+    same_as_linux("shortio");
+}

@@ -217,7 +217,7 @@ impl Kernel {
             FdKind::Generated(data) => {
                 let off = at.unwrap_or(fd.offset).min(data.len() as u64) as usize;
                 let got = len.min(data.len() - off);
-                self.write_user(buf, &data[off..off + got])?;
+                let got = self.write_user_prefix(buf, &data[off..off + got])?;
                 if at.is_none() {
                     self.procs.get_mut(&self.current()).ok_or(Errno::ESRCH)?.fds.get_mut(n)?.offset = (off + got) as u64;
                 }
@@ -248,7 +248,7 @@ impl Kernel {
                 let mut data = vec![0u8; len];
                 let off = at.unwrap_or(fd.offset);
                 let got = self.engine.read_object(obj, off, &mut data)?;
-                self.write_user(buf, &data[..got])?;
+                let got = self.write_user_prefix(buf, &data[..got])?;
                 if at.is_none() {
                     self.procs.get_mut(&self.current()).ok_or(Errno::ESRCH)?.fds.get_mut(n)?.offset = off + got as u64;
                 }
@@ -268,7 +268,16 @@ impl Kernel {
         match fd.kind {
             FdKind::Console(0) => Err(Errno::EBADF),
             FdKind::Console(c) => {
-                self.read_user(buf, &mut data)?;
+                // The console is a pipe on the host side (or a tty); pipe_write
+                // copies the user buffer a page-sized chunk at a time and a
+                // chunk that faults is not written: the count is the whole
+                // chunks before it, EFAULT when there are none.
+                let readable = self.read_user_prefix(buf, &mut data)?;
+                let got = if readable == len { len } else { readable / PAGE_SIZE as usize * PAGE_SIZE as usize };
+                if got == 0 && len > 0 {
+                    return Err(Errno::EFAULT);
+                }
+                data.truncate(got);
                 match &mut self.console {
                     Console::Inherit => {
                         let r = if c == 1 {
@@ -280,11 +289,12 @@ impl Kernel {
                     }
                     Console::Capture(out, err) => if c == 1 { out } else { err }.extend_from_slice(&data),
                 }
-                Ok(len as u64)
+                Ok(got as u64)
             }
             FdKind::Object { write: false, .. } | FdKind::Generated(_) | FdKind::Pagemap => Err(Errno::EBADF),
             FdKind::Object { obj, append, .. } => {
-                self.read_user(buf, &mut data)?;
+                let got = self.read_user_prefix(buf, &mut data)?;
+                data.truncate(got);
                 let size = self.engine.object(obj).ok_or(Errno::EBADF)?.size;
                 let off = at.unwrap_or(if append { size } else { fd.offset });
                 let put = self.engine.write_object(obj, off, &data)?;

@@ -131,6 +131,25 @@ impl Kernel {
         self.mm(|e, s| e.read_user(s, VirtAddr::new(va), buf).split())
     }
 
+    /// copy_from_user for read/write-style syscalls: the bytes that could be
+    /// read in order; EFAULT (or what stopped it) only when none could.
+    pub(crate) fn read_user_prefix(&mut self, va: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let (done, err) = self.mm(|e, s| {
+            let (r, u) = e.read_user_prefix(s, VirtAddr::new(va), buf).split();
+            (Ok(r), u)
+        })?;
+        short_count(done, buf.len(), err)
+    }
+
+    /// copy_to_user for read-style syscalls, like `read_user_prefix`.
+    pub(crate) fn write_user_prefix(&mut self, va: u64, data: &[u8]) -> Result<usize, Errno> {
+        let (done, err) = self.mm(|e, s| {
+            let (r, u) = e.write_user_prefix(s, VirtAddr::new(va), data).split();
+            (Ok(r), u)
+        })?;
+        short_count(done, data.len(), err)
+    }
+
     pub(crate) fn write_user(&mut self, va: u64, data: &[u8]) -> Result<(), Errno> {
         self.mm(|e, s| e.write_user(s, VirtAddr::new(va), data).split())
     }
@@ -271,5 +290,14 @@ impl Kernel {
             return Ok(Step::Resume);
         }
         self.schedule(regs, cpu, false)
+    }
+}
+
+/// Linux's rule for a partial user copy in read/write: a short count when
+/// something was copied, the error when nothing was (a zero-length copy is 0).
+fn short_count(done: usize, len: usize, err: Option<Errno>) -> Result<usize, Errno> {
+    match err {
+        Some(e) if done == 0 && len > 0 => Err(e),
+        _ => Ok(done),
     }
 }
