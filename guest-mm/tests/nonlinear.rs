@@ -284,3 +284,42 @@ fn revoked_device_pages_of_a_nonlinear_mapping_are_sigbus() {
     assert_eq!(r, Ok(()));
     assert_eq!(read(&mut e, &mut cpu, s, page(a, 2)), Err(SiCode::BusAdrerr), "remapping a revoked device cannot reach it");
 }
+
+#[test]
+fn per_page_exec_permission_holds_after_dontneed_and_fork() {
+    let mut e = engine();
+    let mut cpu = SimCpu::new();
+    let s = space(&mut e, &mut cpu);
+    let obj = file(&mut e, 4);
+    let args = MmapArgs {
+        addr: 0,
+        len: 4 * PAGE_SIZE,
+        prot: 7,
+        flags: map::SHARED | map::PAGEPROT,
+        file: MapFile::Open { obj, read: true, write: true },
+        offset: 0,
+    };
+    let a = applied!(cpu, e, e.mmap(s, args)).unwrap();
+    let rx = (Prot::READ | Prot::EXEC).bits();
+    applied!(cpu, e, e.remap_file_pages(s, page(a, 1).as_u64(), PAGE_SIZE, Prot::READ.bits(), 3, 0)).unwrap();
+    applied!(cpu, e, e.remap_file_pages(s, page(a, 2).as_u64(), PAGE_SIZE, rx, 2, 0)).unwrap();
+    let exec = |e: &mut Engine<Mem>, cpu: &mut SimCpu, s: AsId, va: VirtAddr| -> Result<(), SiCode> {
+        let r = match cpu.access(e, s, va, guest_mm::AccessKind::Exec).unwrap() {
+            guest_mm::sim::Access::Done(_) => Ok(()),
+            guest_mm::sim::Access::Signal(f) => Err(f.code),
+        };
+        e.check_invariants().unwrap();
+        r
+    };
+    for round in 0..2 {
+        assert_eq!(exec(&mut e, &mut cpu, s, page(a, 1)), Err(SiCode::SegvAccerr), "round {round}: read-only page");
+        assert_eq!(read(&mut e, &mut cpu, s, page(a, 1)), Ok(4), "round {round}: offset 3 reads");
+        assert_eq!(exec(&mut e, &mut cpu, s, page(a, 2)), Ok(()), "round {round}: read-exec page");
+        assert_eq!(write(&mut e, &mut cpu, s, page(a, 2), 9), Err(SiCode::SegvAccerr), "round {round}");
+        assert_eq!(exec(&mut e, &mut cpu, s, page(a, 0)), Ok(()), "round {round}: untouched pages keep the VMA's rights");
+        applied!(cpu, e, e.madvise(s, a.as_u64(), 4 * PAGE_SIZE, MADV_DONTNEED)).unwrap();
+    }
+    let child = applied!(cpu, e, e.fork(s)).unwrap();
+    assert_eq!(exec(&mut e, &mut cpu, child, page(a, 1)), Err(SiCode::SegvAccerr), "the child inherits the protection");
+    assert_eq!(exec(&mut e, &mut cpu, child, page(a, 2)), Ok(()));
+}
