@@ -71,6 +71,9 @@ impl<M: PhysMemory> Engine<M> {
     fn copy_range(&mut self, parent: AsId, child: AsId, v: &Vma, tlb: &mut PteUpdates) -> SysResult<()> {
         let cow = is_cow_mapping(v.flags);
         let entries = self.spaces[&parent].tables.entries_in(v.start, v.end);
+        if cow {
+            tlb.reserve(entries.len());
+        }
         for e in entries {
             let child_pte = match e.pte.kind() {
                 PteKind::None => continue,

@@ -17,6 +17,7 @@
 
 use crate::addr::{Frame, PhysAddr, VirtAddr};
 use crate::space::AsId;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -83,12 +84,22 @@ pub struct PteUpdates {
     /// Table frames holding a pending store: `refresh` of a slot elsewhere
     /// (a fresh table, the common case) needs no lookup at all.
     tables: HashSet<Frame, BuildSlotHasher>,
+    /// The table of the last store, which is in `tables` (a fast path;
+    /// not part of snapshots: None is always a valid value).
+    #[serde(skip)]
+    last_table: Option<Frame>,
     flush: FlushPlan,
 }
 
 impl PteUpdates {
     pub fn new() -> Self {
         PteUpdates::default()
+    }
+
+    /// Room for `n` more stores (a fork knows how many entries it will change).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.stores.reserve(n);
+        self.index.reserve(n);
     }
 
     /// True when nothing needs to reach the guest.
@@ -102,12 +113,17 @@ impl PteUpdates {
     }
 
     pub(crate) fn store(&mut self, slot: PhysAddr, value: u64) {
-        match self.index.get(&slot) {
-            Some(&i) => self.stores[i].value = value,
-            None => {
-                self.index.insert(slot, self.stores.len());
+        match self.index.entry(slot) {
+            Entry::Occupied(i) => self.stores[*i.get()].value = value,
+            Entry::Vacant(v) => {
+                v.insert(self.stores.len());
                 self.stores.push(PteStore { slot, value });
-                self.tables.insert(Frame::containing(slot));
+                // Consecutive stores are mostly in one table: skip the set then.
+                let table = Frame::containing(slot);
+                if self.last_table != Some(table) {
+                    self.tables.insert(table);
+                    self.last_table = Some(table);
+                }
             }
         }
     }
@@ -144,9 +160,15 @@ impl PteUpdates {
 
     /// Folds `other` into this batch (later stores win).
     pub fn absorb(&mut self, mut other: PteUpdates) {
+        if self.stores.is_empty() && self.flush.pages.is_empty() && self.flush.spaces.is_empty() {
+            // Nothing to merge with (the common case: one operation's batch).
+            std::mem::swap(self, &mut other);
+            return;
+        }
         let stores = std::mem::take(&mut other.stores);
         other.index.clear();
         other.tables.clear();
+        other.last_table = None;
         let flush = std::mem::take(&mut other.flush);
         for s in stores {
             self.store(s.slot, s.value);
@@ -165,6 +187,7 @@ impl PteUpdates {
         let mut stores = std::mem::take(&mut self.stores);
         self.index.clear();
         self.tables.clear();
+        self.last_table = None;
         // Mostly sorted already (the engine walks in address order).
         stores.sort_unstable_by_key(|s| s.slot);
         let flush = std::mem::take(&mut self.flush);
