@@ -69,7 +69,7 @@ pub fn generate(seed: u64, index: u64) -> String {
         let at = r.below(pages + 2);
         let len = 1 + r.below(pages + 1);
         let indent = if in_fork > 0 { "  " } else { "" };
-        let line = match r.below(16) {
+        let line = match r.below(17) {
             0..=2 => format!("read({name} + {at}*PAGE)"),
             3..=4 => format!("write({name} + {at}*PAGE, {})", 1 + r.below(250)),
             5 => format!("mprotect({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(PROTS)),
@@ -97,6 +97,9 @@ pub fn generate(seed: u64, index: u64) -> String {
             }
             13 => "maps".to_string(),
             14 => format!("pagemap({name}, {pages}*PAGE)"),
+            // Linux's remap_file_pages emulation (prot 0): VMA splits, new
+            // offsets, EINVAL on private or anonymous memory.
+            15 => format!("remap_file_pages({name} + {at}*PAGE, {len}*PAGE, 0, {}, 0)", r.below(100)),
             _ => format!("exec({name} + {at}*PAGE)"),
         };
         s.push_str(indent);
