@@ -57,7 +57,18 @@ fn fork_8_children_each_print_a_distinct_index_and_exit_0() {
         sums.insert(checksum_of(out));
     }
     assert_eq!(seen.len(), 8, "indices are distinct");
-    assert_eq!(sums.len(), 1, "siblings (all alive at once, run one after another) never see each other's writes: {sums:?}");
+    assert_eq!(sums.len(), 1, "siblings (all alive at once, run on parallel threads) never see each other's writes: {sums:?}");
+}
+
+#[test]
+fn children_on_parallel_threads_report_in_index_order() {
+    let o = vmm(&["fork", "-q", "--jobs", "3", "--program", "forkvm", "--children", "6", "--", "4", "64"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let order: Vec<&str> = o.stdout.lines().filter(|l| l.contains(" checksum ")).map(|l| l.split_whitespace().nth(2).unwrap()).collect();
+    assert_eq!(order, ["0", "1", "2", "3", "4", "5"], "{}", o.stdout);
+    let o = vmm(&["fork", "--jobs", "0", "--program", "forkvm", "--children", "2"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--jobs must be at least 1"), "{}", o.stderr);
 }
 
 #[test]

@@ -106,6 +106,10 @@ pub struct ForkArgs {
     /// Child VMs to fork from the checkpoint (each sees its index, 0..N).
     #[arg(long, short = 'n', default_value_t = 1)]
     pub children: u64,
+    /// Children running at once, each on its own thread (default: the host's CPUs).
+    /// Output is reported in index order whatever the order they finish in.
+    #[arg(long, value_name = "J", conflicts_with = "reset_loop")]
+    pub jobs: Option<usize>,
     /// Instead: run one child K times, resetting it to the checkpoint each time.
     #[arg(long, value_name = "K", conflicts_with = "children")]
     pub reset_loop: Option<u64>,

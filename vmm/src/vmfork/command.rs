@@ -65,6 +65,9 @@ pub fn command(a: &ForkArgs) -> Result<i32, VmmError> {
     if a.children == 0 || a.children > 4096 {
         return Err(VmmError::Usage("--children must be between 1 and 4096".into()));
     }
+    if a.jobs == Some(0) {
+        return Err(VmmError::Usage("--jobs must be at least 1".into()));
+    }
     let t = Instant::now();
     let (base, timeout) = base_from(&a.run, &a.device_modes)?;
     let checkpoint_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -82,16 +85,38 @@ fn children(a: &ForkArgs, base: &Base, timeout: Duration, checkpoint_ms: f64) ->
         let m = base.fork(i, Console::Capture(Vec::new(), Vec::new()))?;
         kids.push((i, m, t.elapsed()));
     }
+    // Children are independent VMs: run them on up to `jobs` threads, then
+    // report in index order so the output does not depend on scheduling.
+    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).clamp(1, kids.len());
+    let queue = std::sync::Mutex::new(kids.into_iter().collect::<std::collections::VecDeque<_>>());
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|sc| {
+        for _ in 0..jobs {
+            sc.spawn(|| loop {
+                let Some((i, mut m, fork_time)) = queue.lock().ok().and_then(|mut q| q.pop_front()) else { break };
+                let r = run::run_machine(&mut m, &base.program, timeout, Instant::now()).map(|s| {
+                    let (out, err) = m.captured();
+                    (s, out.to_vec(), err.to_vec())
+                });
+                // Each child is torn down as it finishes; the others stay alive.
+                drop(m);
+                if let Ok(mut d) = done.lock() {
+                    d.push((i, fork_time, r));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().map_err(|_| VmmError::Internal("a child runner panicked".into()))?;
+    done.sort_by_key(|(i, _, _)| *i);
     let mut reports = Vec::new();
     let mut status = 0;
-    for (i, mut m, fork_time) in kids {
-        let s = run::run_machine(&mut m, &base.program, timeout, Instant::now())?;
-        let (out, err) = m.captured();
-        let stdout = String::from_utf8_lossy(out).into_owned();
+    for (i, fork_time, r) in done {
+        let (s, out, err) = r?;
+        let stdout = String::from_utf8_lossy(&out).into_owned();
         if !a.run.json {
             print!("{stdout}");
             let _ = std::io::stdout().flush();
-            eprint!("{}", String::from_utf8_lossy(err));
+            eprint!("{}", String::from_utf8_lossy(&err));
             if !a.run.quiet || s.exit_code != 0 {
                 eprintln!("vmm: child {i}: {}", s.line().trim_start_matches("vmm: "));
             }
@@ -100,8 +125,6 @@ fn children(a: &ForkArgs, base: &Base, timeout: Duration, checkpoint_ms: f64) ->
             status = s.exit_code;
         }
         reports.push(ChildReport { index: i, outcome: s.outcome, exit_code: s.exit_code, fork_us: fork_time.as_secs_f64() * 1e6, stdout });
-        // Each child is torn down as it finishes; the others stay alive.
-        drop(m);
     }
     if a.run.json {
         let j = serde_json::json!({ "program": base.program, "checkpoint_ms": checkpoint_ms, "children": reports });
