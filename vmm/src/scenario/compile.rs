@@ -359,6 +359,12 @@ impl<'a> C<'a> {
                 need(1, 1)?;
                 self.expr(&s.args[0], &mut body)?;
             }
+            Kind::Pagemap | Kind::Pgoff if s.expect.is_some() => {
+                return Err(at(format!("'{}' takes no expectation: it prints per-page state, which `vmm diff` compares", s.call)));
+            }
+            Kind::Maps if s.expect.is_some() => {
+                return Err(at("'maps' takes no expectation: it prints the mappings, which `vmm diff` compares".into()));
+            }
             Kind::Write | Kind::Pagemap | Kind::Pgoff => {
                 need(2, 2)?;
                 self.expr(&s.args[0], &mut body)?;
@@ -502,6 +508,15 @@ mod tests {
         assert!(e.message.contains("takes 2 arguments"));
         let e = compile(&parse("s", "a = map(PAGE, PROT_READ)\n").unwrap()).unwrap_err();
         assert!(e.message.contains("backing"));
+    }
+
+    #[test]
+    fn expectations_on_printing_operations_are_refused_not_ignored() {
+        for src in ["a = getpid()\npagemap(a, PAGE) = 5\n", "a = getpid()\npgoff(a, PAGE) = 0\n", "maps() = 0\n"] {
+            let e = compile(&parse("s", src).unwrap()).unwrap_err();
+            assert!(e.message.contains("takes no expectation"), "{src}: {}", e.message);
+        }
+        assert!(compile(&parse("s", "a = getpid()\npagemap(a, PAGE)\nmaps\n").unwrap()).is_ok());
     }
 
     #[test]
