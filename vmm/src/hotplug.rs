@@ -205,6 +205,9 @@ impl Machine {
             let _ = self.kernel.engine.put_object(old);
         }
         self.kernel.vfs.link(&path, obj);
+        // The plugged device holds its object itself, so nothing the guest
+        // does (closing, unmapping) can release it while it is plugged.
+        let _ = self.kernel.engine.hold_object(obj);
         let info = PlugInfo { name: spec.name.clone(), gpa: window.gpa, size: window.size, slot: window.slot };
         tracing::debug!(?info, "plugged");
         self.hot.plugged.insert(spec.name.clone(), Plugged { window, obj });
@@ -252,6 +255,8 @@ impl Machine {
         let w = &p.window;
         let place = device::Placement { name: w.name.clone(), gpa: w.gpa, size: w.size, slot: w.slot };
         self.hot.unplugged.push(Unplugged { place, obj: p.obj, source: w.source.clone() });
+        // The device's own reference (taken at plug) goes with it.
+        let _ = self.kernel.engine.put_object(p.obj);
         let backing = Backing { region: p.window.region, file: p.window.file };
         rep.total_ns = t0.elapsed().as_nanos() as u64;
         self.hot.stats.unplugs += 1;

@@ -148,6 +148,11 @@ impl Kernel {
 
     pub(crate) fn sys_unlink(&mut self, path: u64) -> Ret {
         let name = self.read_cstr(path, PATH_MAX)?;
+        // Device nodes live in /dev, which an unprivileged process may not
+        // change (may_delete: no write permission on the directory).
+        if name.starts_with("/dev/") && self.vfs.lookup(&name).is_some() {
+            return Err(Errno::EACCES);
+        }
         let obj = self.vfs.unlink(&name).ok_or(Errno::ENOENT)?;
         let _ = self.engine.put_object(obj);
         Ok(0)

@@ -154,7 +154,12 @@ impl DeviceState {
             match objects.get(w.obj).map(|o| &o.kind) {
                 Some(ObjectKind::Device { base, pages, state: ObjState::Plugged })
                     if base.number() == w.place.gpa >> 12 && *pages == w.place.size >> 12 => {}
-                _ => return Err(format!("device {} does not match the engine's device object {:?}", w.place.name, w.obj)),
+                other => {
+                    return Err(format!(
+                        "device {} (gpa {:#x}, {} bytes) does not match the engine's device object {:?}: {:?}",
+                        w.place.name, w.place.gpa, w.place.size, w.obj, other
+                    ))
+                }
             }
         }
         for (id, o) in objects.iter() {
