@@ -257,8 +257,10 @@ fn a_reset_without_a_shadow_flush_is_caught_by_a_stale_translation() {
 
 /// `vmm fork --json ... --program pmem --children 3 -- ckpt ARGS`: each
 /// child's (exit code, stdout).
+/// Children run one after another (`--jobs 1`): with a shared window what
+/// each sees depends on the order, which these tests check.
 fn fork_pmem(opts: &[&str], args: &[&str]) -> Vec<(i64, String)> {
-    let mut a = vec!["fork", "--json"];
+    let mut a = vec!["fork", "--json", "--jobs", "1"];
     a.extend_from_slice(opts);
     a.extend_from_slice(&["--program", "pmem", "--children", "3", "--", "ckpt"]);
     a.extend_from_slice(args);
