@@ -499,6 +499,11 @@ impl FrameTable {
     }
 
     /// Counts frames by use.
+    /// Frames in the pool (without walking the records, unlike `counts`).
+    pub fn total(&self) -> u64 {
+        self.count
+    }
+
     pub fn counts(&self) -> FrameCounts {
         let mut c = FrameCounts { total: self.count, free: self.count - self.fresh, ..Default::default() };
         for i in self.info.iter() {

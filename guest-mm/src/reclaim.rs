@@ -65,7 +65,7 @@ impl<M: PhysMemory> Engine<M> {
         if self.page_is_clean(obj, index, frame) {
             return true;
         }
-        if self.objects.stored_pages() >= self.frames.counts().total {
+        if self.objects.stored_pages() >= self.frames.total() {
             return false;
         }
         let mut page = [0u8; PAGE_SIZE as usize];

@@ -55,6 +55,28 @@ pub struct BootSpec {
     pub files: Vec<(String, Arc<[u8]>, bool)>,
 }
 
+impl BootSpec {
+    /// A quiet run of built-in program `program` whose output is captured
+    /// (benchmarks, scenarios): 256 MiB, default fault-around, Linux's int3.
+    pub fn captured(program: &str, args: Vec<String>) -> Result<BootSpec, VmmError> {
+        let image = crate::images::program(program).ok_or_else(|| VmmError::UnknownProgram(program.into(), String::new()))?;
+        Ok(BootSpec {
+            memory: 256 << 20,
+            program: program.into(),
+            image: Arc::from(image),
+            args,
+            fault_around: FaultAround::default(),
+            capture: true,
+            quiet: true,
+            break_idt: false,
+            host_only_ptes: false,
+            trap_mode: TrapMode::Signal,
+            show_maps: false,
+            files: Vec::new(),
+        })
+    }
+}
+
 /// What `int3` does: the benchmark floors use it as a trap with no meaning.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TrapMode {

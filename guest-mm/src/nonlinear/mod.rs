@@ -36,42 +36,26 @@ use crate::paging::{Marker, MarkerKind, PageProt, Pte, PteFlags, PteKind};
 use crate::space::AsId;
 use crate::vma::{Prot, VmFlags, Vma};
 
+/// SOFT_READ/WRITE/EXEC sit at bits 9..11 in PROT_READ/WRITE/EXEC order.
+const SOFT_SHIFT: u32 = 9;
+const RWX: Prot = Prot::READ.union(Prot::WRITE).union(Prot::EXEC);
+
 /// The SOFT_* bits of a present or PROTNONE entry for `prot`.
 pub(crate) fn soft_bits(prot: Prot) -> PteFlags {
-    let mut f = PteFlags::empty();
-    if prot.contains(Prot::READ) {
-        f |= PteFlags::SOFT_READ;
-    }
-    if prot.contains(Prot::WRITE) {
-        f |= PteFlags::SOFT_WRITE;
-    }
-    if prot.contains(Prot::EXEC) {
-        f |= PteFlags::SOFT_EXEC;
-    }
-    f
+    PteFlags::from_bits_truncate((prot & RWX).bits() << SOFT_SHIFT)
 }
 
 /// The protection recorded in an entry's SOFT_* bits.
 pub(crate) fn prot_of_soft(flags: PteFlags) -> Prot {
-    let mut p = Prot::empty();
-    if flags.contains(PteFlags::SOFT_READ) {
-        p |= Prot::READ;
-    }
-    if flags.contains(PteFlags::SOFT_WRITE) {
-        p |= Prot::WRITE;
-    }
-    if flags.contains(PteFlags::SOFT_EXEC) {
-        p |= Prot::EXEC;
-    }
-    p
+    Prot::from_bits_truncate(flags.bits() >> SOFT_SHIFT) & RWX
 }
 
 pub(crate) fn page_prot(p: Prot) -> PageProt {
-    PageProt((p & (Prot::READ | Prot::WRITE | Prot::EXEC)).bits() as u8)
+    PageProt((p & RWX).bits() as u8)
 }
 
 pub(crate) fn prot_of_page(p: PageProt) -> Prot {
-    Prot::from_bits_truncate(p.0 as u64) & (Prot::READ | Prot::WRITE | Prot::EXEC)
+    Prot::from_bits_truncate(p.0 as u64) & RWX
 }
 
 /// The entry that maps `frame` for a nonlinear page with protection `prot`:
@@ -210,6 +194,22 @@ impl<M: PhysMemory> Engine<M> {
             if new != e.pte {
                 let _ = self.set_entry(id, e.va, new, tlb);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_bits_follow_prot_bits_and_round_trip() {
+        assert_eq!(soft_bits(Prot::READ), PteFlags::SOFT_READ);
+        assert_eq!(soft_bits(Prot::WRITE), PteFlags::SOFT_WRITE);
+        assert_eq!(soft_bits(Prot::EXEC), PteFlags::SOFT_EXEC);
+        for bits in 0..8 {
+            let p = Prot::from_bits_truncate(bits);
+            assert_eq!(prot_of_soft(soft_bits(p) | PteFlags::PRESENT | PteFlags::WRITABLE), p);
         }
     }
 }

@@ -17,11 +17,9 @@
 
 use super::{median_us, print, Ratio};
 use crate::error::VmmError;
-use crate::images;
 use crate::machine::{BootSpec, Ending, Machine, TrapMode};
 use guest_mm::FaultAround;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Serialize)]
@@ -45,21 +43,7 @@ struct FaultBench {
 }
 
 fn spec(program: &str, args: Vec<String>, anon: u32, trap_mode: TrapMode) -> Result<BootSpec, VmmError> {
-    let image = images::program(program).ok_or_else(|| VmmError::UnknownProgram(program.into(), String::new()))?;
-    Ok(BootSpec {
-        memory: 256 << 20,
-        program: program.into(),
-        image: Arc::from(image),
-        args,
-        fault_around: FaultAround { file_pages: 16, anon_pages: anon },
-        capture: true,
-        quiet: true,
-        break_idt: false,
-        host_only_ptes: false,
-        trap_mode,
-        show_maps: false,
-        files: Vec::new(),
-    })
+    Ok(BootSpec { fault_around: FaultAround { file_pages: 16, anon_pages: anon }, trap_mode, ..BootSpec::captured(program, args)? })
 }
 
 /// Boots `spec`, runs it to completion, returns (run time, faults handled).

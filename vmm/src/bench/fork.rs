@@ -19,11 +19,9 @@
 use super::{median_us, print};
 use crate::error::VmmError;
 use crate::kernel::Console;
-use crate::machine::{BootSpec, CheckpointMode, Ending, Machine, TrapMode};
+use crate::machine::{BootSpec, CheckpointMode, Ending, Machine};
 use crate::vmfork::{Base, ResetLoop};
-use guest_mm::FaultAround;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DIRTY_KIB: u64 = 1024;
@@ -64,21 +62,8 @@ struct ForkBench {
 }
 
 fn spec(memory: u64, touched_mib: u64) -> BootSpec {
-    let image: Arc<[u8]> = Arc::from(crate::images::program("forkvm").expect("built in"));
-    BootSpec {
-        memory,
-        program: "forkvm".into(),
-        image,
-        args: vec![touched_mib.to_string(), DIRTY_KIB.to_string(), "bench".into()],
-        fault_around: FaultAround::default(),
-        capture: true,
-        quiet: true,
-        break_idt: false,
-        host_only_ptes: false,
-        trap_mode: TrapMode::Signal,
-        show_maps: false,
-        files: Vec::new(),
-    }
+    let args = vec![touched_mib.to_string(), DIRTY_KIB.to_string(), "bench".into()];
+    BootSpec { memory, ..BootSpec::captured("forkvm", args).expect("forkvm is built in") }
 }
 
 /// (VmRSS, RssAnon) of this process in bytes.

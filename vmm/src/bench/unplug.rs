@@ -17,9 +17,7 @@ use super::{median_us, print, Ratio};
 use crate::ctl::{Command, Mailbox};
 use crate::device::{BackingSource, PmemSpec};
 use crate::error::VmmError;
-use crate::images;
-use crate::machine::{BootSpec, Machine, TrapMode};
-use guest_mm::FaultAround;
+use crate::machine::{BootSpec, Machine};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,21 +46,7 @@ struct UnplugBench {
 }
 
 fn spec(program: &str, args: Vec<String>) -> Result<BootSpec, VmmError> {
-    let image = images::program(program).ok_or_else(|| VmmError::UnknownProgram(program.into(), String::new()))?;
-    Ok(BootSpec {
-        memory: 256 << 20,
-        program: program.into(),
-        image: Arc::from(image),
-        args,
-        fault_around: FaultAround { file_pages: 16, anon_pages: 16 },
-        capture: true,
-        quiet: true,
-        break_idt: false,
-        host_only_ptes: false,
-        trap_mode: TrapMode::Signal,
-        show_maps: false,
-        files: Vec::new(),
-    })
+    BootSpec::captured(program, args)
 }
 
 fn pmem(pages: u64) -> PmemSpec {

@@ -10,7 +10,7 @@
 use super::compile::Compiled;
 use super::trace::Trace;
 use crate::error::VmmError;
-use crate::machine::{BootSpec, Ending, Machine, TrapMode};
+use crate::machine::{BootSpec, Ending, Machine};
 use guest_mm::FaultAround;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
@@ -30,18 +30,9 @@ fn runner_image() -> Result<&'static [u8], VmmError> {
 /// Runs `prog` in a fresh microVM; returns its trace.
 pub fn in_vm(prog: &Compiled) -> Result<Trace, VmmError> {
     let spec = BootSpec {
-        memory: 256 << 20,
-        program: "scenario".into(),
-        image: Arc::from(runner_image()?),
-        args: vec!["/scenario.bin".into()],
         fault_around: FaultAround { file_pages: 16, anon_pages: 1 },
-        capture: true,
-        quiet: true,
-        break_idt: false,
-        host_only_ptes: false,
-        trap_mode: TrapMode::Signal,
-        show_maps: false,
         files: vec![("scenario.bin".into(), Arc::from(prog.bytes.clone()), false)],
+        ..BootSpec::captured("scenario", vec!["/scenario.bin".into()])?
     };
     let kvm = crate::vm::open_kvm()?;
     let mut m = Machine::boot(kvm, &spec)?;
