@@ -61,5 +61,7 @@ fn main() {
     for p in ["src", "Cargo.toml", "build.rs", "shim.ld", "user.ld"] {
         println!("cargo:rerun-if-changed={}", guest.join(p).display());
     }
+    // The guest's ulib reads the ABI constants from linux-abi.
+    println!("cargo:rerun-if-changed={}", root.join("guest-mm/abi/src").display());
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -177,20 +177,6 @@ pub fn exec(addr: u64) -> Result<(), Fault> {
 impl Fault {
     /// "SIGSEGV/SEGV_MAPERR" and the like.
     pub fn name(&self) -> (&'static str, &'static str) {
-        let sig = match self.signo {
-            11 => "SIGSEGV",
-            7 => "SIGBUS",
-            _ => "SIG?",
-        };
-        let code = match (self.signo, self.code) {
-            (11, 1) => "SEGV_MAPERR",
-            (11, 2) => "SEGV_ACCERR",
-            (7, 1) => "BUS_ADRALN",
-            (7, 2) => "BUS_ADRERR",
-            (7, 3) => "BUS_OBJERR",
-            (_, 0x80) => "SI_KERNEL",
-            _ => "?",
-        };
-        (sig, code)
+        (crate::scenario::bytecode::signal_name(self.signo), crate::scenario::bytecode::code_name(self.signo, self.code))
     }
 }

@@ -1,51 +1,54 @@
 //! Linux x86-64 system calls through the `syscall` instruction.
 //!
 //! Return values follow the raw kernel convention: a value in -4095..=-1 is
-//! `-errno`. Numbers and flag values are Linux's (arch/x86/entry/syscalls).
+//! `-errno`. Numbers and flag values are Linux's, from linux-abi (the one
+//! home of the ABI); the `SYS_*`/`PROT_*`/... names here are typed views of them.
 
 use core::arch::asm;
+use linux_abi::mman;
+pub use linux_abi::sysno as nr;
 
-pub const SYS_WRITE: usize = 1;
-pub const SYS_MMAP: usize = 9;
-pub const SYS_MPROTECT: usize = 10;
-pub const SYS_MUNMAP: usize = 11;
-pub const SYS_RT_SIGACTION: usize = 13;
-pub const SYS_RT_SIGRETURN: usize = 15;
-pub const SYS_MREMAP: usize = 25;
-pub const SYS_MADVISE: usize = 28;
-pub const SYS_GETPID: usize = 39;
-pub const SYS_FORK: usize = 57;
-pub const SYS_EXIT: usize = 60;
-pub const SYS_WAIT4: usize = 61;
-pub const SYS_EXIT_GROUP: usize = 231;
-pub const SYS_MLOCK: usize = 149;
-pub const SYS_MUNLOCK: usize = 150;
-pub const SYS_FTRUNCATE: usize = 77;
-pub const SYS_MEMFD_CREATE: usize = 319;
-pub const SYS_OPENAT: usize = 257;
-pub const SYS_CLOSE: usize = 3;
-pub const SYS_UNLINK: usize = 87;
+pub const SYS_WRITE: usize = nr::WRITE as usize;
+pub const SYS_MMAP: usize = nr::MMAP as usize;
+pub const SYS_MPROTECT: usize = nr::MPROTECT as usize;
+pub const SYS_MUNMAP: usize = nr::MUNMAP as usize;
+pub const SYS_RT_SIGACTION: usize = nr::RT_SIGACTION as usize;
+pub const SYS_RT_SIGRETURN: usize = nr::RT_SIGRETURN as usize;
+pub const SYS_MREMAP: usize = nr::MREMAP as usize;
+pub const SYS_MADVISE: usize = nr::MADVISE as usize;
+pub const SYS_GETPID: usize = nr::GETPID as usize;
+pub const SYS_FORK: usize = nr::FORK as usize;
+pub const SYS_EXIT: usize = nr::EXIT as usize;
+pub const SYS_WAIT4: usize = nr::WAIT4 as usize;
+pub const SYS_EXIT_GROUP: usize = nr::EXIT_GROUP as usize;
+pub const SYS_MLOCK: usize = nr::MLOCK as usize;
+pub const SYS_MUNLOCK: usize = nr::MUNLOCK as usize;
+pub const SYS_FTRUNCATE: usize = nr::FTRUNCATE as usize;
+pub const SYS_MEMFD_CREATE: usize = nr::MEMFD_CREATE as usize;
+pub const SYS_OPENAT: usize = nr::OPENAT as usize;
+pub const SYS_CLOSE: usize = nr::CLOSE as usize;
+pub const SYS_UNLINK: usize = nr::UNLINK as usize;
 
-pub const SIGBUS: usize = 7;
-pub const SIGSEGV: usize = 11;
+pub const SIGBUS: usize = linux_abi::Signal::SIGBUS.number() as usize;
+pub const SIGSEGV: usize = linux_abi::Signal::SIGSEGV.number() as usize;
 
-pub const MADV_DONTNEED: usize = 4;
-pub const MADV_DONTFORK: usize = 10;
-pub const MADV_WIPEONFORK: usize = 18;
-pub const MADV_GUARD_INSTALL: usize = 102;
-pub const MADV_GUARD_REMOVE: usize = 103;
+pub const MADV_DONTNEED: usize = mman::MADV_DONTNEED as usize;
+pub const MADV_DONTFORK: usize = mman::MADV_DONTFORK as usize;
+pub const MADV_WIPEONFORK: usize = mman::MADV_WIPEONFORK as usize;
+pub const MADV_GUARD_INSTALL: usize = mman::MADV_GUARD_INSTALL as usize;
+pub const MADV_GUARD_REMOVE: usize = mman::MADV_GUARD_REMOVE as usize;
 
-pub const PROT_NONE: usize = 0;
-pub const PROT_READ: usize = 1;
-pub const PROT_WRITE: usize = 2;
-pub const PROT_EXEC: usize = 4;
+pub const PROT_NONE: usize = mman::PROT_NONE as usize;
+pub const PROT_READ: usize = mman::PROT_READ as usize;
+pub const PROT_WRITE: usize = mman::PROT_WRITE as usize;
+pub const PROT_EXEC: usize = mman::PROT_EXEC as usize;
 
-pub const MAP_SHARED: usize = 0x01;
-pub const MAP_PRIVATE: usize = 0x02;
-pub const MAP_FIXED: usize = 0x10;
-pub const MAP_ANONYMOUS: usize = 0x20;
+pub const MAP_SHARED: usize = mman::MAP_SHARED as usize;
+pub const MAP_PRIVATE: usize = mman::MAP_PRIVATE as usize;
+pub const MAP_FIXED: usize = mman::MAP_FIXED as usize;
+pub const MAP_ANONYMOUS: usize = mman::MAP_ANONYMOUS as usize;
 
-pub const PAGE: usize = 4096;
+pub const PAGE: usize = mman::PAGE_SIZE as usize;
 
 /// Raw six-argument system call.
 ///

@@ -9,13 +9,13 @@
 use std::fmt;
 
 /// Bytes in a base page.
-pub const PAGE_SIZE: u64 = 4096;
+pub const PAGE_SIZE: u64 = linux_abi::mman::PAGE_SIZE;
 /// log2(PAGE_SIZE).
 pub const PAGE_SHIFT: u32 = 12;
 
 /// One past the highest user address: Linux's TASK_SIZE_MAX for 4-level paging
 /// (the last page below 2^47 is left unmapped, as Linux does).
-pub const TASK_SIZE: u64 = (1 << 47) - PAGE_SIZE;
+pub const TASK_SIZE: u64 = linux_abi::arch::TASK_SIZE;
 
 /// A guest-virtual address.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]

@@ -2,69 +2,13 @@
 //!
 //! A fault the engine cannot resolve becomes a `SigFault`: the signal number,
 //! its si_code and the faulting address, exactly as Linux would fill siginfo.
-//! Values are Linux's (include/uapi/asm-generic/siginfo.h, signal.h).
+//! Values are Linux's, from linux-abi (the signal numbers and si_code values).
 
 use crate::addr::VirtAddr;
 use std::fmt;
 
-/// Signal numbers the engine and the process layer use.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Signal {
-    SIGHUP = 1,
-    SIGINT = 2,
-    SIGQUIT = 3,
-    SIGILL = 4,
-    SIGTRAP = 5,
-    SIGABRT = 6,
-    SIGBUS = 7,
-    SIGFPE = 8,
-    SIGKILL = 9,
-    SIGUSR1 = 10,
-    SIGSEGV = 11,
-    SIGUSR2 = 12,
-    SIGPIPE = 13,
-    SIGALRM = 14,
-    SIGTERM = 15,
-    SIGCHLD = 17,
-    SIGSYS = 31,
-}
-
-impl Signal {
-    pub const fn number(self) -> u8 {
-        self as u8
-    }
-    pub const fn name(self) -> &'static str {
-        match self {
-            Signal::SIGHUP => "SIGHUP",
-            Signal::SIGINT => "SIGINT",
-            Signal::SIGQUIT => "SIGQUIT",
-            Signal::SIGILL => "SIGILL",
-            Signal::SIGTRAP => "SIGTRAP",
-            Signal::SIGABRT => "SIGABRT",
-            Signal::SIGBUS => "SIGBUS",
-            Signal::SIGFPE => "SIGFPE",
-            Signal::SIGKILL => "SIGKILL",
-            Signal::SIGUSR1 => "SIGUSR1",
-            Signal::SIGSEGV => "SIGSEGV",
-            Signal::SIGUSR2 => "SIGUSR2",
-            Signal::SIGPIPE => "SIGPIPE",
-            Signal::SIGALRM => "SIGALRM",
-            Signal::SIGTERM => "SIGTERM",
-            Signal::SIGCHLD => "SIGCHLD",
-            Signal::SIGSYS => "SIGSYS",
-        }
-    }
-    pub fn from_number(n: u64) -> Option<Signal> {
-        use Signal::*;
-        [
-            SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM,
-            SIGTERM, SIGCHLD, SIGSYS,
-        ]
-        .into_iter()
-        .find(|s| s.number() as u64 == n)
-    }
-}
+use linux_abi::signal::si;
+pub use linux_abi::Signal;
 
 /// si_code values for the signals we raise.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -95,16 +39,16 @@ impl SiCode {
     /// The numeric si_code Linux puts in siginfo.
     pub const fn value(self) -> i32 {
         match self {
-            SiCode::SegvMaperr => 1,
-            SiCode::SegvAccerr => 2,
-            SiCode::BusAdraln => 1,
-            SiCode::BusAdrerr => 2,
-            SiCode::BusObjerr => 3,
-            SiCode::IllIllopn => 2,
-            SiCode::TrapBrkpt => 1,
-            SiCode::FpeIntdiv => 1,
-            SiCode::Kernel => 0x80,
-            SiCode::User => 0,
+            SiCode::SegvMaperr => si::SEGV_MAPERR,
+            SiCode::SegvAccerr => si::SEGV_ACCERR,
+            SiCode::BusAdraln => si::BUS_ADRALN,
+            SiCode::BusAdrerr => si::BUS_ADRERR,
+            SiCode::BusObjerr => si::BUS_OBJERR,
+            SiCode::IllIllopn => si::ILL_ILLOPN,
+            SiCode::TrapBrkpt => si::TRAP_BRKPT,
+            SiCode::FpeIntdiv => si::FPE_INTDIV,
+            SiCode::Kernel => si::SI_KERNEL,
+            SiCode::User => si::SI_USER,
         }
     }
     pub const fn name(self) -> &'static str {

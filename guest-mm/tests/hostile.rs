@@ -79,7 +79,7 @@ fn call() -> impl Strategy<Value = Call> {
     ]
 }
 
-use Errno::*;
+use guest_mm::errno::consts::*;
 
 /// The errno values each call may answer with (its Linux man page).
 fn allowed(c: &Call) -> &'static [Errno] {

@@ -109,7 +109,7 @@ pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: I
 }
 
 pub fn signal_number(name: &str) -> i32 {
-    (1..32).find(|n| guest_mm::Signal::from_number(*n).is_some_and(|s| s.name() == name)).map_or(0, |n| n as i32)
+    guest_mm::Signal::from_name(name).map_or(0, |s| s.number() as i32)
 }
 
 /// `vmm run`: returns the process exit status.

@@ -73,25 +73,7 @@ struct Runner<'a> {
 }
 
 fn errno_name(e: i64) -> &'static str {
-    match e {
-        1 => "EPERM",
-        2 => "ENOENT",
-        4 => "EINTR",
-        9 => "EBADF",
-        11 => "EAGAIN",
-        12 => "ENOMEM",
-        13 => "EACCES",
-        14 => "EFAULT",
-        16 => "EBUSY",
-        17 => "EEXIST",
-        19 => "ENODEV",
-        22 => "EINVAL",
-        27 => "EFBIG",
-        38 => "ENOSYS",
-        75 => "EOVERFLOW",
-        95 => "EOPNOTSUPP",
-        _ => "E?",
-    }
+    i32::try_from(e).ok().and_then(linux_abi::Errno::new).map_or("E?", |e| e.name())
 }
 
 impl<'a> Runner<'a> {

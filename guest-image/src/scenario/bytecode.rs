@@ -120,26 +120,11 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Linux signal and si_code names used in traces.
+/// Linux signal and si_code names used in traces (linux-abi's).
 pub fn signal_name(signo: i32) -> &'static str {
-    match signo {
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        11 => "SIGSEGV",
-        _ => "SIG?",
-    }
+    u64::try_from(signo).ok().and_then(linux_abi::Signal::new).map_or("SIG?", |s| s.name())
 }
 
 pub fn code_name(signo: i32, code: i32) -> &'static str {
-    match (signo, code) {
-        (11, 1) => "SEGV_MAPERR",
-        (11, 2) => "SEGV_ACCERR",
-        (7, 1) => "BUS_ADRALN",
-        (7, 2) => "BUS_ADRERR",
-        (7, 3) => "BUS_OBJERR",
-        (_, 0x80) => "SI_KERNEL",
-        _ => "?",
-    }
+    u8::try_from(signo).ok().and_then(|s| linux_abi::signal::si::name(s, code)).unwrap_or("?")
 }

@@ -33,7 +33,7 @@ use crate::space::AsId;
 use crate::vma::{Prot, VmFlags, Vma};
 
 /// x86-64 system call number.
-pub const SYS_REMAP_FILE_PAGES: u64 = 216;
+pub const SYS_REMAP_FILE_PAGES: u64 = linux_abi::sysno::REMAP_FILE_PAGES;
 
 impl<M: PhysMemory> Engine<M> {
     /// remap_file_pages(2).

@@ -26,33 +26,12 @@ use crate::paging::{Ctx, Outcome, Pte, PteFlags, PteKind, PteUpdates};
 use crate::space::AsId;
 use crate::vma::{VmFlags, Vma};
 
-pub const MADV_NORMAL: u64 = 0;
-pub const MADV_RANDOM: u64 = 1;
-pub const MADV_SEQUENTIAL: u64 = 2;
-pub const MADV_WILLNEED: u64 = 3;
-pub const MADV_DONTNEED: u64 = 4;
-pub const MADV_FREE: u64 = 8;
-pub const MADV_REMOVE: u64 = 9;
-pub const MADV_DONTFORK: u64 = 10;
-pub const MADV_DOFORK: u64 = 11;
-pub const MADV_MERGEABLE: u64 = 12;
-pub const MADV_UNMERGEABLE: u64 = 13;
-pub const MADV_HUGEPAGE: u64 = 14;
-pub const MADV_NOHUGEPAGE: u64 = 15;
-pub const MADV_DONTDUMP: u64 = 16;
-pub const MADV_DODUMP: u64 = 17;
-pub const MADV_WIPEONFORK: u64 = 18;
-pub const MADV_KEEPONFORK: u64 = 19;
-pub const MADV_COLD: u64 = 20;
-pub const MADV_PAGEOUT: u64 = 21;
-pub const MADV_POPULATE_READ: u64 = 22;
-pub const MADV_POPULATE_WRITE: u64 = 23;
-pub const MADV_DONTNEED_LOCKED: u64 = 24;
-pub const MADV_COLLAPSE: u64 = 25;
-pub const MADV_HWPOISON: u64 = 100;
-pub const MADV_SOFT_OFFLINE: u64 = 101;
-pub const MADV_GUARD_INSTALL: u64 = 102;
-pub const MADV_GUARD_REMOVE: u64 = 103;
+pub use linux_abi::mman::{
+    MADV_COLD, MADV_COLLAPSE, MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE,
+    MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_HUGEPAGE, MADV_HWPOISON, MADV_KEEPONFORK, MADV_MERGEABLE, MADV_NOHUGEPAGE, MADV_NORMAL,
+    MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_RANDOM, MADV_REMOVE, MADV_SEQUENTIAL, MADV_SOFT_OFFLINE, MADV_UNMERGEABLE,
+    MADV_WILLNEED, MADV_WIPEONFORK,
+};
 
 /// madvise_behavior_valid. MADV_HWPOISON and MADV_SOFT_OFFLINE (100, 101)
 /// exist only with CONFIG_MEMORY_FAILURE; the reference kernel (6.18 on

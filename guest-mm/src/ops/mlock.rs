@@ -19,8 +19,7 @@ use crate::paging::{Outcome, PteUpdates};
 use crate::space::AsId;
 use crate::vma::VmFlags;
 
-/// mlock2 flag: lock pages as they are faulted, not now.
-pub const MLOCK_ONFAULT: u64 = 1;
+pub use linux_abi::mman::MLOCK_ONFAULT;
 
 impl<M: PhysMemory> Engine<M> {
     /// mlock(2).

@@ -21,25 +21,26 @@ use crate::addr::{VirtAddr, PAGE_SIZE};
 
 /// mmap flags (include/uapi/linux/mman.h, asm-generic/mman-common.h, x86 values).
 pub mod map {
-    pub const SHARED: u64 = 0x01;
-    pub const PRIVATE: u64 = 0x02;
-    pub const SHARED_VALIDATE: u64 = 0x03;
-    pub const TYPE: u64 = 0x0f;
-    pub const FIXED: u64 = 0x10;
-    pub const ANONYMOUS: u64 = 0x20;
-    pub const BIT32: u64 = 0x40;
-    pub const GROWSDOWN: u64 = 0x100;
-    pub const DENYWRITE: u64 = 0x800;
-    pub const EXECUTABLE: u64 = 0x1000;
-    pub const LOCKED: u64 = 0x2000;
-    pub const NORESERVE: u64 = 0x4000;
-    pub const POPULATE: u64 = 0x8000;
-    pub const NONBLOCK: u64 = 0x10000;
-    pub const STACK: u64 = 0x20000;
-    pub const HUGETLB: u64 = 0x40000;
-    pub const SYNC: u64 = 0x80000;
-    pub const FIXED_NOREPLACE: u64 = 0x100000;
-    pub const UNINITIALIZED: u64 = 0x4000000;
+    use linux_abi::mman;
+    pub const SHARED: u64 = mman::MAP_SHARED;
+    pub const PRIVATE: u64 = mman::MAP_PRIVATE;
+    pub const SHARED_VALIDATE: u64 = mman::MAP_SHARED_VALIDATE;
+    pub const TYPE: u64 = mman::MAP_TYPE;
+    pub const FIXED: u64 = mman::MAP_FIXED;
+    pub const ANONYMOUS: u64 = mman::MAP_ANONYMOUS;
+    pub const BIT32: u64 = mman::MAP_32BIT;
+    pub const GROWSDOWN: u64 = mman::MAP_GROWSDOWN;
+    pub const DENYWRITE: u64 = mman::MAP_DENYWRITE;
+    pub const EXECUTABLE: u64 = mman::MAP_EXECUTABLE;
+    pub const LOCKED: u64 = mman::MAP_LOCKED;
+    pub const NORESERVE: u64 = mman::MAP_NORESERVE;
+    pub const POPULATE: u64 = mman::MAP_POPULATE;
+    pub const NONBLOCK: u64 = mman::MAP_NONBLOCK;
+    pub const STACK: u64 = mman::MAP_STACK;
+    pub const HUGETLB: u64 = mman::MAP_HUGETLB;
+    pub const SYNC: u64 = mman::MAP_SYNC;
+    pub const FIXED_NOREPLACE: u64 = mman::MAP_FIXED_NOREPLACE;
+    pub const UNINITIALIZED: u64 = mman::MAP_UNINITIALIZED;
     /// Flags MAP_SHARED silently accepts (LEGACY_MAP_MASK).
     pub const LEGACY_MASK: u64 = SHARED
         | PRIVATE

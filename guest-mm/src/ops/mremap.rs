@@ -32,9 +32,7 @@ use crate::paging::{Ctx, Outcome, Pte, PteUpdates};
 use crate::space::AsId;
 use crate::vma::{VmFlags, Vma};
 
-pub const MREMAP_MAYMOVE: u64 = 1;
-pub const MREMAP_FIXED: u64 = 2;
-pub const MREMAP_DONTUNMAP: u64 = 4;
+pub use linux_abi::mman::{MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE};
 
 fn page_align(v: u64) -> u64 {
     v.checked_add(PAGE_SIZE - 1).map_or(0, |x| x & !(PAGE_SIZE - 1))

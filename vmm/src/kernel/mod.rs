@@ -287,7 +287,7 @@ impl Kernel {
         let report = KillReport {
             pid: p.pid,
             name: p.name.clone(),
-            signal: Signal::from_number(signal as u64).map_or_else(|| format!("signal {signal}"), |s| s.name().to_string()),
+            signal: Signal::new(signal as u64).map_or_else(|| format!("signal {signal}"), |s| s.name().to_string()),
             code: fault.code.name().to_string(),
             addr: fault.addr.as_u64(),
             rip: regs.rip,

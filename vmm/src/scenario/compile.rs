@@ -12,63 +12,37 @@ use super::parser::{Ast, BinOp, Expect, Expr, Stmt};
 use super::ScenarioError;
 use std::collections::HashMap;
 
-/// Named constants: Linux's values (include/uapi), plus ours.
-pub const CONSTANTS: &[(&str, u64)] = &[
-    ("PAGE", 4096),
-    ("PROT_NONE", 0),
-    ("PROT_READ", 1),
-    ("PROT_WRITE", 2),
-    ("PROT_EXEC", 4),
-    ("MAP_SHARED", 0x01),
-    ("MAP_PRIVATE", 0x02),
-    ("MAP_SHARED_VALIDATE", 0x03),
-    ("MAP_FIXED", 0x10),
-    ("MAP_ANONYMOUS", 0x20),
-    ("MAP_ANON", 0x20),
-    ("MAP_GROWSDOWN", 0x100),
-    ("MAP_LOCKED", 0x2000),
-    ("MAP_NORESERVE", 0x4000),
-    ("MAP_POPULATE", 0x8000),
-    ("MAP_STACK", 0x20000),
-    ("MAP_HUGETLB", 0x40000),
-    ("MAP_FIXED_NOREPLACE", 0x100000),
-    ("MAP_DONTCOPY", 1 << 32),
-    ("MAP_PAGEPROT", 1 << 33),
-    ("MADV_NORMAL", 0),
-    ("MADV_RANDOM", 1),
-    ("MADV_SEQUENTIAL", 2),
-    ("MADV_WILLNEED", 3),
-    ("MADV_DONTNEED", 4),
-    ("MADV_FREE", 8),
-    ("MADV_REMOVE", 9),
-    ("MADV_DONTFORK", 10),
-    ("MADV_DOFORK", 11),
-    ("MADV_MERGEABLE", 12),
-    ("MADV_UNMERGEABLE", 13),
-    ("MADV_HUGEPAGE", 14),
-    ("MADV_NOHUGEPAGE", 15),
-    ("MADV_DONTDUMP", 16),
-    ("MADV_DODUMP", 17),
-    ("MADV_WIPEONFORK", 18),
-    ("MADV_KEEPONFORK", 19),
-    ("MADV_COLD", 20),
-    ("MADV_PAGEOUT", 21),
-    ("MADV_POPULATE_READ", 22),
-    ("MADV_POPULATE_WRITE", 23),
-    ("MADV_DONTNEED_LOCKED", 24),
-    ("MADV_GUARD_INSTALL", 102),
-    ("MADV_GUARD_REMOVE", 103),
-    ("MREMAP_MAYMOVE", 1),
-    ("MREMAP_FIXED", 2),
-    ("MREMAP_DONTUNMAP", 4),
-    ("MLOCK_ONFAULT", 1),
-    ("FALLOC_FL_KEEP_SIZE", 1),
-    ("FALLOC_FL_PUNCH_HOLE", 2),
-    ("PAGE_INDEX", PATTERN_PAGE_INDEX),
-    ("O_RDONLY", 0),
-    ("O_WRONLY", 1),
-    ("O_RDWR", 2),
-];
+/// The value of a named constant: Linux's (from linux-abi's name tables),
+/// plus our extensions and the language's own names.
+pub fn constant(name: &str) -> Option<u64> {
+    use linux_abi::{fcntl, mman};
+    let tables: [&[(u64, &str)]; 9] = [
+        mman::PROT_NAMES,
+        mman::MAP_TYPE_NAMES,
+        mman::MAP_NAMES,
+        mman::MADV_NAMES,
+        mman::MREMAP_NAMES,
+        mman::MS_NAMES,
+        mman::MFD_NAMES,
+        fcntl::O_ACCMODE_NAMES,
+        fcntl::O_NAMES,
+    ];
+    if let Some(v) = tables.iter().find_map(|t| t.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)) {
+        return Some(v);
+    }
+    Some(match name {
+        "PAGE" => mman::PAGE_SIZE,
+        "PROT_NONE" => mman::PROT_NONE,
+        "MAP_ANON" => mman::MAP_ANONYMOUS,
+        "MLOCK_ONFAULT" => mman::MLOCK_ONFAULT,
+        "FALLOC_FL_KEEP_SIZE" => fcntl::FALLOC_FL_KEEP_SIZE,
+        "FALLOC_FL_PUNCH_HOLE" => fcntl::FALLOC_FL_PUNCH_HOLE,
+        "MAP_DONTCOPY" => guest_mm::ops::map::DONTCOPY,
+        "MAP_PAGEPROT" => guest_mm::ops::map::PAGEPROT,
+        "PAGE_INDEX" => PATTERN_PAGE_INDEX,
+        _ => return None,
+    })
+}
 
 /// Names that are ours, not Linux's: a scenario using them is checked with
 /// `vmm scenario` only.
@@ -172,7 +146,7 @@ impl<'a> C<'a> {
     }
 
     fn bind(&mut self, name: &str, line: u32, col: u32) -> Result<u8, ScenarioError> {
-        if CONSTANTS.iter().any(|(n, _)| *n == name) || op(name).is_some() {
+        if constant(name).is_some() || op(name).is_some() {
             return Err(ScenarioError::at(
                 self.file,
                 line,
@@ -216,7 +190,7 @@ impl<'a> C<'a> {
             Expr::Name(n, line, col) => {
                 if let Some(r) = self.lookup(n) {
                     out.push((true, vec![T_REG, r]));
-                } else if let Some((_, v)) = CONSTANTS.iter().find(|(c, _)| c == n) {
+                } else if let Some(v) = constant(n) {
                     if EXTENSION_NAMES.contains(&n.as_str()) {
                         self.extensions.push((*line, n.clone()));
                     }
