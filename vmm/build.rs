@@ -14,8 +14,22 @@ use std::process::Command;
 
 /// Ring-3 programs shipped in the image, in the order `vmm programs` lists them.
 const PROGRAMS: &[&str] = &[
-    "hello", "exit", "touch", "segv", "protect", "sigcatch", "guard", "forkcow", "scenario", "spin", "nulltrap", "pmem", "forkvm", "fuzz",
+    "hello",
+    "exit",
+    "touch",
+    "segv",
+    "protect",
+    "sigcatch",
+    "guard",
+    "forkcow",
+    "scenario",
+    "spin",
+    "nulltrap",
+    "pmem",
+    "forkvm",
+    "fuzz",
     "shortio",
+    "tablestorm",
 ];
 
 fn main() {

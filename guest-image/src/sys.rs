@@ -47,6 +47,7 @@ pub const MAP_SHARED: usize = mman::MAP_SHARED as usize;
 pub const MAP_PRIVATE: usize = mman::MAP_PRIVATE as usize;
 pub const MAP_FIXED: usize = mman::MAP_FIXED as usize;
 pub const MAP_ANONYMOUS: usize = mman::MAP_ANONYMOUS as usize;
+pub const MAP_NORESERVE: usize = mman::MAP_NORESERVE as usize;
 
 pub const PAGE: usize = mman::PAGE_SIZE as usize;
 

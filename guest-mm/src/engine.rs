@@ -11,6 +11,7 @@ use crate::mapping;
 use crate::memory::{MemError, PhysMemory};
 use crate::objects::{MemObject, ObjectId, ObjectKind, ObjectTable};
 use crate::paging::{Ctx, Outcome, PageTables, PagingError, PteUpdates};
+use crate::rlimit::Rlimits;
 use crate::space::{AddressSpace, AsId};
 use crate::vma::{AnonVmaId, Backing};
 use std::collections::BTreeMap;
@@ -33,17 +34,24 @@ impl Default for FaultAround {
     }
 }
 
-/// Limits Linux would take from sysctls and rlimits.
+/// Limits Linux would take from sysctls, the kernel configuration and rlimits.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
-    /// vm.mmap_min_addr: unprivileged mappings below it fail with EPERM.
+    /// Linux's mmap_min_addr: max(vm.mmap_min_addr, CONFIG_LSM_MMAP_MIN_ADDR)
+    /// (security/min_addr.c). Non-MAP_FIXED hints below it are raised to it
+    /// (round_hint_to_min), placement searches start there, and a stack does
+    /// not grow below it. The vmm reads it from the host at start-up.
     pub mmap_min_addr: u64,
+    /// vm.mmap_min_addr itself (dac_mmap_min_addr): mappings below it fail
+    /// with EPERM for a process without CAP_SYS_RAWIO (cap_mmap_addr), which
+    /// the guest never has. (The LSM value is enforced only by SELinux.)
+    pub dac_mmap_min_addr: u64,
     /// vm.max_map_count.
     pub max_map_count: usize,
-    /// RLIMIT_MEMLOCK in bytes (the guest runs unprivileged: no CAP_IPC_LOCK).
-    pub memlock: u64,
-    /// RLIMIT_STACK in bytes, which decides the mmap base.
-    pub stack: u64,
+    /// The resource limits every new address space starts with (a forked
+    /// space inherits its parent's; `Engine::set_rlimits` changes them).
+    /// RLIMIT_STACK also decides a new space's mmap base.
+    pub rlimits: Rlimits,
     /// VMAs of all spaces together. Linux keeps VMAs in (guest) kernel
     /// memory, which bounds them; ours live in host memory, so without this a
     /// guest could fork copies of 65530-VMA spaces until the host runs out.
@@ -52,9 +60,20 @@ pub struct Limits {
     pub max_total_vmas: usize,
 }
 
+/// CONFIG_DEFAULT_MMAP_MIN_ADDR of common x86-64 kernels (and of this host).
+pub const DEFAULT_DAC_MMAP_MIN_ADDR: u64 = 4096;
+/// CONFIG_LSM_MMAP_MIN_ADDR's default (security/Kconfig), which this host uses.
+pub const DEFAULT_LSM_MMAP_MIN_ADDR: u64 = 65536;
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits { mmap_min_addr: 4096, max_map_count: 65530, memlock: 8 << 20, stack: 8 << 20, max_total_vmas: usize::MAX }
+        Limits {
+            mmap_min_addr: DEFAULT_DAC_MMAP_MIN_ADDR.max(DEFAULT_LSM_MMAP_MIN_ADDR),
+            dac_mmap_min_addr: DEFAULT_DAC_MMAP_MIN_ADDR,
+            max_map_count: 65530,
+            rlimits: Rlimits::default(),
+            max_total_vmas: usize::MAX,
+        }
     }
 }
 
@@ -106,6 +125,8 @@ pub struct Engine<M: PhysMemory> {
     pub(crate) config: EngineConfig,
     next_space: u32,
     next_anon: u64,
+    /// Testing aid (`set_shared_writes_ignore_open_mode`); never saved.
+    pub(crate) shared_writes_ignore_open_mode: bool,
 }
 
 impl<M: PhysMemory> Engine<M> {
@@ -116,7 +137,16 @@ impl<M: PhysMemory> Engine<M> {
         }
         let frames = FrameTable::new(config.pool_first, config.pool_frames);
         mem.zero_frame(frames.zero_frame())?;
-        Ok(Engine { mem, frames, objects: ObjectTable::new(), spaces: BTreeMap::new(), config, next_space: 0, next_anon: 0 })
+        Ok(Engine {
+            mem,
+            frames,
+            objects: ObjectTable::new(),
+            spaces: BTreeMap::new(),
+            config,
+            next_space: 0,
+            next_anon: 0,
+            shared_writes_ignore_open_mode: false,
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -138,7 +168,7 @@ impl<M: PhysMemory> Engine<M> {
         next_space: u32,
         next_anon: u64,
     ) -> Self {
-        Engine { mem, frames, objects, spaces, config, next_space, next_anon }
+        Engine { mem, frames, objects, spaces, config, next_space, next_anon, shared_writes_ignore_open_mode: false }
     }
 
     /// The guest memory the engine works on.
@@ -161,6 +191,24 @@ impl<M: PhysMemory> Engine<M> {
 
     pub fn frames(&self) -> &FrameTable {
         &self.frames
+    }
+
+    /// Testing aid for the control of the corpus's write-permission scenario
+    /// only (`vmm diff --inject shared-writes-ignore-open-mode`): a MAP_SHARED
+    /// mapping of an object opened read-only gets VM_MAYWRITE as if opened
+    /// for writing, which breaks Linux's rule (mmap and mprotect with
+    /// PROT_WRITE must fail with EACCES).
+    #[doc(hidden)]
+    pub fn set_shared_writes_ignore_open_mode(&mut self, on: bool) {
+        self.shared_writes_ignore_open_mode = on;
+    }
+
+    /// Testing aid for the control of the table-recycling e2e test only
+    /// (`vmm run --inject skip-table-hazards`): recycled table frames get no
+    /// cleaning stores, which breaks the hazard rule (see `frames`).
+    #[doc(hidden)]
+    pub fn set_skip_table_hazards(&mut self, on: bool) {
+        self.frames.set_skip_hazards(on);
     }
 
     pub fn objects(&self) -> &ObjectTable {
@@ -193,7 +241,7 @@ impl<M: PhysMemory> Engine<M> {
         let min_gap = 128 << 20;
         let max_gap = TASK_SIZE / 6 * 5;
         let pad = 256 * PAGE_SIZE; // stack_guard_gap
-        let gap = (self.config.limits.stack + pad).clamp(min_gap, max_gap);
+        let gap = self.config.limits.rlimits.stack.cur.saturating_add(pad).clamp(min_gap, max_gap);
         VirtAddr::new((TASK_SIZE - gap) & !(PAGE_SIZE - 1))
     }
 
@@ -205,7 +253,21 @@ impl<M: PhysMemory> Engine<M> {
         let mut cx = Ctx { mem: &self.mem, frames: &mut self.frames, tlb: &mut tlb };
         let r = PageTables::new(id, &self.config.kernel_entries, &mut cx).map(|tables| {
             let base = self.mmap_base();
-            self.spaces.insert(id, AddressSpace { id, vmas: Default::default(), tables, mmap_base: base, stats: Default::default() });
+            let space = AddressSpace {
+                id,
+                vmas: Default::default(),
+                tables,
+                mmap_base: base,
+                stats: Default::default(),
+                rlimits: self.config.limits.rlimits,
+                start_brk: 0,
+                brk: 0,
+                start_data: 0,
+                end_data: 0,
+                start_stack: 0,
+                def_flags: crate::vma::VmFlags::empty(),
+            };
+            self.spaces.insert(id, space);
             id
         });
         Outcome::new(r.map_err(EngineError::from), tlb)
@@ -228,15 +290,6 @@ impl<M: PhysMemory> Engine<M> {
         space.tables.destroy(&mut self.frames);
         for o in objs {
             self.maybe_release_object(o);
-        }
-        Ok(())
-    }
-
-    /// Marks the VMA starting at `start` as the process stack ("[stack]" in maps).
-    pub fn name_stack(&mut self, id: AsId, start: VirtAddr) -> Result<(), EngineError> {
-        let space = self.spaces.get_mut(&id).ok_or(EngineError::NoSuchSpace(id))?;
-        if let Some(v) = space.vmas.get_mut(start) {
-            v.name = crate::vma::VmaName::Stack;
         }
         Ok(())
     }

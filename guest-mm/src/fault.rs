@@ -137,9 +137,12 @@ impl<M: PhysMemory> Engine<M> {
             return Err(FaultError::Signal(SigFault::segv_maperr(va)));
         }
         let space = self.spaces.get(&id).ok_or(FaultError::NoSuchSpace(id))?;
-        let Some(vma) = space.vmas.find(va).cloned() else {
-            return Err(FaultError::Signal(SigFault::segv_maperr(va)));
+        let vma = match space.vmas.find(va).cloned() {
+            Some(v) => v,
+            // lock_mm_and_find_vma: below a stack, grow it (ops::stack).
+            None => self.grow_stack_for_fault(id, va).ok_or(FaultError::Signal(SigFault::segv_maperr(va)))?,
         };
+        let space = &self.spaces[&id];
         if vma.flags.contains(VmFlags::NONLINEAR) {
             // Each page has its own offset and protection (nonlinear::fault).
             return self.nonlinear_fault(id, &vma, pf, tlb);
@@ -270,15 +273,21 @@ impl<M: PhysMemory> Engine<M> {
         tlb: &mut PteUpdates,
     ) -> Result<Resolved, FaultError> {
         let obj = vma.object().expect("do_fault is for object-backed VMAs");
+        let shared = vma.is_shared();
+        if write && !shared {
+            // do_cow_fault prepares the anon_vma before __do_fault looks at
+            // the page, so a write beyond the end of file gives the VMA one
+            // too (which changes what it may merge with; mlock-merge-after-
+            // sigbus.scn, found by the page model's own VMA boundaries).
+            self.anon_vma_prepare(id, vma.start);
+        }
         let o = self.objects.get(obj).ok_or(FaultError::Signal(SigFault::bus_adrerr(va)))?;
         if o.is_revoked() || index >= o.size_pages() {
             return Err(FaultError::Signal(SigFault::bus_adrerr(va)));
         }
         let page = va.align_down();
-        let shared = vma.is_shared();
         if write && !shared {
             // do_cow_fault: a private copy of the object's page.
-            self.anon_vma_prepare(id, vma.start);
             // The copy's frame first: reclaim for it must not take the source.
             let f = self.alloc_data_reclaiming(FrameUse::Anon, Some(&mut *tlb))?;
             let src = match self.cache_page_reclaiming(obj, index, Some(&mut *tlb)) {

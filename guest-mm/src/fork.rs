@@ -46,8 +46,19 @@ impl<M: PhysMemory> Engine<M> {
         let (r, u) = self.create_space().split();
         tlb.absorb(u);
         let child = r.map_err(|_| Errno::ENOMEM)?;
-        let base = self.spaces[&parent].mmap_base;
-        self.spaces.get_mut(&child).expect("just created").mmap_base = base;
+        // dup_mm copies the mm_struct: the mmap base, the heap and stack
+        // bounds; the rlimits come with the process (copy_signal). def_flags
+        // keeps only VM_NOHUGEPAGE (mm_init: mlockall is not inherited).
+        let p = &self.spaces[&parent];
+        let (base, rl, brk, data, stack, def) =
+            (p.mmap_base, p.rlimits, (p.start_brk, p.brk), (p.start_data, p.end_data), p.start_stack, p.def_flags);
+        let c = self.spaces.get_mut(&child).expect("just created");
+        c.mmap_base = base;
+        c.rlimits = rl;
+        (c.start_brk, c.brk) = brk;
+        (c.start_data, c.end_data) = data;
+        c.start_stack = stack;
+        c.def_flags = def & VmFlags::NOHUGEPAGE;
         for v in vmas.iter().filter(|v| !v.flags.contains(VmFlags::DONTCOPY)) {
             let wipe = v.flags.contains(VmFlags::WIPEONFORK);
             let mut c = v.clone();

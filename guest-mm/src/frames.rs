@@ -309,6 +309,15 @@ pub struct FrameTable {
     free_clean: Vec<Frame>,
     free_hazard: Vec<Frame>,
     zero: Frame,
+    /// Table frames handed out with a hazard to clean (a counter for run
+    /// reports; not saved in images).
+    #[serde(skip)]
+    hazardous_reuses: u64,
+    /// Testing aid for one control test (`vmm run --inject
+    /// skip-table-hazards`): hazardous frames become tables without their
+    /// cleaning stores, i.e. the hazard rule is broken. Never saved.
+    #[serde(skip)]
+    skip_hazards: bool,
 }
 
 /// Counts of frames by use, for reports and leak checks.
@@ -328,7 +337,17 @@ impl FrameTable {
         assert!(count >= 2, "a frame pool needs at least the zero page and one more frame");
         let mut info = CowVec::default();
         info.push(FrameInfo { use_: FrameUse::Zero, rmap: SmallVec::new(), hazard: None });
-        FrameTable { first, count, info, fresh: 1, free_clean: Vec::new(), free_hazard: Vec::new(), zero: first }
+        FrameTable {
+            first,
+            count,
+            info,
+            fresh: 1,
+            free_clean: Vec::new(),
+            free_hazard: Vec::new(),
+            zero: first,
+            hazardous_reuses: 0,
+            skip_hazards: false,
+        }
     }
 
     /// Takes a never-used frame, creating its record.
@@ -378,6 +397,18 @@ impl FrameTable {
         }
     }
 
+    /// Table frames handed out so far that carried a hazard (each cleaned
+    /// with guest stores of its stale slots).
+    pub fn hazardous_reuses(&self) -> u64 {
+        self.hazardous_reuses
+    }
+
+    /// Testing aid (see the field): stop cleaning hazards.
+    #[doc(hidden)]
+    pub fn set_skip_hazards(&mut self, on: bool) {
+        self.skip_hazards = on;
+    }
+
     /// Frames left for allocation.
     pub fn free_count(&self) -> u64 {
         (self.free_clean.len() + self.free_hazard.len()) as u64 + (self.count - self.fresh)
@@ -409,6 +440,12 @@ impl FrameTable {
         if let Some(i) = self.info_mut(f) {
             i.use_ = FrameUse::PageTable { owner, level };
             hazard = i.hazard.take();
+        }
+        if hazard.is_some() {
+            self.hazardous_reuses += 1;
+            if self.skip_hazards {
+                hazard = None;
+            }
         }
         Ok((f, hazard))
     }

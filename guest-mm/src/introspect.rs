@@ -11,7 +11,7 @@ use crate::frames::FrameUse;
 use crate::memory::PhysMemory;
 use crate::paging::{MarkerKind, PteKind};
 use crate::space::AsId;
-use crate::vma::{Backing, VmaName};
+use crate::vma::Backing;
 use std::fmt::Write;
 
 /// pagemap bits 0-54: the page frame number for privileged readers. Our
@@ -42,16 +42,20 @@ impl<M: PhysMemory> Engine<M> {
         for v in space.vmas.iter() {
             let perms = v.flags.perms();
             let (offset, dev, inode, name) = match v.backing {
-                Backing::Anon => (
-                    0,
-                    "00:00",
-                    0,
-                    match v.name {
-                        VmaName::Stack => "[stack]".to_string(),
-                        VmaName::Heap => "[heap]".to_string(),
-                        VmaName::None => String::new(),
-                    },
-                ),
+                // get_vma_name: a VMA without a file is "[heap]" when it
+                // overlaps [start_brk, brk) (vma_is_initial_heap) and "[stack]"
+                // when it contains start_stack (vma_is_initial_stack).
+                Backing::Anon => {
+                    let (s, e) = (v.start.as_u64(), v.end.as_u64());
+                    let name = if s < space.brk && e > space.start_brk {
+                        "[heap]"
+                    } else if s <= space.start_stack && e >= space.start_stack {
+                        "[stack]"
+                    } else {
+                        ""
+                    };
+                    (0, "00:00", 0, name.to_string())
+                }
                 Backing::Object(o) => {
                     let obj = self.objects.get(o);
                     (v.pgoff * PAGE_SIZE, "00:01", obj.map_or(0, |o| o.inode), obj.map_or_else(String::new, |o| o.name.clone()))

@@ -21,8 +21,10 @@
 //! - Under pool pressure (an allocation failed) unmapped clean pages go
 //!   first; mapped ones only when the caller has a PTE batch to carry the
 //!   unmapping to the guest.
-//! - MADV_PAGEOUT evicts the clean file pages mapped in its range that no
-//!   other address space maps (Linux skips folios mapped by other processes);
+//! - MADV_PAGEOUT unmaps the page-cache pages mapped in its range that
+//!   nothing else maps (Linux skips folios with a mapcount above 1): file
+//!   pages then leave memory, shmem pages stay cached (no swap) and fault
+//!   back in;
 //!   MADV_COLD only deactivates in Linux, which has no observable effect, and
 //!   is accepted without doing anything.
 
@@ -110,6 +112,20 @@ impl<M: PhysMemory> Engine<M> {
         true
     }
 
+    /// Writes back the dirty cached pages `[first, last]` of a file (msync
+    /// MS_SYNC, vfs_fsync_range): their bytes become the file's host-side
+    /// contents, within the writeback budget; the pages stay cached and
+    /// mapped. Shmem has no backing store: nothing to do, as shmem_fsync.
+    pub(crate) fn writeback_range(&mut self, obj: ObjectId, first: u64, last: u64) {
+        let Some(o) = self.objects.get(obj) else { return };
+        if !matches!(o.kind, ObjectKind::File { .. }) {
+            return;
+        }
+        for (index, frame) in o.cached_range(first, last.saturating_add(1)) {
+            let _ = self.make_evictable(obj, index, frame);
+        }
+    }
+
     /// Frees up to `want` clean file pages; mapped ones only with a batch.
     /// Returns how many were freed.
     pub(crate) fn reclaim_clean(&mut self, want: usize, mut tlb: Option<&mut PteUpdates>) -> usize {
@@ -171,8 +187,14 @@ impl<M: PhysMemory> Engine<M> {
         }
     }
 
-    /// MADV_PAGEOUT on `[start, end)` of `vma`: evicts its clean file pages
-    /// mapped only by this space.
+    /// MADV_PAGEOUT on `[start, end)` of `vma` (madvise_cold_or_pageout_pte_range
+    /// then reclaim_pages): every page-cache page mapped here and nowhere
+    /// else (mapcount 1: a page mapped twice, even in this space, is
+    /// skipped) is unmapped, as try_to_unmap does before pageout. A file page
+    /// then leaves memory (written back first if dirty); a shmem page stays
+    /// in the page cache, since without swap pageout cannot write it
+    /// anywhere, and faults back in with its data. Anonymous pages stay
+    /// mapped (no swap: add_to_swap fails before they are unmapped).
     pub(crate) fn pageout_range(
         &mut self,
         id: AsId,
@@ -185,10 +207,14 @@ impl<M: PhysMemory> Engine<M> {
         for e in self.spaces[&id].tables.entries_in(start, end) {
             let Some(f) = e.pte.frame() else { continue };
             let Some(FrameUse::Cache { obj: o, index }) = self.frames.use_of(f) else { continue };
-            if o != obj || self.frames.rmap(f).iter().any(|(s, _)| *s != id) {
+            if o != obj || self.frames.rmap(f).len() != 1 {
                 continue;
             }
-            if self.make_evictable(o, index, f) {
+            let shmem = matches!(self.objects.get(o).map(|x| &x.kind), Some(ObjectKind::Shmem));
+            if shmem {
+                let new = if is_nonlinear(vma) { self.dropped_entry(vma, e.va, e.pte) } else { Pte::NONE };
+                let _ = self.set_entry(id, e.va, new, tlb);
+            } else if self.make_evictable(o, index, f) {
                 self.evict(o, index, f, tlb);
             }
         }

@@ -6,7 +6,8 @@
 
 use crate::addr::VirtAddr;
 use crate::paging::PageTables;
-use crate::vma::VmaTree;
+use crate::rlimit::Rlimits;
+use crate::vma::{VmFlags, VmaTree};
 use std::fmt;
 
 /// Identity of an address space.
@@ -41,6 +42,18 @@ pub struct AddressSpace {
     /// Top of the top-down mmap area (Linux's mmap_base).
     pub(crate) mmap_base: VirtAddr,
     pub(crate) stats: SpaceStats,
+    /// RLIMIT_STACK, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_AS (rlimit.rs).
+    pub(crate) rlimits: Rlimits,
+    /// mm->start_brk, mm->brk: the heap (ops::brk). Both 0 until exec sets the base.
+    pub(crate) start_brk: u64,
+    pub(crate) brk: u64,
+    /// mm->start_data, mm->end_data: the data segment, for brk's RLIMIT_DATA test.
+    pub(crate) start_data: u64,
+    pub(crate) end_data: u64,
+    /// mm->start_stack: the VMA containing it is "[stack]" in maps.
+    pub(crate) start_stack: u64,
+    /// mm->def_flags: flags every new VMA gets (VM_LOCKED after mlockall(MCL_FUTURE)).
+    pub(crate) def_flags: VmFlags,
 }
 
 impl AddressSpace {
@@ -55,5 +68,13 @@ impl AddressSpace {
     }
     pub fn stats(&self) -> &SpaceStats {
         &self.stats
+    }
+    /// (mm->start_brk, mm->brk).
+    pub fn brk_range(&self) -> (u64, u64) {
+        (self.start_brk, self.brk)
+    }
+    /// mm->start_stack.
+    pub fn start_stack(&self) -> u64 {
+        self.start_stack
     }
 }

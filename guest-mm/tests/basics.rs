@@ -212,3 +212,29 @@ fn hole_punch_zeroes_shared_pages_but_keeps_private_copies() {
     assert_eq!(cpu.read_u8(&mut e, s, private.add(1)).unwrap(), Ok(6));
     assert_eq!(cpu.read_u8(&mut e, s, private).unwrap(), Ok(5), "the private copy was taken before the punch");
 }
+
+/// vm.overcommit_memory=0: one accountable request larger than the RAM is
+/// ENOMEM (mmap, brk, mprotect to writable, mremap growth); MAP_NORESERVE
+/// and read-only private mappings are not charged.
+#[test]
+fn a_private_writable_request_larger_than_ram_is_enomem_unless_uncharged() {
+    use guest_mm::ops::map;
+    let mut e = engine();
+    let mut cpu = SimCpu::new();
+    let s = space(&mut e, &mut cpu);
+    let ram = e.config().pool_frames * PAGE_SIZE;
+    let rw = (Prot::READ | Prot::WRITE).bits();
+    let big = |flags: u64, prot: u64| MmapArgs { addr: 0, len: 2 * ram, prot, flags, file: guest_mm::ops::mmap::MapFile::None, offset: 0 };
+    assert_eq!(applied!(cpu, e, e.mmap(s, big(map::PRIVATE | map::ANONYMOUS, rw))), Err(guest_mm::Errno::ENOMEM));
+    assert_eq!(applied!(cpu, e, e.mmap(s, big(map::SHARED | map::ANONYMOUS, rw))), Err(guest_mm::Errno::ENOMEM));
+    let noreserve = applied!(cpu, e, e.mmap(s, big(map::PRIVATE | map::ANONYMOUS | map::NORESERVE, rw))).unwrap();
+    applied!(cpu, e, e.munmap(s, noreserve.as_u64(), 2 * ram)).unwrap();
+    let ro = applied!(cpu, e, e.mmap(s, big(map::PRIVATE | map::ANONYMOUS, Prot::READ.bits()))).unwrap();
+    assert_eq!(applied!(cpu, e, e.mprotect(s, ro.as_u64(), 2 * ram, rw)), Err(guest_mm::Errno::ENOMEM), "becoming writable is charged");
+    applied!(cpu, e, e.mprotect(s, ro.as_u64(), ram / 2, rw)).unwrap();
+    applied!(cpu, e, e.munmap(s, ro.as_u64(), 2 * ram)).unwrap();
+    let small = applied!(cpu, e, e.mmap(s, MmapArgs::anon(PAGE_SIZE, Prot::READ | Prot::WRITE))).unwrap();
+    let grown = applied!(cpu, e, e.mremap(s, small.as_u64(), PAGE_SIZE, 2 * ram, 1, 0));
+    assert_eq!(grown, Err(guest_mm::Errno::ENOMEM));
+    e.check_invariants().unwrap();
+}

@@ -7,6 +7,7 @@
 //! the spaces are gone.
 mod common;
 
+use common::seeds;
 use common::*;
 use guest_mm::ops::mmap::{MapFile, MmapArgs};
 use guest_mm::sim::SimCpu;
@@ -54,6 +55,13 @@ enum Call {
     Truncate(u64),
     Fork,
     Touch(u64, bool),
+    Mseal(u64, u64, u64),
+    Mincore(u64, u64),
+    Msync(u64, u64, u64),
+    Brk(u64),
+    BrkBase(u64),
+    Rlimits(u64, u64, u64, u64),
+    Stack(u64, u64, bool),
 }
 
 fn call() -> impl Strategy<Value = Call> {
@@ -76,6 +84,13 @@ fn call() -> impl Strategy<Value = Call> {
         edge().prop_map(Call::Truncate),
         Just(Call::Fork),
         (edge(), any::<bool>()).prop_map(|(a, w)| Call::Touch(a, w)),
+        (edge(), edge(), prop_oneof![Just(0u64), flags()]).prop_map(|(a, l, f)| Call::Mseal(a, l, f)),
+        (edge(), edge()).prop_map(|(a, l)| Call::Mincore(a, l)),
+        (edge(), edge(), prop_oneof![0u64..8, flags()]).prop_map(|(a, l, f)| Call::Msync(a, l, f)),
+        edge().prop_map(Call::Brk),
+        edge().prop_map(Call::BrkBase),
+        (edge(), edge(), edge(), edge()).prop_map(|(s, d, m, a)| Call::Rlimits(s, d, m, a)),
+        (edge(), edge(), any::<bool>()).prop_map(|(t, u, x)| Call::Stack(t, u, x)),
     ]
 }
 
@@ -85,9 +100,9 @@ use guest_mm::errno::consts::*;
 fn allowed(c: &Call) -> &'static [Errno] {
     match c {
         Call::Mmap { .. } => &[EACCES, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOVERFLOW, EPERM, EOPNOTSUPP, EAGAIN],
-        Call::Munmap(..) => &[EINVAL, ENOMEM],
-        Call::Mprotect(..) => &[EACCES, EINVAL, ENOMEM],
-        Call::Mremap(..) => &[EAGAIN, EFAULT, EINVAL, ENOMEM],
+        Call::Munmap(..) => &[EINVAL, ENOMEM, EPERM],
+        Call::Mprotect(..) => &[EACCES, EINVAL, ENOMEM, EPERM],
+        Call::Mremap(..) => &[EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM],
         Call::Madvise(..) => &[EAGAIN, EBADF, EFAULT, EINVAL, EIO, ENOMEM, EPERM],
         Call::Mlock2(..) => &[EAGAIN, EINVAL, ENOMEM, EPERM],
         Call::Munlock(..) => &[EAGAIN, EINVAL, ENOMEM, EPERM],
@@ -95,6 +110,14 @@ fn allowed(c: &Call) -> &'static [Errno] {
         Call::Truncate(_) => &[EFBIG, EINVAL],
         Call::Fork => &[ENOMEM, EAGAIN],
         Call::Touch(..) => &[],
+        Call::Mseal(..) => &[EINVAL, ENOMEM, EPERM],
+        Call::Mincore(..) => &[EAGAIN, EFAULT, EINVAL, ENOMEM],
+        Call::Msync(..) => &[EBUSY, EINVAL, ENOMEM],
+        // brk answers with an address, never an errno.
+        Call::Brk(_) => &[],
+        Call::BrkBase(_) | Call::Rlimits(..) => &[EINVAL],
+        // exec fails with these when the stack cannot be set up.
+        Call::Stack(..) => &[EFAULT, EINVAL, ENOMEM],
     }
 }
 
@@ -129,6 +152,48 @@ impl World {
                 }
                 r.map(drop)
             }
+            Call::Mseal(a, l, f) => applied!(cpu, e, e.mseal(s, a, l, f)),
+            Call::Mincore(a, l) => {
+                // As the kernel runs it: rounds of at most a page of entries, in
+                // order, into a user vector of at most 1 MiB (a guest's vector is
+                // finite: the first round past its end is EFAULT).
+                const VECTOR: u64 = 1 << 20;
+                let (mut next, mut bad) = (0u64, None);
+                let r = e.mincore_chunks(s, a, l, |i, chunk| {
+                    if i != next || chunk.is_empty() || chunk.len() as u64 > PAGE_SIZE || chunk.iter().any(|b| *b > 1) {
+                        bad = Some((i, chunk.len()));
+                    }
+                    next = i + chunk.len() as u64;
+                    if next > VECTOR {
+                        return Err(Errno::EFAULT);
+                    }
+                    Ok(())
+                });
+                if let Some(b) = bad {
+                    return Err(format!("{c:?}: bad round {b:?}"));
+                }
+                if r.is_ok() && next != l.div_ceil(PAGE_SIZE) && next <= VECTOR {
+                    return Err(format!("{c:?}: {next} entries"));
+                }
+                r
+            }
+            Call::Msync(a, l, f) => applied!(cpu, e, e.msync(s, a, l, f)),
+            Call::Brk(v) => {
+                let before = e.space(s).map(|x| x.brk_range());
+                let got = applied!(cpu, e, e.brk(s, v));
+                let after = e.space(s).map(|x| x.brk_range());
+                if after.map(|a| a.1) != Some(got) || (got != v && before != after) {
+                    return Err(format!("{c:?}: returned {got:#x}, break {before:x?} -> {after:x?}"));
+                }
+                Ok(())
+            }
+            Call::BrkBase(v) => e.set_brk_base(s, VirtAddr::new(v)),
+            Call::Rlimits(st, d, m, a) => {
+                // Soft limits at or below the hard ones, as setrlimit allows.
+                let rl = |v: u64| guest_mm::Rlimit { cur: v, max: v.max(v.wrapping_mul(2)) };
+                e.set_rlimits(s, guest_mm::Rlimits { stack: rl(st), data: rl(d), memlock: rl(m), address_space: rl(a) })
+            }
+            Call::Stack(top, used, x) => applied!(cpu, e, e.setup_arg_pages(s, top, used, x)).map(drop),
             Call::Touch(a, write) => {
                 // A ring-3 access anywhere: a signal is a fine answer, an engine error is not.
                 let va = VirtAddr::new(a);
@@ -145,29 +210,43 @@ impl World {
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+/// Cases per run: from the fixed seed, and from a rotating one (see common::seeds).
+const FIXED_CASES: u32 = 2000;
+const ROTATING_CASES: u32 = 1000;
+
+fn hostile_case(calls: &[(usize, Call)]) -> Result<(), TestCaseError> {
+    let mut e = engine_with(8, guest_mm::FaultAround { file_pages: 16, anon_pages: 16 });
+    let mut cpu = SimCpu::new();
+    let s = space(&mut e, &mut cpu);
+    let memfd = e.create_memfd("hostile");
+    applied!(cpu, e, e.truncate(memfd, 8 * PAGE_SIZE)).unwrap();
+    let mut w = World { e, cpu, spaces: vec![s], memfd };
+    for (space, c) in calls {
+        w.run(*space, c).map_err(TestCaseError::fail)?;
+    }
+    for s in std::mem::take(&mut w.spaces) {
+        w.e.destroy_space(s).map_err(|err| TestCaseError::fail(err.to_string()))?;
+        w.e.check_invariants().map_err(|err| TestCaseError::fail(err.to_string()))?;
+    }
+    let counts = w.e.frame_counts();
+    prop_assert_eq!(counts.anon, 0, "anonymous frames leaked: {:?}", counts);
+    Ok(())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(seeds::config("hostile_arguments", "fixed", seeds::FIXED_SEED, seeds::cases(FIXED_CASES)))]
 
     #[test]
     fn hostile_arguments_never_panic_or_corrupt_the_engine(calls in prop::collection::vec((0usize..4, call()), 1..40)) {
-        let mut e = engine_with(8, guest_mm::FaultAround { file_pages: 16, anon_pages: 16 });
-        let mut cpu = SimCpu::new();
-        let s = space(&mut e, &mut cpu);
-        let memfd = e.create_memfd("hostile");
-        applied!(cpu, e, e.truncate(memfd, 8 * PAGE_SIZE)).unwrap();
-        let mut w = World { e, cpu, spaces: vec![s], memfd };
-        for (space, c) in &calls {
-            w.run(*space, c).map_err(TestCaseError::fail)?;
-        }
-        for s in std::mem::take(&mut w.spaces) {
-            w.e.destroy_space(s).map_err(|err| TestCaseError::fail(err.to_string()))?;
-            w.e.check_invariants().map_err(|err| TestCaseError::fail(err.to_string()))?;
-        }
-        let counts = w.e.frame_counts();
-        prop_assert_eq!(counts.anon, 0, "anonymous frames leaked: {:?}", counts);
+        hostile_case(&calls)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(seeds::config("hostile_arguments", "rotating", seeds::rotating_seed(), seeds::cases(ROTATING_CASES)))]
+
+    #[test]
+    fn hostile_arguments_from_a_new_seed_never_panic_or_corrupt_the_engine(calls in prop::collection::vec((0usize..4, call()), 1..40)) {
+        hostile_case(&calls)?;
     }
 }

@@ -153,3 +153,56 @@ fn hostile_arguments_get_errors_not_panics() {
         assert!(r.is_err(), "mremap({addr:#x}, {old:#x}, {new:#x}, {flags:#x}, {na:#x}) = {r:?}");
     }
 }
+
+// The rules below were checked on the host kernel (Linux 6.18) with the same
+// steps as a scenario under `vmm diff`; the page model (tests/model) decides
+// them from its own VMA boundaries too.
+
+/// Two adjacent VMAs that cannot merge (different protection): a range that
+/// starts in the first and runs past its end may not be resized (vma_lookup
+/// finds the first; old_len > vm_end - addr is EFAULT, with or without
+/// MAYMOVE, FIXED or not), but moved at the same size it may (every VMA in
+/// it moves).
+#[test]
+fn resizing_a_range_that_crosses_a_vma_end_is_efault() {
+    let (mut e, mut cpu, s) = setup();
+    let base = 0x1000_0000;
+    let a = anon_at(&mut e, &mut cpu, s, base, 2);
+    let ro = MmapArgs { addr: base + 2 * P, flags: map::PRIVATE | map::ANONYMOUS | map::FIXED, ..MmapArgs::anon(2 * P, Prot::READ) };
+    applied!(cpu, e, e.mmap(s, ro)).unwrap();
+    fill(&mut e, &mut cpu, s, a, 2);
+    assert_eq!(e.space(s).unwrap().vmas().len(), 2);
+    for (new, flags, to) in [(5 * P, MREMAP_MAYMOVE, 0), (5 * P, 0, 0), (6 * P, MREMAP_MAYMOVE | MREMAP_FIXED, 0x2000_0000)] {
+        assert_eq!(applied!(cpu, e, e.mremap(s, a.as_u64(), 3 * P, new, flags, to)), Err(Errno::EFAULT), "new {new:#x} flags {flags:#x}");
+    }
+    check(&mut e, &mut cpu, s, a, 2);
+    // Same size, moved: both VMAs go.
+    let f = MREMAP_MAYMOVE | MREMAP_FIXED;
+    assert_eq!(applied!(cpu, e, e.mremap(s, a.as_u64(), 3 * P, 3 * P, f, 0x2000_0000)), Ok(VirtAddr::new(0x2000_0000)));
+    check(&mut e, &mut cpu, s, VirtAddr::new(0x2000_0000), 2);
+    assert_eq!(cpu.read_u8(&mut e, s, a).unwrap().unwrap_err().code, SiCode::SegvMaperr);
+    e.check_invariants().unwrap();
+}
+
+/// In-place growth needs the range to end at its VMA's end and free room
+/// after it up to the new end: growing a prefix, or one page into the next
+/// VMA, is ENOMEM without MAYMOVE; a suffix grows its VMA; growing exactly
+/// up to the next VMA keeps the address, the data and one VMA.
+#[test]
+fn growth_in_place_needs_the_vma_end_and_room_up_to_the_next_vma() {
+    let (mut e, mut cpu, s) = setup();
+    let base = 0x1000_0000;
+    let a = anon_at(&mut e, &mut cpu, s, base, 4);
+    let ro = MmapArgs { addr: base + 8 * P, flags: map::PRIVATE | map::ANONYMOUS | map::FIXED, ..MmapArgs::anon(P, Prot::READ) };
+    applied!(cpu, e, e.mmap(s, ro)).unwrap();
+    fill(&mut e, &mut cpu, s, a, 4);
+    assert_eq!(applied!(cpu, e, e.mremap(s, a.as_u64(), 2 * P, 3 * P, 0, 0)), Err(Errno::ENOMEM), "a prefix of the VMA");
+    assert_eq!(applied!(cpu, e, e.mremap(s, a.as_u64() + P, 3 * P, 4 * P, 0, 0)), Ok(a.add(P)), "a suffix grows in place");
+    assert_eq!(applied!(cpu, e, e.mremap(s, a.as_u64(), 5 * P, 9 * P, 0, 0)), Err(Errno::ENOMEM), "one page into the next VMA");
+    assert_eq!(applied!(cpu, e, e.mremap(s, a.as_u64(), 5 * P, 8 * P, 0, 0)), Ok(a), "exactly up to the next VMA");
+    check(&mut e, &mut cpu, s, a, 4);
+    assert_eq!(cpu.read_u8(&mut e, s, a.add(7 * P)).unwrap(), Ok(0), "the new tail is fresh");
+    let vmas: Vec<(u64, u64)> = e.space(s).unwrap().vmas().iter().map(|v| (v.start.as_u64(), v.end.as_u64())).collect();
+    assert_eq!(vmas, vec![(base, base + 8 * P), (base + 8 * P, base + 9 * P)]);
+    e.check_invariants().unwrap();
+}

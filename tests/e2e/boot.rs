@@ -231,4 +231,6 @@ fn bench_fork_reports_fork_reset_rss_and_restore_against_host_fork_as_json() {
     for k in ["parent_rss_mib", "children_rss_mib", "restore_eager_ms", "restore_lazy_ms", "restore_lazy_new_process_ms"] {
         assert!(s[k].as_f64().unwrap() > 0.0, "{k}: {s}");
     }
+    // One size: no flatness figure (it once printed a made-up 1.00x).
+    assert!(v["fork_flatness"].is_null(), "{v}");
 }

@@ -2,10 +2,14 @@
 //! binary, exactly as a user would run it. They fail (never skip) when
 //! /dev/kvm is missing or not accessible.
 
+mod abi;
 mod boot;
 mod common;
+mod cprog;
 mod fuzz;
 mod same_as_linux;
 mod scenarios;
+mod startup;
+mod tables;
 mod unplug;
 mod vmfork;

@@ -161,13 +161,16 @@ fn corrupt_truncated_and_wrong_version_snapshots_are_refused() {
     assert_eq!(snapshot(&good, &["4", "64"]).code, 0);
     let state_len = std::fs::metadata(good.join("state.bin")).unwrap().len() as usize;
     type Damage = Box<dyn Fn(&Path)>;
+    use vmm::snapshot::format::VERSION;
+    let older = format!("version {}, this vmm reads version {VERSION}", VERSION - 1);
+    let newer = format!("version {}", VERSION + 1);
     let cases: Vec<(&str, Damage, &str)> = vec![
         ("flipped state byte", Box::new(move |d: &Path| patch(&d.join("state.bin"), |b| b[state_len / 2] ^= 0x40)), "corrupt"),
         ("truncated state", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b.truncate(b.len() - 100))), "truncated"),
         ("short header", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b.truncate(10))), "truncated"),
-        // The previous format (no device windows) and a future one.
-        ("version 1", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = 1)), "version 1, this vmm reads version 2"),
-        ("version 3", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = 3)), "version 3"),
+        // The previous format and a future one.
+        ("an older version", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = (VERSION - 1) as u8)), &older),
+        ("a newer version", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[8] = (VERSION + 1) as u8)), &newer),
         ("bad magic", Box::new(|d: &Path| patch(&d.join("state.bin"), |b| b[0] = b'X')), "magic"),
         (
             "truncated memory",

@@ -166,6 +166,11 @@ pub fn guest_cpuid() -> Result<kvm_bindings::CpuId, VmmError> {
     kvm_bindings::CpuId::from_entries(&entries).map_err(|_| VmmError::Internal("CPUID table".into()))
 }
 
+/// AT_HWCAP for the guest: CPUID.1:EDX of the guest CPU model.
+pub fn guest_hwcap() -> u64 {
+    guest_cpuid().ok().and_then(|c| c.as_slice().iter().find(|e| e.function == 1).map(|e| e.edx as u64)).unwrap_or(0)
+}
+
 /// Puts the vCPU in long mode at CPL 0, about to `iretq` into ring 3 through
 /// the frame the caller writes, with `cr3` loaded.
 pub fn init_vcpu(vcpu: &VcpuFd, shim: &ShimImage, cr3: u64) -> Result<(), VmmError> {

@@ -37,6 +37,8 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Measure the VMM against floors measured in the same run.
     Bench(BenchArgs),
+    /// The system calls the guest's kernel implements (docs/syscalls.md).
+    Syscalls(SyscallsArgs),
     /// Send a command to a running VM's control socket (`vmm run --ctl SOCKET`):
     /// `unplug NAME`, `plug NAME PATH|memfd [SIZE]`, `devices`.
     Ctl(CtlArgs),
@@ -96,9 +98,34 @@ pub struct RunArgs {
     /// Testing aid: how live PTE changes reach the guest.
     #[arg(long, value_enum, default_value = "shim", hide = true)]
     pub pte_apply: PteApply,
+    /// Set an environment variable for the program: KEY=VALUE (repeatable).
+    /// The default environment is PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    /// and HOME=/; a KEY given here replaces its default.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Make the guest's randomness (getrandom, AT_RANDOM) reproducible.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print each system call, signal and exit as strace does (on stderr,
+    /// or into FILE with --strace=FILE).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "-")]
+    pub strace: Option<String>,
     /// Arguments passed to the program (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SyscallsArgs {
+    /// docs/syscalls.md: a row per x86-64 call (and per extension).
+    #[arg(long, conflicts_with_all = ["json", "fuzz_list"])]
+    pub markdown: bool,
+    /// The implemented calls as JSON.
+    #[arg(long, conflicts_with = "fuzz_list")]
+    pub json: bool,
+    /// The list the hostile-guest fuzzer takes (`fuzz SEED N calls=LIST`).
+    #[arg(long, hide = true)]
+    pub fuzz_list: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -119,7 +146,7 @@ pub struct ForkArgs {
     pub reset_keep_memory: bool,
     /// Testing aid: how a reset drops KVM's shadow page tables.
     #[arg(long, value_enum, default_value = "dummy-slot", hide = true)]
-    pub reset_shadow: crate::vmfork::ShadowFlush,
+    pub reset_shadow: crate::vm::ShadowFlush,
     /// What children get of a --device window: the same backing (shared) or
     /// their own copy-on-write copy (copy); per device with NAME=MODE.
     /// Default: shared for a host file, copy for a memfd.
@@ -170,6 +197,9 @@ pub struct ScenarioArgs {
     /// Print only summaries (and traces that failed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Testing aid: break one engine rule in the microVM (controls of the corpus tests).
+    #[arg(long, value_enum, hide = true)]
+    pub inject: Option<ScenarioInject>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -190,6 +220,17 @@ pub struct DiffArgs {
     /// Print only divergences and the summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Testing aid: break one engine rule in the microVM (controls of the corpus tests).
+    #[arg(long, value_enum, hide = true)]
+    pub inject: Option<ScenarioInject>,
+}
+
+/// Engine rules a scenario control breaks on purpose (microVM side only).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScenarioInject {
+    /// A MAP_SHARED mapping of a file opened O_RDONLY may be made writable
+    /// (Linux: EACCES from mmap and mprotect).
+    SharedWritesIgnoreOpenMode,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +243,18 @@ pub enum Inject {
     /// With --unplug-tripwire: read the old backing after unplug (the
     /// tripwire's control: the VMM must die of SIGSEGV).
     TouchAfterUnplug,
+    /// Recycled page-table frames get no cleaning stores (breaks the
+    /// shadow-hazard rule; the control of the table-recycling e2e test).
+    SkipTableHazards,
+    /// The VMM panics at the guest's third system call.
+    VmmPanic,
+    /// The VMM fails with an internal error at the guest's third system call.
+    VmmInternalError,
+    /// The VMM drops every page fault and re-enters the guest (a livelock).
+    VmmLivelock,
+    /// `vmm fork` only: each child's IDT is cleared after the fork, so its
+    /// first exception triple-faults (a guest-kernel crash in a child).
+    ChildTripleFault,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +285,19 @@ pub struct BenchArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchKind {
+    /// Every benchmark, each in its own process, as JSON or as the markdown
+    /// tables of docs/BENCHMARKS.md (dated, with the machine's load).
+    All {
+        /// Print the markdown tables.
+        #[arg(long)]
+        markdown: bool,
+        /// Rewrite the generated tables of this file (e.g. docs/BENCHMARKS.md) in place.
+        #[arg(long, value_name = "FILE")]
+        update: Option<PathBuf>,
+        /// Only these benchmarks (boot, fault, engine, scenario, nonlinear, unplug, fork).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Operations per second of scenarios in the microVM and on the host kernel.
     Scenario {
         /// Scenario files (default: every file in tests/scenarios).
@@ -294,39 +360,4 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Parses a memory size such as "64M", "1G", "512MiB" or "1048576".
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    if num.is_empty() {
-        return Err("expected a number, e.g. 256M".into());
-    }
-    let n: u64 = num.parse().map_err(|_| "number too large".to_string())?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        other => return Err(format!("unknown unit '{other}' (use K, M, G or T)")),
-    };
-    n.checked_mul(mult).ok_or_else(|| "size too large".to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_size("64M"), Ok(64 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("12Q").is_err());
-        assert!(parse_size("M").is_err());
-        assert!(parse_size("99999999999999999999G").is_err());
-    }
 }

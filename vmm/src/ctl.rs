@@ -291,7 +291,7 @@ pub fn command(socket: &Path, words: &[String], json: bool) -> Result<i32, VmmEr
         ["plug", name, path, size] => Command::Plug {
             device: name.to_string(),
             path: path.to_string(),
-            size: Some(crate::cli::parse_size(size).map_err(|e| VmmError::BadSize(size.to_string(), e))?),
+            size: Some(crate::size::parse_size(size).map_err(|e| VmmError::BadSize(size.to_string(), e))?),
         },
         ["devices"] => Command::Devices,
         _ => return Err(usage()),

@@ -30,8 +30,7 @@ pub const WINDOW_BASE: u64 = crate::layout::MAX_RAM;
 pub const WINDOW_LIMIT: u64 = 1 << 40;
 /// Window alignment.
 pub const WINDOW_ALIGN: u64 = 2 << 20;
-/// Largest single window.
-pub const MAX_WINDOW: u64 = 16 << 30;
+pub use crate::kernel::syscalls::vmm::MAX_WINDOW;
 /// Memslot 0 is guest RAM; windows take 1, 2, ...
 pub const FIRST_DEVICE_SLOT: u32 = 1;
 
@@ -53,15 +52,7 @@ pub struct PmemSpec {
     pub size: Option<u64>,
 }
 
-/// Checks a device name: it becomes /dev/NAME in the guest.
-pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("device name '{name}' must be 1 to 32 letters, digits, '-' or '_'"))
-    }
-}
+pub use crate::kernel::syscalls::vmm::check_device_name as check_name;
 
 impl PmemSpec {
     pub fn parse(s: &str) -> Result<PmemSpec, String> {
@@ -73,7 +64,7 @@ impl PmemSpec {
         let mut size = None;
         for p in parts {
             match p.split_once('=') {
-                Some(("size", v)) => size = Some(crate::cli::parse_size(v).map_err(|e| format!("--device {s}: size {v}: {e}"))?),
+                Some(("size", v)) => size = Some(crate::size::parse_size(v).map_err(|e| format!("--device {s}: size {v}: {e}"))?),
                 _ => return Err(format!("--device {s}: unknown option '{p}' (only size=SIZE)")),
             }
         }

@@ -30,6 +30,8 @@ pub enum VmmError {
     Image(String),
     #[error("refusing snapshot {0}: {1}")]
     BadSnapshot(String, String),
+    #[error("the guest kernel failed")]
+    Kernel(#[from] crate::kernel::KernelError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -25,16 +25,13 @@
 //! from KVM_RUN in ring 3 on this host; KVM_EXIT_MMIO on others) is turned
 //! into SIGBUS (BUS_ADRERR) for the running process, never a VMM failure.
 
-use crate::ctl::{error_reply, Command, Mailbox, Reply};
+use crate::ctl::Mailbox;
 use crate::device::{self, Backing, BackingSource, PmemSpec, Window, Windows};
 use crate::error::VmmError;
-use crate::kernel::sys_dev::DeviceRequest;
-use crate::kernel::Step;
-use crate::layout::sel;
-use crate::machine::{Ending, Machine, VcpuCpu};
+use crate::kernel::Kernel;
+use crate::vm::Vm;
 use guest_mm::revoke::RevokeError;
-use guest_mm::{Errno, Frame, ObjectId, SigFault, VirtAddr};
-use kvm_ioctls::SyncReg;
+use guest_mm::{Errno, Frame, ObjectId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -168,7 +165,7 @@ pub struct Hotplug {
 
 impl Hotplug {
     /// Bytes of all plugged windows.
-    fn plugged_bytes(&self) -> u64 {
+    pub fn plugged_bytes(&self) -> u64 {
         self.plugged.values().map(|p| p.window.size).sum()
     }
 }
@@ -182,50 +179,47 @@ pub fn guest_plug_fits(plugged: u64, size: u64, ram: u64) -> bool {
     plugged.checked_add(size).is_some_and(|total| total <= ram)
 }
 
-impl Machine {
+impl Hotplug {
     /// Plugs a memory window: backing, memslot, engine object, /dev/NAME.
-    pub fn plug(&mut self, spec: &PmemSpec) -> Result<PlugInfo, HotplugError> {
-        if self.hot.plugged.contains_key(&spec.name) {
+    pub fn plug(&mut self, vm: &Vm, kernel: &mut Kernel, spec: &PmemSpec) -> Result<PlugInfo, HotplugError> {
+        if self.plugged.contains_key(&spec.name) {
             return Err(HotplugError::AlreadyPlugged(spec.name.clone()));
         }
-        let window = self.hot.windows.create(&self.vm.fd, spec)?;
-        let mem = self.kernel.engine.memory().insert_region(window.region.clone());
+        let window = self.windows.create(&vm.fd, spec)?;
+        let mem = kernel.engine.memory().insert_region(window.region.clone());
         let mem = match mem {
             Ok(m) => m,
             Err(e) => {
-                let _ = device::delete_slot(&self.vm.fd, &window);
+                let _ = device::delete_slot(&vm.fd, &window);
                 return Err(VmmError::GuestMemory(format!("adding device {}: {e}", spec.name)).into());
             }
         };
-        let _ = self.kernel.engine.replace_memory(mem);
+        let _ = kernel.engine.replace_memory(mem);
         let path = format!("/dev/{}", spec.name);
-        let obj = self.kernel.engine.create_device(&path, Frame::new(window.gpa >> 12), window.size >> 12);
+        let obj = kernel.engine.create_device(&path, Frame::new(window.gpa >> 12), window.size >> 12);
         // A replug under the same name replaces the revoked node.
-        if let Some(old) = self.kernel.vfs.unlink(&path) {
-            let _ = self.kernel.engine.put_object(old);
-        }
-        self.kernel.vfs.link(&path, obj);
+        kernel.link_device(&path, obj);
         // The plugged device holds its object itself, so nothing the guest
         // does (closing, unmapping) can release it while it is plugged.
-        let _ = self.kernel.engine.hold_object(obj);
+        let _ = kernel.engine.hold_object(obj);
         let info = PlugInfo { name: spec.name.clone(), gpa: window.gpa, size: window.size, slot: window.slot };
         tracing::debug!(?info, "plugged");
-        self.hot.plugged.insert(spec.name.clone(), Plugged { window, obj });
-        self.hot.stats.plugs += 1;
+        self.plugged.insert(spec.name.clone(), Plugged { window, obj });
+        self.stats.plugs += 1;
         Ok(info)
     }
 
     /// The unplug transaction (steps a to e, see the module header). Returns
     /// what it did and the old backing.
-    pub fn unplug(&mut self, name: &str) -> Result<(UnplugReport, Backing), HotplugError> {
+    pub fn unplug(&mut self, vm: &Vm, kernel: &mut Kernel, name: &str) -> Result<(UnplugReport, Backing), HotplugError> {
         let t0 = Instant::now();
-        let Some(p) = self.hot.plugged.remove(name) else { return Err(HotplugError::NoSuchDevice(name.to_string())) };
+        let Some(p) = self.plugged.remove(name) else { return Err(HotplugError::NoSuchDevice(name.to_string())) };
         let mut rep = UnplugReport { device: name.to_string(), gpa: p.window.gpa, size: p.window.size, ..Default::default() };
         // a + b.
-        if !self.hot.skip_revoke {
-            let (r, u) = self.kernel.engine.revoke_device(p.obj).split();
+        if !self.skip_revoke {
+            let (r, u) = kernel.engine.revoke_device(p.obj).split();
             rep.batch_stores = u.store_count() as u64;
-            self.kernel.pending.absorb(u);
+            kernel.absorb_updates(u);
             match r {
                 Ok(r) => {
                     rep.spaces = r.spaces;
@@ -235,7 +229,7 @@ impl Machine {
                 }
                 Err(e) => {
                     // Validated before any change: the device is still plugged.
-                    self.hot.plugged.insert(name.to_string(), p);
+                    self.plugged.insert(name.to_string(), p);
                     return Err(HotplugError::Revoke(name.to_string(), e));
                 }
             }
@@ -243,227 +237,49 @@ impl Machine {
         rep.revoke_ns = t0.elapsed().as_nanos() as u64;
         // c: we are between KVM_RUNs; the next entry applies the batch and
         // reloads CR3 before ring 3 runs.
-        self.hot.force_flush = true;
+        self.force_flush = true;
         // d.
         let t1 = Instant::now();
-        device::delete_slot(&self.vm.fd, &p.window)?;
+        device::delete_slot(&vm.fd, &p.window)?;
         rep.memslot_ns = t1.elapsed().as_nanos() as u64;
         // e: the engine forgets the region, then the backing goes to the caller.
-        if let Ok((mem, _)) = self.kernel.engine.memory().remove_region(GuestAddress(p.window.gpa), p.window.region.len()) {
-            let _ = self.kernel.engine.replace_memory(mem);
+        if let Ok((mem, _)) = kernel.engine.memory().remove_region(GuestAddress(p.window.gpa), p.window.region.len()) {
+            let _ = kernel.engine.replace_memory(mem);
         }
         let w = &p.window;
         let place = device::Placement { name: w.name.clone(), gpa: w.gpa, size: w.size, slot: w.slot };
-        self.hot.unplugged.push(Unplugged { place, obj: p.obj, source: w.source.clone() });
+        self.unplugged.push(Unplugged { place, obj: p.obj, source: w.source.clone() });
         // The device's own reference (taken at plug) goes with it.
-        let _ = self.kernel.engine.put_object(p.obj);
+        let _ = kernel.engine.put_object(p.obj);
         let backing = Backing { region: p.window.region, file: p.window.file };
         rep.total_ns = t0.elapsed().as_nanos() as u64;
-        self.hot.stats.unplugs += 1;
-        self.hot.stats.reports.push(rep.clone());
+        self.stats.unplugs += 1;
+        self.stats.reports.push(rep.clone());
         tracing::debug!(?rep, "unplugged");
         Ok((rep, backing))
     }
 
     /// Unplug with the backing released (or, with the tripwire, kept PROT_NONE).
-    fn unplug_and_release(&mut self, name: &str) -> Result<UnplugReport, HotplugError> {
-        let (rep, backing) = self.unplug(name)?;
-        if self.hot.tripwire {
+    pub fn unplug_and_release(&mut self, vm: &Vm, kernel: &mut Kernel, name: &str) -> Result<UnplugReport, HotplugError> {
+        let (rep, backing) = self.unplug(vm, kernel, name)?;
+        if self.tripwire {
             backing.make_inaccessible()?;
-            if self.hot.touch_after_unplug {
+            if self.touch_after_unplug {
                 use vm_memory::Bytes;
                 let mut b = [0u8; 1];
                 let _ = backing.region.read_slice(&mut b, vm_memory::MemoryRegionAddress(0));
             }
-            self.hot.tripwired.push(backing);
+            self.tripwired.push(backing);
         }
         Ok(rep)
     }
 
     /// Names, addresses and sizes of the plugged devices.
     pub fn devices(&self) -> Vec<PlugInfo> {
-        self.hot
-            .plugged
+        self.plugged
             .values()
             .map(|p| PlugInfo { name: p.window.name.clone(), gpa: p.window.gpa, size: p.window.size, slot: p.window.slot })
             .collect()
-    }
-
-    /// Performs the device operation a guest syscall left, writing its result
-    /// into the process's RAX.
-    pub(crate) fn service_device_request(&mut self) {
-        let Some(req) = self.kernel.take_device_request() else { return };
-        let r = match req {
-            DeviceRequest::Plug { name, size } => {
-                if !guest_plug_fits(self.hot.plugged_bytes(), size, self.vm.ram.size) {
-                    // Each window is host memory the guest can fill: a guest
-                    // may not plug more than its RAM's worth in total.
-                    tracing::debug!(name, size, "guest plug refused: over the guest's window budget");
-                    self.ctx.rax = Errno::ENOMEM.as_return() as u64;
-                    return;
-                }
-                self.plug(&PmemSpec { name, source: BackingSource::Memfd, size: Some(size) }).map(|_| 0u64)
-            }
-            DeviceRequest::Unplug { name } => self.unplug_and_release(&name).map(|_| 0u64),
-        };
-        self.ctx.rax = match r {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::debug!("device syscall failed: {e}");
-                e.errno().as_return() as u64
-            }
-        };
-    }
-
-    /// Runs the waiting control commands; returns the replies, to be sent
-    /// once the vCPU is about to re-enter the guest.
-    pub(crate) fn service_mailbox(&mut self) -> Vec<(Reply, Instant, std::sync::mpsc::Sender<Reply>)> {
-        let Some(mb) = self.hot.mailbox.clone() else { return Vec::new() };
-        let mut out = Vec::new();
-        for (cmd, at, tx) in mb.take() {
-            let reply = match cmd {
-                Command::Unplug { device } => match self.unplug_and_release(&device) {
-                    Ok(rep) => {
-                        let mut v = serde_json::to_value(&rep).unwrap_or_default();
-                        v["ok"] = true.into();
-                        v
-                    }
-                    Err(e) => error_reply(e.to_string()),
-                },
-                Command::Plug { device, path, size } => {
-                    let source = if path == "memfd" { BackingSource::Memfd } else { BackingSource::File(path.into()) };
-                    let r = device::check_name(&device)
-                        .map_err(|e| HotplugError::Vmm(VmmError::Usage(e)))
-                        .and_then(|_| self.plug(&PmemSpec { name: device, source, size }));
-                    match r {
-                        Ok(info) => {
-                            let mut v = serde_json::to_value(&info).unwrap_or_default();
-                            v["ok"] = true.into();
-                            v
-                        }
-                        Err(e) => error_reply(e.to_string()),
-                    }
-                }
-                Command::Devices => serde_json::json!({"ok": true, "devices": self.devices()}),
-            };
-            out.push((reply, at, tx));
-        }
-        out
-    }
-
-    /// Sends replies, stamped with the time from request to this moment
-    /// (the vCPU is about to re-enter the guest).
-    pub(crate) fn send_replies(replies: Vec<(Reply, Instant, std::sync::mpsc::Sender<Reply>)>) {
-        for (mut r, at, tx) in replies {
-            if r.get("ok") == Some(&serde_json::Value::Bool(true)) {
-                r["request_to_resume_us"] = serde_json::json!(at.elapsed().as_secs_f64() * 1e6);
-            }
-            let _ = tx.send(r);
-        }
-    }
-
-    /// Whether KVM_RUN stopped with the guest in ring 3.
-    pub(crate) fn in_ring3(&self) -> bool {
-        self.vcpu.sync_regs().sregs.cs.selector & 3 == 3
-    }
-
-    /// Takes the interrupted ring-3 state as the running process's context
-    /// and puts the vCPU at CPL 0, so that `prepare_entry` can resume it
-    /// through the shim's `iretq` (with a batch in front) as after a trap.
-    pub(crate) fn adopt_ring3_state(&mut self) {
-        let sr = self.vcpu.sync_regs();
-        self.ctx = sr.regs;
-        let mut sregs = sr.sregs;
-        sregs.cs = crate::boot::segment(sel::KERNEL_CS, 11, 0, true);
-        sregs.ss = crate::boot::segment(sel::KERNEL_DS, 3, 0, false);
-        self.vcpu.sync_regs_mut().sregs = sregs;
-        self.vcpu.set_sync_dirty_reg(SyncReg::SystemRegister);
-    }
-
-    /// A ring-3 access reached a deleted window (EFAULT from KVM_RUN here):
-    /// SIGBUS (BUS_ADRERR) for the running process. The faulting virtual
-    /// address is not reported by KVM, so si_addr is 0.
-    pub(crate) fn window_fault(&mut self) -> Result<Option<Ending>, VmmError> {
-        self.hot.stats.window_faults += 1;
-        self.adopt_ring3_state();
-        let mut ctx = self.ctx;
-        let mut cpu = VcpuCpu { vcpu: &self.vcpu, initial: &self.initial_fpu };
-        let fault = SigFault::bus_adrerr(VirtAddr::new(0));
-        let step = self.kernel.raise(&mut ctx, &mut cpu, fault, 14, 0)?;
-        self.after_step(step, ctx)
-    }
-
-    /// An MMIO exit at a device-window address (hosts where a ring-3 access
-    /// to a GPA without memslot exits as MMIO rather than EFAULT). KVM
-    /// completes the instruction on the next KVM_RUN, so we let it (reads get
-    /// all-ones, as a bus with nothing behind it) with immediate_exit set,
-    /// then deliver SIGBUS. A ring-0 access there is a guest-kernel bug.
-    pub(crate) fn mmio_window_access(&mut self) -> Result<Option<Ending>, VmmError> {
-        if !self.in_ring3() {
-            return Ok(Some(Ending::GuestCrash("the guest kernel accessed a device window".into())));
-        }
-        self.vcpu.set_kvm_immediate_exit(1);
-        let r = self.vcpu.run().map(|_| ()).map_err(|e| e.errno());
-        self.vcpu.set_kvm_immediate_exit(0);
-        match r {
-            Err(libc::EINTR) => {}
-            Ok(_) | Err(_) => return Ok(Some(Ending::GuestCrash("completing a device-window access failed".into()))),
-        }
-        self.window_fault()
-    }
-
-    /// What the loop does after the kernel handled something.
-    pub(crate) fn after_step(&mut self, step: Step, ctx: kvm_bindings::kvm_regs) -> Result<Option<Ending>, VmmError> {
-        match step {
-            Step::Resume => {
-                self.ctx = ctx;
-                self.service_device_request();
-                let replies = if self.hot.mailbox.as_ref().is_some_and(|m| m.pending()) { self.service_mailbox() } else { Vec::new() };
-                self.prepare_entry()?;
-                Machine::send_replies(replies);
-                Ok(None)
-            }
-            Step::Finished(crate::kernel::RunEnd::Exited(c)) => Ok(Some(Ending::Exited(c))),
-            Step::Finished(crate::kernel::RunEnd::Killed(r)) => Ok(Some(Ending::Killed(r))),
-            Step::Checkpoint => match self.checkpoint {
-                crate::machine::CheckpointMode::Continue(value) => {
-                    let mut ctx = ctx;
-                    ctx.rax = value;
-                    self.after_step(Step::Resume, ctx)
-                }
-                crate::machine::CheckpointMode::Stop => {
-                    self.ctx = ctx;
-                    Ok(Some(Ending::Checkpoint))
-                }
-            },
-        }
-    }
-
-    /// KVM_RUN was interrupted (a kick): serve waiting commands if the guest
-    /// is in ring 3; in ring 0 (the shim, a few instructions from an exit or
-    /// an iretq) leave them for the next exit or kick.
-    pub(crate) fn on_kick(&mut self) -> Result<(), VmmError> {
-        if !self.hot.mailbox.as_ref().is_some_and(|m| m.pending()) || !self.in_ring3() {
-            return Ok(());
-        }
-        // An event KVM is about to inject (an exception being delivered)
-        // belongs to the interrupted ring-3 state: do not move the vCPU to
-        // ring 0 under it; the next exit or kick serves the command.
-        match self.vcpu.get_vcpu_events() {
-            Ok(ev) if ev.exception.injected == 0 && ev.exception.pending == 0 && ev.interrupt.injected == 0 && ev.nmi.injected == 0 => {}
-            _ => return Ok(()),
-        }
-        self.hot.stats.ring3_kicks += 1;
-        self.adopt_ring3_state();
-        let replies = self.service_mailbox();
-        self.prepare_entry()?;
-        Machine::send_replies(replies);
-        Ok(())
-    }
-
-    /// Whether `gpa` lies in the device-window area (plugged or not).
-    pub(crate) fn in_window_area(gpa: u64) -> bool {
-        (device::WINDOW_BASE..device::WINDOW_LIMIT).contains(&gpa)
     }
 }
 

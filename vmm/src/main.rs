@@ -23,11 +23,15 @@ fn main() -> ExitCode {
             }
             Ok(0)
         }
-        Command::Scenario(a) => vmm::scenario::commands::scenario(&a.files, a.host, a.json, a.quiet),
+        Command::Scenario(a) => {
+            vmm::scenario::run::inject(a.inject);
+            vmm::scenario::commands::scenario(&a.files, a.host, a.json, a.quiet)
+        }
         Command::Diff(a) => {
             if a.files.is_empty() && a.random.is_none() {
                 Err(vmm::error::VmmError::Usage("vmm diff needs scenario files or --random N".into()))
             } else {
+                vmm::scenario::run::inject(a.inject);
                 vmm::scenario::commands::diff(&a.files, a.random, a.seed, a.json, a.quiet, &a.save)
             }
         }
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Command::Snapshot(a) => vmm::snapshot::command::snapshot(&a),
         Command::Restore(a) => vmm::snapshot::command::restore(&a),
         Command::Bench(b) => match b.which {
+            BenchKind::All { markdown, update, only } => vmm::bench::all::command(markdown, update.as_deref(), &only),
             BenchKind::Scenario { files, json } => {
                 let files = if files.is_empty() { vmm::scenario::commands::corpus() } else { files };
                 vmm::scenario::commands::bench(&files, json)
@@ -46,6 +51,10 @@ fn main() -> ExitCode {
             BenchKind::Unplug { runs, json } => vmm::bench::unplug::command(runs, json),
             BenchKind::Fork { sizes, runs, json } => vmm::bench::fork::command(&sizes, runs, json),
         },
+        Command::Syscalls(a) => {
+            vmm::run::syscalls(&a);
+            Ok(0)
+        }
         Command::Ctl(a) => vmm::ctl::command(&a.socket, &a.command, a.json),
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };

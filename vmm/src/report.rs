@@ -6,42 +6,13 @@
 //! the guest kernel (the shim) itself failed.
 
 use serde::Serialize;
-use std::fmt;
 
 /// Exit status when the watchdog stopped a guest that ran too long (like timeout(1)).
 pub const EXIT_TIMEOUT: i32 = 124;
 /// Exit status when the guest's ring 0 failed (triple fault, emulation error).
 pub const EXIT_GUEST_CRASH: i32 = 125;
 
-/// A process killed by a signal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KillReport {
-    pub pid: u32,
-    pub name: String,
-    pub signal: String,
-    pub code: String,
-    pub addr: u64,
-    pub rip: u64,
-    pub core: bool,
-    pub note: Option<String>,
-}
-
-impl fmt::Display for KillReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "pid {} ({}) killed by {} ({}) at address {:#x}, rip {:#x}",
-            self.pid, self.name, self.signal, self.code, self.addr, self.rip
-        )?;
-        if let Some(n) = &self.note {
-            write!(f, ": {n}")?;
-        }
-        if self.core {
-            write!(f, " (core dumped)")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::kernel::report::KillReport;
 
 /// How a whole run ended, with its counters.
 #[derive(Clone, Debug, Serialize)]
@@ -60,7 +31,20 @@ pub struct RunSummary {
     pub exits: u64,
     pub batches: u64,
     pub batch_stores: u64,
+    /// Page-table frames reused while KVM may still have shadowed them
+    /// (each cleaned by guest stores of its stale slots).
+    pub hazardous_table_reuses: u64,
+    /// Time the VMM spent between exits.
+    pub vmm_ms: f64,
+    /// At a timeout: what happened since the guest last made progress (a
+    /// spinning guest has few exits and little VMM time; a livelocked VMM many).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stall: Option<crate::progress::Stall>,
     pub wall_ms: f64,
+    /// System calls the guest made that the kernel does not implement
+    /// (ENOSYS), with counts: "openat2 x3, io_setup x1".
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub unimplemented: String,
     /// Device plug/unplug counters, when the run had devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hotplug: Option<crate::hotplug::HotplugStats>,
@@ -74,8 +58,9 @@ impl RunSummary {
             "killed" => format!("killed ({})", self.killed.as_ref().map_or("?", |k| k.signal.as_str())),
             other => format!("{other}: {}", self.detail.clone().unwrap_or_default()),
         };
+        let missing = if self.unimplemented.is_empty() { String::new() } else { format!(" · unimplemented: {}", self.unimplemented) };
         format!(
-            "vmm: {} {} · {} faults handled ({} pages), {} syscalls, {} signals, {} exits · {:.1} ms",
+            "vmm: {} {} · {} faults handled ({} pages), {} syscalls, {} signals, {} exits · {:.1} ms{missing}",
             self.program, how, self.faults, self.fault_pages, self.syscalls, self.signals, self.exits, self.wall_ms
         )
     }

@@ -5,14 +5,14 @@ use crate::device::PmemSpec;
 use crate::error::VmmError;
 use crate::machine::{BootSpec, Ending, Machine};
 use crate::report::{RunSummary, EXIT_GUEST_CRASH, EXIT_TIMEOUT};
-use crate::{cli, images, layout, vm};
+use crate::{images, layout, vm};
 use guest_mm::FaultAround;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Turns command-line arguments into a boot specification (all input checks).
 pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
-    let memory = cli::parse_size(&a.memory).map_err(|e| VmmError::BadSize(a.memory.clone(), e))?;
+    let memory = crate::size::parse_size(&a.memory).map_err(|e| VmmError::BadSize(a.memory.clone(), e))?;
     if memory < layout::MIN_RAM {
         return Err(VmmError::BadSize(a.memory.clone(), format!("the guest needs at least {} MiB", layout::MIN_RAM >> 20)));
     }
@@ -29,19 +29,29 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
     if !(a.timeout > 0.0 && a.timeout.is_finite()) {
         return Err(VmmError::Usage(format!("invalid --timeout {}: must be a positive number of seconds", a.timeout)));
     }
-    let (name, image): (String, Arc<[u8]>) = match &a.elf {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| VmmError::ReadFile(path.display().to_string(), e))?;
-            crate::elf::Elf::parse(&bytes, true).map_err(|e| VmmError::BadElf(path.display().to_string(), e))?;
-            let name = path.file_name().map_or("program".into(), |n| n.to_string_lossy().into_owned());
-            (name, bytes.into())
+    // argv[0] and AT_EXECFN are the path as given (as a shell passes it);
+    // /proc/self/exe and the maps show the absolute path.
+    let (name, path, exe, image): (String, String, String, Arc<[u8]>) = match &a.elf {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| VmmError::ReadFile(p.display().to_string(), e))?;
+            crate::elf::Elf::parse(&bytes, true).map_err(|e| VmmError::BadElf(p.display().to_string(), e))?;
+            let name = p.file_name().map_or("program".into(), |n| n.to_string_lossy().into_owned());
+            let exe = std::fs::canonicalize(p).map_or_else(|_| p.display().to_string(), |c| c.display().to_string());
+            (name, p.display().to_string(), exe, bytes.into())
         }
         None => {
             let bytes = images::program(&a.program)
                 .ok_or_else(|| VmmError::UnknownProgram(a.program.clone(), images::program_names().join(", ")))?;
-            (a.program.clone(), Arc::from(bytes))
+            (a.program.clone(), a.program.clone(), format!("/bin/{}", a.program), Arc::from(bytes))
         }
     };
+    for e in &a.env {
+        if !e.contains('=') || e.starts_with('=') {
+            return Err(VmmError::Usage(format!("--env {e}: expected KEY=VALUE")));
+        }
+    }
+    let strace =
+        a.strace.as_deref().map(|s| if s == "-" { crate::machine::StraceTo::Stderr } else { crate::machine::StraceTo::File(s.into()) });
     let mut files = Vec::new();
     for f in &a.files {
         let (name, rest) = f.split_once('=').ok_or_else(|| VmmError::Usage(format!("--file {f}: expected NAME=PATH or NAME=PATH:ro")))?;
@@ -68,6 +78,17 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
         trap_mode: crate::machine::TrapMode::Signal,
         show_maps: a.show_maps,
         files,
+        path,
+        exe,
+        env: crate::machine::environment(&a.env),
+        seed: a.seed,
+        strace,
+        vmm_fault: match a.inject {
+            Some(Inject::VmmPanic) => Some(crate::machine::VmmFault::Panic),
+            Some(Inject::VmmInternalError) => Some(crate::machine::VmmFault::InternalError),
+            Some(Inject::VmmLivelock) => Some(crate::machine::VmmFault::Livelock),
+            _ => None,
+        },
     };
     Ok((spec, Duration::from_secs_f64(a.timeout)))
 }
@@ -75,19 +96,27 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
 /// Runs a booted machine and summarises the run.
 pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: Instant) -> Result<RunSummary, VmmError> {
     let ending = m.run(timeout)?;
+    m.kernel.finish_trace();
     let st = &m.kernel.stats;
     let (outcome, exit_code, killed, detail) = match ending {
         Ending::Exited(c) => ("exited", c, None, None),
         Ending::Killed(r) => ("killed", 128 + signal_number(&r.signal), Some(r), None),
-        Ending::Timeout { rip } => (
-            "timeout",
-            EXIT_TIMEOUT,
-            None,
-            Some(format!("still running after {:.1} s (rip {rip:#x}); raise --timeout to allow more", timeout.as_secs_f64())),
-        ),
+        Ending::Timeout { rip } => {
+            let s = m.stall();
+            let why = format!(
+                "still running after {:.1} s (rip {rip:#x}; since the guest last made progress: {:.0} ms, {} exits, {:.1} ms in the VMM); raise --timeout to allow more",
+                timeout.as_secs_f64(),
+                s.ms_since_progress,
+                s.exits_since_progress,
+                s.vmm_ms_since_progress
+            );
+            ("timeout", EXIT_TIMEOUT, None, Some(why))
+        }
         Ending::GuestCrash(why) => ("guest-crash", EXIT_GUEST_CRASH, None, Some(why)),
         // `vmm run` machines continue past checkpoints; a stop is a VMM bug.
         Ending::Checkpoint => ("checkpoint", 1, None, Some("paused at a checkpoint".into())),
+        // Linux would hang here forever; the run ends as a timeout would.
+        Ending::Deadlock(why) => ("deadlock", EXIT_TIMEOUT, None, Some(format!("every process is blocked and nothing can wake it: {why}"))),
     };
     Ok(RunSummary {
         program: program.to_string(),
@@ -103,7 +132,11 @@ pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: I
         exits: m.stats.exits,
         batches: m.stats.batches,
         batch_stores: m.stats.batch_stores,
+        hazardous_table_reuses: m.kernel.engine.frames().hazardous_reuses(),
+        vmm_ms: m.stats.host_time.as_secs_f64() * 1e3,
+        stall: (outcome == "timeout").then(|| m.stall()),
         wall_ms: started.elapsed().as_secs_f64() * 1e3,
+        unimplemented: st.unimplemented_text(),
         hotplug: (m.hot.stats.plugs > 0).then(|| m.hot.stats.clone()),
     })
 }
@@ -122,6 +155,7 @@ pub fn command(a: &RunArgs) -> Result<i32, VmmError> {
     m.hot.tripwire = a.unplug_tripwire;
     m.hot.skip_revoke = a.inject == Some(Inject::SkipRevoke);
     m.hot.touch_after_unplug = a.inject == Some(Inject::TouchAfterUnplug);
+    m.kernel.engine.set_skip_table_hazards(a.inject == Some(Inject::SkipTableHazards));
     for d in &devices {
         m.plug(d).map_err(|e| match e {
             crate::hotplug::HotplugError::Vmm(v) => v,
@@ -146,4 +180,24 @@ pub fn command(a: &RunArgs) -> Result<i32, VmmError> {
     // than unmapping and closing everything one by one first.
     std::mem::forget(m);
     Ok(summary.exit_code)
+}
+
+/// `vmm syscalls`: the kernel's syscall table.
+pub fn syscalls(a: &crate::cli::SyscallsArgs) {
+    use crate::kernel::syscalls::table;
+    if a.markdown {
+        print!("{}", table::markdown());
+    } else if a.fuzz_list {
+        println!("{}", table::fuzz_list());
+    } else if a.json {
+        let rows: Vec<serde_json::Value> = table::TABLE
+            .iter()
+            .map(|e| serde_json::json!({"nr": e.nr, "name": e.name(), "support": e.support, "effect": e.effect(), "note": e.note}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for e in table::TABLE {
+            println!("{:>10} {:<20} {:<10} {}", e.nr, e.name(), e.support.label(), e.note);
+        }
+    }
 }

@@ -184,3 +184,14 @@ pub fn host_memory() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
+
+/// How KVM's shadow of the guest page tables is dropped at a reset.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShadowFlush {
+    /// Delete and re-add a one-page dummy memslot (`Vm::flush_shadow`).
+    DummySlot,
+    /// Delete and re-add guest RAM's memslot (`Vm::reload_slot`; slower).
+    ReloadRam,
+    /// Testing aid: do not flush (a broken reset the tests must catch).
+    None,
+}

@@ -1,4 +1,4 @@
-//! `fuzz SEED N [wild]`, `fuzz maps N`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments, probed loads, stores and jumps, privileged instructions and forks; prints counts per outcome.
+//! `fuzz SEED N [wild] [calls=LIST]`, `fuzz maps N`: a hostile program: N pseudo-random steps of syscalls with edge-value and bad-pointer arguments, probed loads, stores and jumps, privileged instructions and forks; prints counts per outcome.
 //!
 //! The VMM must survive anything a ring-3 program does; this program tries
 //! hard to make it fail. A SplitMix64 generator seeded with SEED drives every
@@ -191,6 +191,7 @@ struct Counts {
     forks: u64,
     child_exited: u64,
     child_killed: u64,
+    table: u64,
 }
 
 struct Fuzz {
@@ -206,7 +207,20 @@ struct Fuzz {
     /// Descriptors worth naming: memfd, file, maps, pagemap, pmem0, recent opens.
     fds: [u64; 8],
     c: Counts,
+    /// The kernel's syscall table (`calls=` argument, from `vmm syscalls
+    /// --fuzz-list`): numbers, and whether a call may block, end the caller,
+    /// replace its registers or fork (wild processes only).
+    calls: [(u64, bool); MAX_CALLS],
+    ncalls: usize,
 }
+
+/// Most table entries the fuzzer takes.
+const MAX_CALLS: usize = 256;
+
+/// Calls a tame process 1 leaves to the dedicated cases (which keep its code
+/// and stack out of their ranges) or never makes: they would unmap or seal
+/// its own memory, close or replace its stdout, or shrink its stack limit.
+const TAME_SKIPS: [u64; 13] = [3, 9, 10, 11, 25, 28, 33, 160, 216, 292, 302, 462, 157];
 
 /// Raw syscall.
 fn sc(n: u64, a: [u64; 6]) -> i64 {
@@ -446,7 +460,7 @@ impl Fuzz {
     }
 
     fn syscall(&mut self) {
-        let r = match self.rng.below(47) {
+        let r = match self.rng.below(47 + 2 * (self.ncalls > 0) as u64) {
             0 | 1 => {
                 let (fd, len) = (self.fd(), self.len());
                 let buf = self.out_buf(len);
@@ -558,7 +572,9 @@ impl Fuzz {
                 let pid = [u64::MAX, 0, 1, 2, 3, u64::MAX - 1][self.rng.below(6) as usize];
                 let pid = if self.rng.one_in(4) { self.any() } else { pid };
                 let status = self.out_buf(4);
-                sc(61, [pid, status, self.rng.below(4), self.any(), 0, 0])
+                // Process 1 never blocks here: a child may wait for a signal forever.
+                let options = if self.wild { self.rng.below(4) } else { self.rng.below(4) | 1 };
+                sc(61, [pid, status, options, self.any(), 0, 0])
             }
             36 => {
                 if self.rng.one_in(8) {
@@ -595,7 +611,11 @@ impl Fuzz {
                     1 => self.rng.next(),
                     _ => [56, 58, 59, 62, 231 + 1000, 0x4000_0000, u64::MAX][self.rng.below(7) as usize],
                 };
-                if matches!(n, 15 | 56 | 57 | 58 | 60 | 231 | 59 | 62) && !self.wild {
+                // What may end, block or replace process 1, and what the table call skips.
+                if !self.wild
+                    && (matches!(n, 15 | 34 | 35 | 56 | 57 | 58 | 59 | 60 | 61 | 62 | 130 | 200 | 219 | 230 | 231 | 234)
+                        || TAME_SKIPS.contains(&n))
+                {
                     return;
                 }
                 sc(n, [self.any(), self.any(), self.any(), self.any(), self.any(), self.any()])
@@ -604,6 +624,7 @@ impl Fuzz {
                 self.instruction();
                 return;
             }
+            46..=48 if self.ncalls > 0 => return self.table_call(),
             41 if self.wild && self.rng.one_in(4) => self.sigreturn(),
             42 if self.wild && self.rng.one_in(4) => sc([60, 231][self.rng.below(2) as usize], [self.any(), 0, 0, 0, 0, 0]),
             _ => {
@@ -616,6 +637,70 @@ impl Fuzz {
                 last
             }
         };
+        self.count(r);
+    }
+
+    /// Waits for child `pid` (u64::MAX: any) without ever blocking for good:
+    /// WNOHANG polls with sched_yield between them let it run; a child that
+    /// still has not ended (it waits for a signal nobody sends, or sleeps
+    /// long) is killed. Returns whether a child was reaped.
+    fn reap(&mut self, pid: u64) -> bool {
+        for tries in 0..200 {
+            let mut status = 0i32;
+            let r = sc(61, [pid, &mut status as *mut i32 as u64, 1, 0, 0, 0]);
+            if r > 0 {
+                if status & 0x7f == 0 {
+                    self.c.child_exited += 1;
+                } else {
+                    self.c.child_killed += 1;
+                }
+                return true;
+            }
+            if r < 0 {
+                return false;
+            }
+            if tries == 100 {
+                sc(62, [pid, 9, 0, 0, 0, 0]);
+            }
+            sc(24, [0; 6]);
+        }
+        false
+    }
+
+    /// A call from the kernel's table with edge-value arguments: random
+    /// words, bad and good pointers, lengths, descriptors, signal numbers.
+    fn table_call(&mut self) {
+        let (n, risky) = self.calls[self.rng.below(self.ncalls as u64) as usize];
+        if !self.wild && (risky || TAME_SKIPS.contains(&n)) {
+            return;
+        }
+        let mut a = [0u64; 6];
+        for x in a.iter_mut() {
+            *x = match self.rng.below(7) {
+                0 => self.any(),
+                1 => self.addr(),
+                2 => self.len(),
+                3 => self.fd(),
+                4 => self.sig(),
+                5 => self.in_struct(8),
+                _ => self.rng.below(8),
+            };
+        }
+        if matches!(n, 62 | 200 | 234) && self.depth > 0 {
+            // A wild child's kill family signals itself only: the tame process 1
+            // must live to print the summary (and kill(0)/kill(-1) reach it).
+            let me = sys::getpid() as u64;
+            a[0] = me;
+            if n == 234 {
+                a[1] = me;
+            }
+        }
+        let r = sc(n, a);
+        // A signal call may have replaced or blocked the probes' handlers.
+        if matches!(n, 13 | 14 | 131) {
+            self.after_signal_calls();
+        }
+        self.c.table += 1;
         self.count(r);
     }
 
@@ -719,21 +804,7 @@ impl Fuzz {
             // Left running: a later wait4(-1) reaps it, or process 1 ends first.
             return;
         }
-        loop {
-            let mut status = 0i32;
-            let r = sc(61, [pid as u64, &mut status as *mut i32 as u64, 0, 0, 0, 0]);
-            if r == pid as i64 {
-                if status & 0x7f == 0 {
-                    self.c.child_exited += 1;
-                } else {
-                    self.c.child_killed += 1;
-                }
-                break;
-            }
-            if r < 0 {
-                break;
-            }
-        }
+        self.reap(pid as u64);
     }
 
     /// A chain of up to 24 processes, each the parent of the next; each
@@ -755,12 +826,9 @@ impl Fuzz {
                 break;
             }
             if pid > 0 {
-                let mut status = 0i32;
-                sc(61, [pid as u64, &mut status as *mut i32 as u64, 0, 0, 0, 0]);
+                self.reap(pid as u64);
                 if level == 0 {
                     self.c.forks += 1;
-                    self.c.child_exited += (status & 0x7f == 0) as u64;
-                    self.c.child_killed += (status & 0x7f != 0) as u64;
                     return;
                 }
                 sys::exit(0);
@@ -850,6 +918,13 @@ fn maps_then_forks(n: u64) -> i32 {
     0
 }
 
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() {
+        return None;
+    }
+    b.iter().try_fold(0u64, |v, c| if c.is_ascii_digit() { v.checked_mul(10)?.checked_add((c - b'0') as u64) } else { None })
+}
+
 #[no_mangle]
 pub fn guest_main(args: &Args) -> i32 {
     if args.get(1) == Some(b"maps") {
@@ -870,24 +945,40 @@ pub fn guest_main(args: &Args) -> i32 {
         code_page: 0,
         fds: [0; 8],
         c: Counts::default(),
+        calls: [(0, false); MAX_CALLS],
+        ncalls: 0,
     };
+    for i in 3..8 {
+        if let Some(list) = args.get(i).and_then(|a| a.strip_prefix(b"calls=")) {
+            for item in list.split(|c| *c == b',') {
+                let (num, risky) = match item.strip_suffix(b"!") {
+                    Some(n) => (n, true),
+                    None => (item, false),
+                };
+                if let (Some(v), true) = (parse_u64(num), f.ncalls < MAX_CALLS) {
+                    f.calls[f.ncalls] = (v, risky);
+                    f.ncalls += 1;
+                }
+            }
+        }
+    }
     if probe::install() != 0 {
         println!("fuzz: cannot install the probe handlers");
         return 3;
     }
     f.setup();
     // `fuzz SEED N wild`: process 1 runs wild too (it rarely survives to the summary).
-    f.wild = args.get(3) == Some(b"wild");
+    f.wild = (3..8).any(|i| args.get(i) == Some(b"wild"));
     for _ in 0..n {
         f.step();
     }
     if f.rng.one_in(2) {
-        while sc(61, [u64::MAX, 0, 0, 0, 0, 0]) > 0 {}
+        while f.reap(u64::MAX) {}
     }
     let c = &f.c;
     println!(
-        "fuzz: seed {seed} steps {n}: sys ok {} efault {} einval {} enosys {} enomem {} ebadf {} other {}; mem ok {} maperr {} accerr {} si_kernel {} sigbus {}; forks {} exited {} killed {}",
-        c.sys_ok, c.efault, c.einval, c.enosys, c.enomem, c.ebadf, c.other_err, c.mem_ok, c.maperr, c.accerr, c.si_kernel, c.sigbus, c.forks, c.child_exited, c.child_killed
+        "fuzz: seed {seed} steps {n}: sys ok {} efault {} einval {} enosys {} enomem {} ebadf {} other {} (table calls {}); mem ok {} maperr {} accerr {} si_kernel {} sigbus {}; forks {} exited {} killed {}",
+        c.sys_ok, c.efault, c.einval, c.enosys, c.enomem, c.ebadf, c.other_err, c.table, c.mem_ok, c.maperr, c.accerr, c.si_kernel, c.sigbus, c.forks, c.child_exited, c.child_killed
     );
     0
 }

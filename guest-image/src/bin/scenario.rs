@@ -403,6 +403,14 @@ impl<'a> Runner<'a> {
                     let _ = write!(l, ":");
                     pgoffs(&mut l, addr, len);
                 }
+                OP_MINCORE => {
+                    let (addr, len) = (self.expr(r)?, self.expr(r)?);
+                    let _ = self.expect(r)?;
+                    let _ = write!(l, "mincore ");
+                    self.addr(&mut l, addr, false);
+                    let _ = write!(l, ":");
+                    mincore(&mut l, addr, len);
+                }
                 _ => return Err(Malformed(r.pos)),
             }
             l.emit();
@@ -424,7 +432,7 @@ impl<'a> Runner<'a> {
                     n as usize
                 }
                 OP_READ | OP_EXEC | OP_EXIT => 1,
-                OP_WRITE | OP_PAGEMAP | OP_PGOFF => 2,
+                OP_WRITE | OP_PAGEMAP | OP_PGOFF | OP_MINCORE => 2,
                 OP_FILL | OP_CHECK => 3,
                 OP_FILE => {
                     r.u16()?;
@@ -619,6 +627,25 @@ fn pagemap(l: &mut Line, addr: u64, len: u64) {
             let _ = write!(l, "{c}");
         }
         sys::syscall6(sys::SYS_CLOSE, fd as usize, 0, 0, 0, 0, 0);
+    }
+}
+
+/// Appends mincore(2)'s vector for the range, one digit per page, or the
+/// errno. A range of more than 256 pages gets a NULL vector (the kernel
+/// checks the range first, so the answer is its errno, or EFAULT).
+fn mincore(l: &mut Line, addr: u64, len: u64) {
+    let mut vec = [0u8; 256];
+    let pages = len.div_ceil(PAGE);
+    let ptr = if pages <= vec.len() as u64 { vec.as_mut_ptr() as usize } else { 0 };
+    // SAFETY: the kernel writes at most `pages` <= 256 bytes into `vec`, or none through NULL.
+    let r = unsafe { sys::syscall6(27, addr as usize, len as usize, ptr, 0, 0, 0) };
+    if r < 0 {
+        let _ = write!(l, " -{}", errno_name(-(r as i64)));
+        return;
+    }
+    let _ = write!(l, " ");
+    for v in &vec[..pages.min(vec.len() as u64) as usize] {
+        let _ = write!(l, "{}", v & 1);
     }
 }
 

@@ -57,6 +57,10 @@ pub const OP_PAGEMAP: u8 = 0x41;
 /// entry has no PM_FILE bit.
 pub const OP_PGOFF: u8 = 0x42;
 
+/// `expr:addr expr:len`: mincore(2) of the range, printed one digit per
+/// page (1 resident), or the errno.
+pub const OP_MINCORE: u8 = 0x43;
+
 /// Pattern value for OP_FILE: page i holds (i + 1) & 0xff.
 pub const PATTERN_PAGE_INDEX: u64 = 0x100;
 

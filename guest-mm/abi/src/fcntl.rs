@@ -118,6 +118,8 @@ pub const AT_EACCESS: u64 = 0x200;
 pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
 pub const AT_NO_AUTOMOUNT: u64 = 0x800;
 pub const AT_EMPTY_PATH: u64 = 0x1000;
+/// statx's sync-type bits (AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC).
+pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
 pub const AT_NAMES: &[(u64, &str)] = &[
     (AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"),
     (AT_REMOVEDIR, "AT_REMOVEDIR"),

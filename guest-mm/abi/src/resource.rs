@@ -45,11 +45,21 @@ pub struct Rlimit {
     pub max: u64,
 }
 
+impl Rlimit {
+    /// No limit at all.
+    pub const INFINITY: Rlimit = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+
+    /// A soft limit of `cur` under an infinite hard limit.
+    pub const fn soft(cur: u64) -> Rlimit {
+        Rlimit { cur, max: RLIM_INFINITY }
+    }
+}
+
 /// INIT_RLIMITS for a machine whose threads-max is `max_threads`
 /// (RLIMIT_NPROC and RLIMIT_SIGPENDING are set to half of it at boot by
 /// fork_init), with the 8 MiB MLOCK_LIMIT of Linux 5.16+.
 pub const fn init_rlimits(max_threads: u64) -> [Rlimit; RLIM_NLIMITS] {
-    const INF: Rlimit = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    const INF: Rlimit = Rlimit::INFINITY;
     let half = Rlimit { cur: max_threads / 2, max: max_threads / 2 };
     [
         INF,                                         // CPU

@@ -99,6 +99,10 @@ impl<M: PhysMemory> Engine<M> {
 
     /// madvise_vma_behavior for `[start, end)` inside `vma`.
     fn madvise_vma(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, advice: u64, tlb: &mut PteUpdates) -> SysResult<()> {
+        // can_madvise_modify: discarding advice on sealed read-only anonymous memory.
+        if !crate::ops::mseal::can_madvise_modify(vma, advice) {
+            return Err(Errno::EPERM);
+        }
         let f = vma.flags;
         let new = match advice {
             MADV_NORMAL => f - (VmFlags::SEQ_READ | VmFlags::RAND_READ),

@@ -47,7 +47,8 @@ impl<M: PhysMemory> Engine<M> {
     }
 
     fn do_mlock(&mut self, id: AsId, start: u64, len: u64, lock: Option<VmFlags>, tlb: &mut PteUpdates) -> SysResult<()> {
-        if lock.is_some() && self.config.limits.memlock == 0 {
+        let memlock = self.spaces.get(&id).ok_or(Errno::ESRCH)?.rlimits.memlock.cur;
+        if lock.is_some() && memlock == 0 {
             return Err(Errno::EPERM);
         }
         // PAGE_ALIGN(len + offset_in_page(start)) wraps like the kernel's
@@ -59,7 +60,7 @@ impl<M: PhysMemory> Engine<M> {
         // The RLIMIT_MEMLOCK check comes before apply_vma_lock_flags looks
         // at a wrapping end, so an absurd mlock length is ENOMEM, not EINVAL.
         if lock.is_some() {
-            let limit = self.config.limits.memlock / PAGE_SIZE;
+            let limit = memlock / PAGE_SIZE;
             let count_end = start.saturating_add(len).min(crate::addr::TASK_SIZE);
             let already: u64 = space
                 .vmas

@@ -14,7 +14,7 @@ use crate::memory::PhysMemory;
 use crate::objects::{ObjectId, ObjectKind};
 use crate::paging::{Outcome, PteUpdates};
 use crate::space::AsId;
-use crate::vma::{Backing, Prot, VmFlags, Vma, VmaName};
+use crate::vma::{Backing, Prot, VmFlags, Vma};
 
 /// How the file descriptor argument of mmap resolved in the process layer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -93,10 +93,11 @@ impl<M: PhysMemory> Engine<M> {
         let min = self.config.limits.mmap_min_addr;
         let mut addr = a.addr;
         if flags & map::FIXED == 0 {
-            // round_hint_to_min
+            // round_hint_to_min: a hint below mmap_min_addr (the LSM value
+            // included) is raised to it.
             addr &= !(PAGE_SIZE - 1);
             if addr != 0 && addr < min {
-                addr = (min + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+                addr = min.checked_add(PAGE_SIZE - 1).map_or(min, |m| m & !(PAGE_SIZE - 1));
             }
         }
         let len = a.len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1)).ok_or(Errno::ENOMEM)?;
@@ -113,7 +114,7 @@ impl<M: PhysMemory> Engine<M> {
         }
         self.total_vma_room(1)?;
         let prot = Prot::from_bits_truncate(a.prot) & (Prot::READ | Prot::WRITE | Prot::EXEC);
-        let mut vm = prot.vm_flags() | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
+        let mut vm = prot.vm_flags() | space.def_flags | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
         if flags & map::GROWSDOWN != 0 {
             vm |= VmFlags::GROWSDOWN;
         }
@@ -136,10 +137,12 @@ impl<M: PhysMemory> Engine<M> {
         if flags & map::FIXED_NOREPLACE != 0 && self.spaces[&id].vmas.intersects(start, start.add(len)) {
             return Err(Errno::EEXIST);
         }
-        if flags & map::LOCKED != 0 && self.config.limits.memlock == 0 {
+        let space = &self.spaces[&id];
+        // can_do_mlock: RLIMIT_MEMLOCK of 0 (no CAP_IPC_LOCK in the guest).
+        if flags & map::LOCKED != 0 && space.rlimits.memlock.cur == 0 {
             return Err(Errno::EPERM);
         }
-        if vm.contains(VmFlags::LOCKED) && self.locked_pages(id) + pages > self.config.limits.memlock / PAGE_SIZE {
+        if !space.mlock_future_ok(vm, len) {
             return Err(Errno::EAGAIN);
         }
         let backing = match file {
@@ -152,7 +155,7 @@ impl<M: PhysMemory> Engine<M> {
                 if o.is_revoked() {
                     return Err(Errno::ENODEV);
                 }
-                let may_write_shared = o.may_write_shared() && write;
+                let may_write_shared = o.may_write_shared() && (write || self.shared_writes_ignore_open_mode);
                 match flags & map::TYPE {
                     map::SHARED | map::SHARED_VALIDATE => {
                         if flags & map::TYPE == map::SHARED {
@@ -212,6 +215,21 @@ impl<M: PhysMemory> Engine<M> {
             vm.remove(VmFlags::PAGEPROT | VmFlags::NONLINEAR);
         }
         let end = start.add(len);
+        // __mmap_setup: what MAP_FIXED replaces is gathered first (a sealed
+        // VMA refuses, vms_gather_munmap_vmas), then the address space limits
+        // are checked for the pages this adds.
+        self.check_unmap_sealed(id, start, end)?;
+        let space = &self.spaces[&id];
+        let replaced: u64 =
+            space.vmas.overlapping(start, end).map(|v| (v.end.min(end).distance_from(v.start.max(start))) / PAGE_SIZE).sum();
+        if !space.may_expand_vm(vm, pages - replaced) {
+            return Err(Errno::ENOMEM);
+        }
+        // accountable_mapping, or shmem_acct_size for shared anonymous memory.
+        let shared_anon = file.is_none() && vm.contains(VmFlags::SHARED) && !vm.contains(VmFlags::NORESERVE);
+        if vm.contains(VmFlags::ACCOUNT) || shared_anon {
+            self.vm_enough_memory(pages)?;
+        }
         // Everything that can fail has been checked: commit.
         let backing = if backing == Backing::Anon && vm.contains(VmFlags::SHARED) {
             Backing::Object(self.objects.create(ObjectKind::Shmem, "/dev/zero (deleted)".into(), len))
@@ -227,7 +245,7 @@ impl<M: PhysMemory> Engine<M> {
             }
         }
         self.unmap_region(id, start, end, tlb).map_err(|_| Errno::ENOMEM)?;
-        let vma = Vma { start, end, flags: vm, pgoff, backing, anon: None, name: VmaName::None };
+        let vma = Vma { start, end, flags: vm, pgoff, backing, anon: None };
         self.spaces.get_mut(&id).expect("checked").vmas.merge_new(vma);
         if vm.contains(VmFlags::LOCKED) || flags & (map::POPULATE | map::NONBLOCK) == map::POPULATE {
             // mm_populate: failures are not reported by mmap.
@@ -238,31 +256,40 @@ impl<M: PhysMemory> Engine<M> {
 
     /// Locked pages of a space (mm->locked_vm).
     pub(crate) fn locked_pages(&self, id: AsId) -> u64 {
-        self.spaces.get(&id).map_or(0, |s| s.vmas.iter().filter(|v| v.flags.contains(VmFlags::LOCKED)).map(|v| v.pages()).sum())
+        self.spaces.get(&id).map_or(0, |s| s.locked_vm())
     }
 
-    /// __get_unmapped_area for x86-64 with top-down allocation.
+    /// __get_unmapped_area for x86-64 with top-down allocation
+    /// (arch_get_unmapped_area_topdown): a hint is taken when the range is
+    /// free up to the next VMA's vm_start_gap (a growing stack keeps
+    /// stack_guard_gap free below it); otherwise the highest gap below the
+    /// mmap base that fits, searched from mmap_min_addr, as
+    /// unmapped_area_topdown does; bottom-up from TASK_UNMAPPED_BASE if none.
     pub(crate) fn get_unmapped_area(&self, id: AsId, addr: u64, len: u64, flags: u64, _shared_anon: bool) -> SysResult<VirtAddr> {
         if len > TASK_SIZE {
             return Err(Errno::ENOMEM);
         }
         let space = self.spaces.get(&id).ok_or(Errno::ESRCH)?;
-        let min = self.config.limits.mmap_min_addr;
+        let limits = &self.config.limits;
         let chosen = if flags & map::FIXED != 0 {
             addr
         } else {
             let hint_ok = addr != 0
                 && TASK_SIZE - len >= addr
-                && space.vmas.find_from(VirtAddr::new(addr)).is_none_or(|v| addr + len <= v.start.as_u64());
+                && space.vmas.find_from(VirtAddr::new(addr)).is_none_or(|v| addr + len <= v.start_gap());
             if hint_ok {
                 addr
             } else {
-                let low = PAGE_SIZE.max(min);
+                let low = PAGE_SIZE.max(limits.mmap_min_addr);
                 let high = space.mmap_base.as_u64();
                 match space.vmas.gap_topdown(len, low, high) {
                     Some(a) => a.as_u64(),
                     // Bottom-up fallback from TASK_UNMAPPED_BASE (TASK_SIZE / 3).
-                    None => space.vmas.gap_bottomup(len, (TASK_SIZE / 3) & !(PAGE_SIZE - 1), TASK_SIZE).ok_or(Errno::ENOMEM)?.as_u64(),
+                    None => space
+                        .vmas
+                        .gap_bottomup(len, ((TASK_SIZE / 3) & !(PAGE_SIZE - 1)).max(low), TASK_SIZE)
+                        .ok_or(Errno::ENOMEM)?
+                        .as_u64(),
                 }
             }
         };
@@ -272,8 +299,9 @@ impl<M: PhysMemory> Engine<M> {
         if chosen % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
-        // security_mmap_addr: unprivileged mappings below mmap_min_addr.
-        if chosen < min {
+        // security_mmap_addr -> cap_mmap_addr: below vm.mmap_min_addr
+        // without CAP_SYS_RAWIO.
+        if chosen < limits.dac_mmap_min_addr {
             return Err(Errno::EPERM);
         }
         Ok(VirtAddr::new(chosen))

@@ -6,14 +6,20 @@
 //! and can fail half-way (mprotect, madvise over gaps), we do the same, since
 //! the host kernel is the reference; each per-VMA step is itself atomic.
 
+pub mod brk;
 pub mod fileio;
 pub mod madvise;
+pub mod mincore;
 pub mod mlock;
 pub mod mmap;
 pub mod mprotect;
 pub mod mremap;
+pub mod mseal;
+pub mod msync;
 pub mod munmap;
+pub mod overcommit;
 pub mod populate;
+pub mod stack;
 pub mod truncate;
 pub mod vma_room;
 

@@ -94,6 +94,10 @@ impl<M: PhysMemory> Engine<M> {
         newflags: &mut VmFlags,
         tlb: &mut PteUpdates,
     ) -> SysResult<()> {
+        // A sealed VMA refuses even a change to what it already has (ops::mseal).
+        if vma.is_sealed() {
+            return Err(Errno::EPERM);
+        }
         let old = vma.flags;
         if *newflags == old {
             if old.contains(VmFlags::NONLINEAR) {
@@ -102,6 +106,10 @@ impl<M: PhysMemory> Engine<M> {
                 self.nonlinear_change_protection(id, vma, start, end, tlb);
             }
             return Ok(());
+        }
+        if newflags.contains(VmFlags::WRITE) && !old.intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::SHARED | VmFlags::NORESERVE) {
+            // The private mapping becomes writable: it is charged now.
+            self.vm_enough_memory(end.distance_from(start) / crate::addr::PAGE_SIZE)?;
         }
         // vma_modify_flags: splitting may fail at the map count limit.
         self.split_room(id, vma, start, end)?;

@@ -97,6 +97,10 @@ impl<M: PhysMemory> Engine<M> {
 
     /// check_prep_vma.
     fn check_prep_vma(&self, id: AsId, r: &mut Remap, vma: &Vma) -> SysResult<()> {
+        // If mseal()'d, mremap() is prohibited.
+        if vma.is_sealed() {
+            return Err(Errno::EPERM);
+        }
         if !r.implies_new_addr() {
             r.new_addr = r.addr;
         }
@@ -114,7 +118,8 @@ impl<M: PhysMemory> Engine<M> {
         if old_len > vma.end.as_u64() - r.addr {
             return Err(Errno::EFAULT);
         }
-        if r.new_len == r.old_len {
+        // A shrink (done before any move) checks nothing more.
+        if r.new_len == old_len {
             return Ok(());
         }
         let pgoff = vma.pgoff_of(VirtAddr::new(r.addr));
@@ -124,11 +129,16 @@ impl<M: PhysMemory> Engine<M> {
         if vma.flags.intersects(VmFlags::DONTEXPAND | VmFlags::PFNMAP) {
             return Err(Errno::EFAULT);
         }
-        if vma.flags.contains(VmFlags::LOCKED) && expanding {
-            let delta = (r.new_len - r.old_len) / PAGE_SIZE;
-            if self.locked_pages(id) + delta > self.config.limits.memlock / PAGE_SIZE {
-                return Err(Errno::EAGAIN);
-            }
+        let delta = r.new_len.abs_diff(r.old_len);
+        let space = &self.spaces[&id];
+        if !space.mlock_future_ok(vma.flags, delta) {
+            return Err(Errno::EAGAIN);
+        }
+        if !space.may_expand_vm(vma.flags, delta / PAGE_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
+        if vma.flags.contains(VmFlags::ACCOUNT) && r.new_len > r.old_len {
+            self.vm_enough_memory(delta / PAGE_SIZE)?;
         }
         Ok(())
     }
@@ -140,7 +150,9 @@ impl<M: PhysMemory> Engine<M> {
         }
         if r.new_len < r.old_len {
             // shrink_vma: unmap the tail; crossing VMA boundaries is allowed.
-            self.unmap_region(id, VirtAddr::new(r.addr + r.new_len), VirtAddr::new(r.addr + r.old_len), tlb).map_err(|_| Errno::ENOMEM)?;
+            let (s, e) = (VirtAddr::new(r.addr + r.new_len), VirtAddr::new(r.addr + r.old_len));
+            self.check_unmap_sealed(id, s, e)?;
+            self.unmap_region(id, s, e, tlb).map_err(|_| Errno::ENOMEM)?;
             return Ok(r.addr);
         }
         // expand_vma: in place when [addr, addr+old_len) ends at the VMA end
@@ -195,16 +207,28 @@ impl<M: PhysMemory> Engine<M> {
     /// mremap_to: move to (or near) a given address.
     fn mremap_to(&mut self, id: AsId, r: &mut Remap, tlb: &mut PteUpdates) -> SysResult<u64> {
         if r.flags & MREMAP_FIXED != 0 {
-            self.unmap_region(id, VirtAddr::new(r.new_addr), VirtAddr::new(r.new_addr + r.new_len), tlb).map_err(|_| Errno::ENOMEM)?;
+            let (s, e) = (VirtAddr::new(r.new_addr), VirtAddr::new(r.new_addr + r.new_len));
+            self.check_unmap_sealed(id, s, e)?;
+            self.unmap_region(id, s, e, tlb).map_err(|_| Errno::ENOMEM)?;
             if self.spaces[&id].vmas.find(VirtAddr::new(r.addr)).is_none() {
                 return Err(Errno::EFAULT);
             }
         }
         if r.new_len < r.old_len {
-            self.unmap_region(id, VirtAddr::new(r.addr + r.new_len), VirtAddr::new(r.addr + r.old_len), tlb).map_err(|_| Errno::ENOMEM)?;
+            let (s, e) = (VirtAddr::new(r.addr + r.new_len), VirtAddr::new(r.addr + r.old_len));
+            self.check_unmap_sealed(id, s, e)?;
+            self.unmap_region(id, s, e, tlb).map_err(|_| Errno::ENOMEM)?;
             r.old_len = r.new_len;
         }
         let vma = self.spaces[&id].vmas.find(VirtAddr::new(r.addr)).cloned().ok_or(Errno::EFAULT)?;
+        // MREMAP_DONTUNMAP expands by old_len since old_len == new_len.
+        if r.flags & MREMAP_DONTUNMAP != 0 && !self.spaces[&id].may_expand_vm(vma.flags, r.old_len / PAGE_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
+        // vrm_charge: the copy DONTUNMAP leaves behind is charged too.
+        if r.flags & MREMAP_DONTUNMAP != 0 && vma.flags.contains(VmFlags::ACCOUNT) {
+            self.vm_enough_memory(r.old_len / PAGE_SIZE)?;
+        }
         self.vrm_set_new_addr(id, r, &vma)?;
         self.move_vma(id, r, tlb)
     }
@@ -277,16 +301,18 @@ impl<M: PhysMemory> Engine<M> {
             }
         }
         if r.flags & MREMAP_DONTUNMAP != 0 {
-            // dontunmap_complete: the source stays, empty and unlocked; when the
-            // whole VMA moved, its anon_vma goes with its pages.
+            // dontunmap_complete: the source stays, empty; VM_LOCKED,
+            // VM_LOCKONFAULT and VM_ACCOUNT are cleared on the whole source
+            // VMA, which is not split (even when only part of it moved); when
+            // all of it moved, its anon_vma goes with its pages.
             let whole = vma.start == old && vma.end == old.add(r.old_len);
             let space = self.spaces.get_mut(&id).expect("checked");
-            space.vmas.modify(old, old.add(r.old_len), |v| {
-                v.flags.remove(VmFlags::LOCKED_MASK);
+            if let Some(v) = space.vmas.get_mut(vma.start) {
+                v.flags.remove(VmFlags::LOCKED_MASK | VmFlags::ACCOUNT);
                 if whole {
                     v.anon = None;
                 }
-            });
+            }
         } else {
             // The entries already moved: unmapping the source frees nothing of theirs.
             let space = self.spaces.get_mut(&id).expect("checked");

@@ -3,7 +3,8 @@
 //! Mirrors mm/vma.c do_vmi_munmap / do_vmi_align_munmap: split the VMAs at the
 //! edges, zap every entry in the range (guard markers included: munmap clears
 //! guard regions), free the page tables the range no longer needs
-//! (free_pgtables), drop the VMAs. Remaining neighbours are not merged.
+//! (free_pgtables), drop the VMAs. Remaining neighbours are not merged. A
+//! sealed VMA in the range makes it EPERM (ops::mseal).
 
 use super::aligned_range;
 use crate::addr::{VirtAddr, TASK_SIZE};
@@ -37,6 +38,8 @@ impl<M: PhysMemory> Engine<M> {
             return Err(Errno::ENOMEM);
         }
         self.total_vma_room(usize::from(splits))?;
+        // A sealed VMA in the range refuses (ops::mseal).
+        self.check_unmap_sealed(id, s, e)?;
         self.unmap_region(id, s, e, tlb).map_err(|_| Errno::ENOMEM)
     }
 

@@ -58,6 +58,9 @@ bitflags! {
         const MIXEDMAP = 0x10000000;
         /// Our extension: per-page protection allowed (remap_file_pages prot != 0).
         const PAGEPROT = 0x100000000;
+        /// mseal(2): the VMA may not be unmapped, moved, resized, reprotected
+        /// or discarded (mm/mseal.c). Bit 63, Linux's VM_SEALED on 64-bit.
+        const SEALED = 1 << 63;
     }
 }
 

@@ -36,13 +36,10 @@ pub struct AnonRef {
     pub forked: bool,
 }
 
-/// A special name shown in maps for VMAs without a file.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum VmaName {
-    None,
-    Stack,
-    Heap,
-}
+/// Linux's stack_guard_gap (mm/mmap.c, 256 pages unless the command line
+/// says otherwise): kept free below a VM_GROWSDOWN VMA by placement, brk and
+/// the stack's own growth.
+pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
 /// A virtual memory area.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -55,7 +52,6 @@ pub struct Vma {
     pub pgoff: u64,
     pub backing: Backing,
     pub anon: Option<AnonRef>,
-    pub name: VmaName,
 }
 
 impl Vma {
@@ -81,6 +77,19 @@ impl Vma {
         match self.backing {
             Backing::Object(o) => Some(o),
             Backing::Anon => None,
+        }
+    }
+    /// mseal: the VMA's layout and protection can no longer change.
+    pub fn is_sealed(&self) -> bool {
+        self.flags.contains(VmFlags::SEALED)
+    }
+    /// Linux's vm_start_gap: where the VMA's claim on the address space
+    /// starts, stack_guard_gap below a VM_GROWSDOWN VMA (0 if that underflows).
+    pub fn start_gap(&self) -> u64 {
+        if self.flags.contains(VmFlags::GROWSDOWN) {
+            self.start.as_u64().saturating_sub(STACK_GUARD_GAP)
+        } else {
+            self.start.as_u64()
         }
     }
     /// Object page index of `va` (linear mappings).
@@ -116,13 +125,14 @@ pub fn anon_mergeable(tgt: Option<AnonRef>, src: Option<AnonRef>) -> bool {
 
 /// Whether `left` and `right` (adjacent, in that order) may become one VMA:
 /// equal flags and backing, contiguous offsets, compatible anon_vmas, and
-/// neither is special (mm/vma.c can_vma_merge_after/before).
+/// neither is special (mm/vma.c can_vma_merge_after/before). "[heap]" and
+/// "[stack]" are not names a VMA carries: maps derives them from the space's
+/// brk and start_stack when it prints (introspect), so they never decide a merge.
 pub fn can_merge(left: &Vma, right: &Vma) -> bool {
     left.end == right.start
         && !left.flags.intersects(VmFlags::SPECIAL)
         && (left.flags ^ right.flags).difference(VmFlags::MERGE_IGNORED).is_empty()
         && left.backing == right.backing
-        && left.name == right.name
         && left.pgoff.checked_add(left.pages()) == Some(right.pgoff)
         && anon_mergeable(left.anon, right.anon)
 }
@@ -141,15 +151,7 @@ mod tests {
     use super::*;
 
     fn anon(start: u64, end: u64, flags: VmFlags) -> Vma {
-        Vma {
-            start: VirtAddr::new(start),
-            end: VirtAddr::new(end),
-            flags,
-            pgoff: start >> PAGE_SHIFT,
-            backing: Backing::Anon,
-            anon: None,
-            name: VmaName::None,
-        }
+        Vma { start: VirtAddr::new(start), end: VirtAddr::new(end), flags, pgoff: start >> PAGE_SHIFT, backing: Backing::Anon, anon: None }
     }
 
     #[test]

@@ -97,6 +97,11 @@ impl VmaTree {
         self.map.remove(&start.as_u64())
     }
 
+    /// The VMA starting at `start`.
+    pub fn get(&self, start: VirtAddr) -> Option<&Vma> {
+        self.map.get(&start.as_u64())
+    }
+
     /// Mutable access to the VMA starting at `start`.
     pub fn get_mut(&mut self, start: VirtAddr) -> Option<&mut Vma> {
         self.map.get_mut(&start.as_u64())
@@ -171,7 +176,18 @@ impl VmaTree {
     /// be fully covered), splitting at the edges, then merges each changed
     /// piece with its neighbours where Linux's vma_merge_existing_range would.
     /// Returns how many pieces were changed.
-    pub fn modify(&mut self, start: VirtAddr, end: VirtAddr, mut change: impl FnMut(&mut Vma)) -> usize {
+    pub fn modify(&mut self, start: VirtAddr, end: VirtAddr, change: impl FnMut(&mut Vma)) -> usize {
+        self.modify_pieces(start, end, change, true)
+    }
+
+    /// `modify` without the merges: each changed piece stays a VMA of its own
+    /// (what vm_flags_clear on an already split VMA leaves, as mremap's
+    /// dontunmap_complete does).
+    pub fn modify_without_merging(&mut self, start: VirtAddr, end: VirtAddr, change: impl FnMut(&mut Vma)) -> usize {
+        self.modify_pieces(start, end, change, false)
+    }
+
+    fn modify_pieces(&mut self, start: VirtAddr, end: VirtAddr, mut change: impl FnMut(&mut Vma), merge: bool) -> usize {
         let pieces: Vec<Vma> = self.overlapping(start, end).cloned().collect();
         let mut count = 0;
         for orig in pieces {
@@ -186,7 +202,9 @@ impl VmaTree {
             self.split_at(lo);
             self.split_at(hi);
             self.map.insert(lo.as_u64(), changed);
-            self.merge_around(lo);
+            if merge {
+                self.merge_around(lo);
+            }
         }
         count
     }
@@ -214,13 +232,16 @@ impl VmaTree {
     }
 
     /// Highest free range of `len` bytes inside `[low, high)` (top-down placement,
-    /// Linux's unmapped_area_topdown).
+    /// Linux's unmapped_area_topdown). A VM_GROWSDOWN VMA claims its guard gap
+    /// too (vm_start_gap): unmapped_area_topdown retries below it when the gap
+    /// it found reaches into it, which is the same as treating it as taken.
     pub fn gap_topdown(&self, len: u64, low: u64, high: u64) -> Option<VirtAddr> {
         if len == 0 || high < low || high - low < len {
             return None;
         }
         let mut ceiling = high;
-        for v in self.map.range(..high).rev().map(|(_, v)| v) {
+        let reach = high.saturating_add(super::STACK_GUARD_GAP);
+        for v in self.map.range(..reach).rev().map(|(_, v)| v) {
             let vend = v.end.as_u64();
             if vend <= ceiling && ceiling - vend >= len {
                 let cand = ceiling - len;
@@ -229,7 +250,7 @@ impl VmaTree {
                 }
                 return None;
             }
-            ceiling = ceiling.min(v.start.as_u64());
+            ceiling = ceiling.min(v.start_gap());
             if ceiling < low.saturating_add(len) {
                 return None;
             }
@@ -241,7 +262,9 @@ impl VmaTree {
         }
     }
 
-    /// Lowest free range of `len` bytes inside `[low, high)` (bottom-up placement).
+    /// Lowest free range of `len` bytes inside `[low, high)` (bottom-up
+    /// placement, Linux's unmapped_area): a gap is refused when the VMA right
+    /// after it is a growing stack whose guard gap it would reach into.
     pub fn gap_bottomup(&self, len: u64, low: u64, high: u64) -> Option<VirtAddr> {
         if len == 0 || high < low || high - low < len {
             return None;
@@ -251,7 +274,7 @@ impl VmaTree {
             if v.end.as_u64() <= floor {
                 continue;
             }
-            if v.start.as_u64() >= floor + len {
+            if v.start_gap() >= floor.saturating_add(len) {
                 break;
             }
             floor = v.end.as_u64();
@@ -285,20 +308,12 @@ impl VmaTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vma::{Backing, VmFlags, VmaName};
+    use crate::vma::{Backing, VmFlags};
 
     const RW: VmFlags = VmFlags::READ.union(VmFlags::WRITE);
 
     fn anon(start: u64, end: u64, flags: VmFlags) -> Vma {
-        Vma {
-            start: VirtAddr::new(start),
-            end: VirtAddr::new(end),
-            flags,
-            pgoff: start >> 12,
-            backing: Backing::Anon,
-            anon: None,
-            name: VmaName::None,
-        }
+        Vma { start: VirtAddr::new(start), end: VirtAddr::new(end), flags, pgoff: start >> 12, backing: Backing::Anon, anon: None }
     }
 
     fn ranges(t: &VmaTree) -> Vec<(u64, u64)> {

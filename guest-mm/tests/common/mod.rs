@@ -2,6 +2,8 @@
 //! vmm uses, and a simulated CPU (see guest_mm::sim).
 #![allow(dead_code)]
 
+pub mod seeds;
+
 use guest_mm::sim::SimCpu;
 use guest_mm::{AsId, Engine, EngineConfig, FaultAround, Frame, Limits};
 use vm_memory::{GuestAddress, GuestMemoryMmap};

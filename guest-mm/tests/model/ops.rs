@@ -212,6 +212,20 @@ pub(crate) enum Op {
         new: u8,
         to: u8,
     },
+    /// mincore(2): ENOMEM at a hole; written private pages are resident,
+    /// guarded anonymous pages are not.
+    Mincore {
+        p: u8,
+        at: u8,
+        len: u8,
+    },
+    /// msync(2) with MS_ASYNC, MS_SYNC or MS_INVALIDATE (flags 1, 4, 2).
+    Msync {
+        p: u8,
+        at: u8,
+        len: u8,
+        flags: u8,
+    },
 }
 
 /// How often every page is read back.
@@ -291,6 +305,9 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         1 => (0u8..=FILE as u8, 0u8..(MAX_OBJ_PAGES + 2) as u8).prop_map(|(obj, page)| Op::Pread { obj, page }),
         1 => (p(), at(), len(), at()).prop_map(|(p, at, len, to)| Op::MoveDontUnmap { p, at, len, to }),
         1 => (p(), at(), len(), at()).prop_map(|(p, at, new, to)| Op::Duplicate { p, at, new, to }),
+        1 => (p(), at(), len()).prop_map(|(p, at, len)| Op::Mincore { p, at, len }),
+        1 => (p(), at(), len(), prop_oneof![Just(1u8), Just(2), Just(4), Just(0), Just(6)])
+            .prop_map(|(p, at, len, flags)| Op::Msync { p, at, len, flags }),
     ]
 }
 

@@ -4,6 +4,7 @@
 //! the Linux semantics of every operation the test runs.
 
 use crate::ops::Adv;
+use crate::vmas::{anon_pgoff, V};
 use crate::PAGES;
 use guest_mm::vma::Prot;
 use guest_mm::{Errno, SiCode, Signal, VirtAddr};
@@ -53,11 +54,15 @@ pub(crate) struct Pg {
     pub(crate) locked: bool,
     /// VM_LOCKONFAULT (mlock2(MLOCK_ONFAULT)): locked, but never populated.
     pub(crate) onfault: bool,
+    /// VM_ACCOUNT: private writable memory is charged (mmap, mprotect to writable).
+    pub(crate) account: bool,
+    /// Its VMA (the model's own boundaries, see `vmas`).
+    pub(crate) v: V,
 }
 
 impl Pg {
     pub(crate) fn new(prot: P, kind: Kind) -> Self {
-        Pg { prot, kind, guard: false, dontfork: false, wipeonfork: false, locked: false, onfault: false }
+        Pg { prot, kind, guard: false, dontfork: false, wipeonfork: false, locked: false, onfault: false, account: false, v: V::default() }
     }
 
     /// The page `k` pages further in the same VMA, freshly added by mremap.
@@ -67,7 +72,7 @@ impl Pg {
             Kind::Shared { obj, idx } => Kind::Shared { obj, idx: idx + k },
             Kind::Private { obj, idx, .. } => Kind::Private { obj, idx: idx + k, cow: None },
         };
-        Pg { kind, guard: false, ..self }
+        Pg { kind, guard: false, v: V { pgoff: self.v.pgoff + k, ..self.v }, ..self }
     }
 
     /// MADV_DONTNEED (and the zap of guard installation): private contents go.
@@ -79,7 +84,7 @@ impl Pg {
         }
     }
 
-    fn is_shared(&self) -> bool {
+    pub(crate) fn is_shared(&self) -> bool {
         matches!(self.kind, Kind::Shared { .. })
     }
 }
@@ -122,6 +127,9 @@ pub(crate) enum Stop {
 pub(crate) struct Model {
     pub(crate) spaces: Vec<Space>,
     pub(crate) objs: Vec<Obj>,
+    /// Last VMA and anon_vma ids handed out (see `vmas`).
+    pub(crate) next_vma: u32,
+    pub(crate) next_anon: u32,
 }
 
 impl Model {
@@ -161,6 +169,10 @@ impl Model {
         if pg.guard {
             return Err(MAPERR);
         }
+        // The fault handler is reached: a private mapping gets its anon_vma
+        // (do_cow_fault prepares it before __do_fault finds the end of file).
+        self.write_fault(s, page);
+        let pg = self.spaces[s][page].expect("checked above");
         let kind = match pg.kind {
             Kind::Anon { .. } => Kind::Anon { val: Some(v) },
             Kind::Private { obj, idx, cow: Some(_) } => Kind::Private { obj, idx, cow: Some(v) },
@@ -192,6 +204,10 @@ impl Model {
         if pg.guard {
             return Err(Stop::Fault);
         }
+        if write {
+            self.write_fault(s, page);
+        }
+        let pg = self.spaces[s][page].expect("checked above");
         match pg.kind {
             Kind::Anon { .. } | Kind::Private { cow: Some(_), .. } => Ok(()),
             Kind::Shared { obj, idx } => {
@@ -231,10 +247,20 @@ impl Model {
         Ok(())
     }
 
+    /// A new mapping of [lo, hi): a new VMA (see `vmas`).
     pub(crate) fn map(&mut self, s: usize, lo: usize, hi: usize, f: impl Fn(usize) -> Pg) {
         for i in lo..hi {
-            self.spaces[s][i] = Some(f(i - lo));
+            let mut pg = f(i - lo);
+            let pgoff = match pg.kind {
+                Kind::Anon { .. } => anon_pgoff(i),
+                Kind::Shared { idx, .. } | Kind::Private { idx, .. } => idx,
+            };
+            pg.v = V { id: 0, pgoff, anon: None };
+            // accountable_mapping: private and writable.
+            pg.account = pg.prot == P::RW && !pg.is_shared();
+            self.spaces[s][i] = Some(pg);
         }
+        self.new_vma(s, lo, hi);
     }
 
     pub(crate) fn unmap(&mut self, s: usize, lo: usize, hi: usize) {
@@ -243,10 +269,11 @@ impl Model {
         }
     }
 
-    /// mprotect: VMA by VMA, stopping with ENOMEM at the first hole. A private
-    /// locked VMA that becomes writable is populated for writing
-    /// (mprotect_fixup), errors ignored.
-    pub(crate) fn mprotect(&mut self, s: usize, lo: usize, hi: usize, prot: P, vmas: &[(usize, usize)]) -> Result<(), Errno> {
+    /// mprotect: VMA by VMA (the model's own), stopping with ENOMEM at the
+    /// first hole. Each VMA's changed part is split off and merged (see
+    /// `vmas`); then a private locked VMA that became writable is populated
+    /// for writing (mprotect_fixup), errors ignored.
+    pub(crate) fn mprotect(&mut self, s: usize, lo: usize, hi: usize, prot: P) -> Result<(), Errno> {
         let mut i = lo;
         while i < hi {
             let Some(pg) = self.spaces[s][i] else { return Err(Errno::ENOMEM) };
@@ -256,14 +283,27 @@ impl Model {
                     return Err(Errno::EACCES);
                 }
             }
-            let (_, vend) = vma_containing(vmas, i).expect("a mapped page lies in a VMA (checked every step)");
+            let (_, vend) = self.vma_at(s, i).expect("a mapped page lies in a VMA");
             let end = vend.min(hi);
             let populate = pg.locked && !pg.onfault && pg.prot != P::RW && !pg.is_shared() && prot == P::RW;
+            // VM_ACCOUNT: charged when private memory becomes writable,
+            // dropped when an unfaulted anonymous VMA stops being writable;
+            // an unchanged protection changes nothing (mprotect_fixup).
+            let account = if prot == pg.prot {
+                pg.account
+            } else if prot == P::RW {
+                pg.account || (pg.prot != P::RW && !pg.is_shared())
+            } else {
+                pg.account && !(matches!(pg.kind, Kind::Anon { .. }) && pg.v.anon.is_none())
+            };
+            let before = self.spaces[s];
             for j in i..end {
                 if let Some(p) = &mut self.spaces[s][j] {
                     p.prot = prot;
+                    p.account = account;
                 }
             }
+            self.modified(s, &before, i, end);
             if populate {
                 for j in i..end {
                     if self.populate_one(s, j, true).is_err() {
@@ -281,6 +321,14 @@ impl Model {
     /// MADV_POPULATE_* stop at the first hole (ENOMEM), unsuitable VMA (EINVAL)
     /// or page that cannot be faulted (EFAULT).
     pub(crate) fn madvise(&mut self, s: usize, lo: usize, hi: usize, adv: Adv) -> Result<(), Errno> {
+        let before = self.spaces[s];
+        let r = self.madvise_pages(s, lo, hi, adv);
+        // Flag advice splits and merges VMAs (madvise_update_vma).
+        self.modified(s, &before, lo, hi);
+        r
+    }
+
+    fn madvise_pages(&mut self, s: usize, lo: usize, hi: usize, adv: Adv) -> Result<(), Errno> {
         if let Adv::PopulateRead | Adv::PopulateWrite = adv {
             for i in lo..hi {
                 match self.populate_one(s, i, adv == Adv::PopulateWrite) {
@@ -302,6 +350,9 @@ impl Model {
                 Adv::DontNeed | Adv::GuardInstall | Adv::Remove if pg.locked => return Err(Errno::EINVAL),
                 Adv::DontNeed | Adv::DontNeedLocked => pg.discard(),
                 Adv::GuardInstall => {
+                    // madvise_guard_install prepares the VMA's anon_vma first.
+                    self.anon_prepare(s, i);
+                    pg.v.anon = self.spaces[s][i].expect("mapped").v.anon;
                     pg.discard();
                     pg.guard = true;
                 }
@@ -335,10 +386,19 @@ impl Model {
     /// mlock: VMA flags first (ENOMEM at a hole, nothing populated), then the
     /// range is populated; a failure there is ENOMEM (EFAULT translated).
     pub(crate) fn mlock(&mut self, s: usize, lo: usize, hi: usize, lock: bool, onfault: bool) -> Result<(), Errno> {
+        let before = self.spaces[s];
+        let mut hole = false;
         for i in lo..hi {
-            let Some(pg) = &mut self.spaces[s][i] else { return Err(Errno::ENOMEM) };
+            let Some(pg) = &mut self.spaces[s][i] else {
+                hole = true;
+                break;
+            };
             pg.locked = lock;
             pg.onfault = onfault;
+        }
+        self.modified(s, &before, lo, hi);
+        if hole {
+            return Err(Errno::ENOMEM);
         }
         if lock && !onfault {
             for i in lo..hi {
@@ -382,6 +442,7 @@ impl Model {
             };
         }
         self.spaces.push(child);
+        self.forked(self.spaces.len() - 1);
     }
 }
 
@@ -391,8 +452,4 @@ pub(crate) enum Resized {
     Done(Result<VirtAddr, Errno>),
     /// Moved elsewhere, with these pages.
     Moved(Vec<Option<Pg>>),
-}
-
-pub(crate) fn vma_containing(vmas: &[(usize, usize)], page: usize) -> Option<(usize, usize)> {
-    vmas.iter().copied().find(|(s, e)| *s <= page && page < *e)
 }

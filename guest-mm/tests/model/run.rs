@@ -4,7 +4,7 @@
 
 use crate::common::{engine_with, space, Mem};
 use crate::ops::{range, Extra, Op};
-use crate::reference::{file_byte, vma_containing, Kind, Model, Obj, Pg, Resized, Sig, Space, P};
+use crate::reference::{file_byte, Kind, Model, Obj, Pg, Resized, Sig, Space, P};
 use crate::{bytes, va, ARENA, FILE, FILE_PAGES, MAX_OBJ_PAGES, MAX_PROCS, MEMFDS, OFF, PAGES};
 use guest_mm::frames::FrameCounts;
 use guest_mm::ops::map;
@@ -64,7 +64,15 @@ impl Run {
         }
         objs.push(e.create_file("/model-file", data.into(), false));
         mobjs.push(Obj { pages: FILE_PAGES, data: fdata, writable: false });
-        Ok(Run { e, cpu, ids: vec![s], objs, m: Model { spaces: vec![[None; PAGES]], objs: mobjs }, next_val: 0, baseline })
+        Ok(Run {
+            e,
+            cpu,
+            ids: vec![s],
+            objs,
+            m: Model { spaces: vec![[None; PAGES]], objs: mobjs, next_vma: 0, next_anon: 0 },
+            next_val: 0,
+            baseline,
+        })
     }
 
     /// Applies an outcome's batch as the guest shim would.
@@ -147,6 +155,10 @@ impl Run {
                     Err(Errno::EEXIST)
                 } else {
                     self.m.map(s, lo, hi, |_| Pg { locked: extra == Extra::Locked, ..Pg::new(prot, Kind::Anon { val: None }) });
+                    if extra != Extra::Plain {
+                        // mm_populate: write faults (an anon_vma) for a writable mapping.
+                        let _ = self.m.populate_locked(s, lo, hi);
+                    }
                     Ok(va(lo))
                 };
                 same("mmap", got, want)
@@ -215,10 +227,9 @@ impl Run {
             Op::Mprotect { p, at, len, prot } => {
                 let s = self.proc(p);
                 let (lo, hi) = range(at, len);
-                let vmas = self.vmas(s);
                 let got = self.e.mprotect(self.ids[s], va(lo).as_u64(), bytes(hi - lo), prot.prot().bits());
                 let got = self.settle(got);
-                let want = self.m.mprotect(s, lo, hi, prot, &vmas);
+                let want = self.m.mprotect(s, lo, hi, prot);
                 same("mprotect", got, want)
             }
             Op::Madvise { p, at, len, adv } => {
@@ -256,18 +267,7 @@ impl Run {
                 // remap_move: no gap allowed at the start; every VMA in the
                 // range moves by the same distance (gaps between them are
                 // kept, and the destination of a gap is left alone).
-                let want = if self.m.spaces[s][lo].is_none() {
-                    Err(Errno::EFAULT)
-                } else {
-                    let src: Vec<Option<Pg>> = self.m.spaces[s][lo..hi].to_vec();
-                    for (k, pg) in src.into_iter().enumerate() {
-                        if let Some(pg) = pg {
-                            self.m.spaces[s][to + k] = Some(pg);
-                            self.m.spaces[s][lo + k] = None;
-                        }
-                    }
-                    Ok(va(to))
-                };
+                let want = self.model_remap_move(s, lo, hi, to, false);
                 same("mremap", got, want)
             }
             Op::MoveResize { p, at, old, new, to } => {
@@ -276,7 +276,7 @@ impl Run {
                 let old = old_end - lo;
                 let new = (new.max(1) as usize).min(PAGES);
                 let to = to as usize % (PAGES - new + 1);
-                let vma = vma_containing(&self.vmas(s), lo);
+                let vma = self.m.vma_at(s, lo);
                 let flags = MREMAP_MAYMOVE | MREMAP_FIXED;
                 let got = self.e.mremap(self.ids[s], va(lo).as_u64(), bytes(old), bytes(new), flags, va(to).as_u64());
                 let got = self.settle(got);
@@ -291,7 +291,7 @@ impl Run {
                 let (lo, old_end) = range(at, old);
                 let old = old_end - lo;
                 let new = (new.max(1) as usize).min(PAGES - lo);
-                let vma = vma_containing(&self.vmas(s), lo);
+                let vma = self.m.vma_at(s, lo);
                 let flags = if maymove { MREMAP_MAYMOVE } else { 0 };
                 let got = self.e.mremap(self.ids[s], va(lo).as_u64(), bytes(old), bytes(new), flags, 0);
                 let got = self.settle(got);
@@ -420,11 +420,66 @@ impl Run {
                             for k in 0..new {
                                 self.m.spaces[s][to + k] = Some(first.extended(k as u64));
                             }
+                            self.m.placed_copy(s, to, to + new);
                             Ok(va(to))
                         }
                     }
                 };
                 same("mremap", got, want)
+            }
+            Op::Mincore { p, at, len } => {
+                let s = self.proc(p);
+                let (lo, hi) = range(at, len);
+                let (got, u) = self.e.mincore(self.ids[s], va(lo).as_u64(), bytes(hi - lo)).split();
+                if !u.is_empty() {
+                    return Err("mincore changed entries".into());
+                }
+                let pages = &self.m.spaces[s][lo..hi];
+                if pages.iter().any(|p| p.is_none()) {
+                    return same("mincore", got.map(drop), Err(Errno::ENOMEM));
+                }
+                let v = got.map_err(|e| format!("mincore: engine returned {e:?} over mapped pages"))?;
+                if v.len() != hi - lo {
+                    return Err(format!("mincore: {} entries for {} pages", v.len(), hi - lo));
+                }
+                for (k, pg) in pages.iter().enumerate() {
+                    let pg = pg.expect("checked above");
+                    let want = match pg.kind {
+                        _ if pg.guard && !pg.is_shared() && !matches!(pg.kind, Kind::Private { .. }) => Some(0),
+                        Kind::Anon { val: Some(_) } | Kind::Private { cow: Some(_), .. } if !pg.guard => Some(1),
+                        _ => None,
+                    };
+                    if want.is_some_and(|w| w != v[k]) {
+                        return Err(format!("mincore: page {} is {} but the model has {pg:?}", lo + k, v[k]));
+                    }
+                }
+                Ok(format!("{v:?}"))
+            }
+            Op::Msync { p, at, len, flags } => {
+                let s = self.proc(p);
+                let (lo, hi) = range(at, len);
+                let flags = u64::from(flags);
+                let got = self.e.msync(self.ids[s], va(lo).as_u64(), bytes(hi - lo), flags);
+                let got = self.settle(got);
+                let mut want = Ok(());
+                for pg in &self.m.spaces[s][lo..hi] {
+                    match pg {
+                        None if flags == 1 => {
+                            want = Err(Errno::ENOMEM);
+                            break;
+                        }
+                        None => want = Err(Errno::ENOMEM),
+                        Some(pg) if flags & 2 != 0 && pg.locked => {
+                            want = Err(Errno::EBUSY);
+                            break;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if flags & 5 == 5 {
+                    want = Err(Errno::EINVAL);
+                }
+                same("msync", got, want)
             }
             Op::MoveDontUnmap { p, at, len, to } => {
                 let s = self.proc(p);
@@ -437,25 +492,69 @@ impl Run {
                 if to < hi && lo < to + n {
                     return same("mremap", got, Err(Errno::EINVAL));
                 }
-                let want = if self.m.spaces[s][lo].is_none() {
-                    Err(Errno::EFAULT)
-                } else {
-                    let src: Vec<Option<Pg>> = self.m.spaces[s][lo..hi].to_vec();
-                    for (k, pg) in src.into_iter().enumerate() {
-                        if let Some(pg) = pg {
-                            self.m.spaces[s][to + k] = Some(pg);
-                            // The entries (markers too) went; the VMA stays, unlocked.
-                            let mut left = pg.extended(0);
-                            left.locked = false;
-                            left.onfault = false;
-                            self.m.spaces[s][lo + k] = Some(left);
-                        }
-                    }
-                    Ok(va(to))
-                };
+                let want = self.model_remap_move(s, lo, hi, to, true);
                 same("mremap", got, want)
             }
         }
+    }
+
+    /// remap_move (MREMAP_FIXED without resizing): no gap allowed at the
+    /// start; every VMA in [lo, hi) moves by the same distance, one after
+    /// another (gaps between them are kept, and the destination of a gap is
+    /// left alone), as a copy placed and merged at the destination. With
+    /// MREMAP_DONTUNMAP the source stays, empty; its whole VMA unlocked and
+    /// unaccounted (without its anon_vma when a whole VMA moved).
+    fn model_remap_move(&mut self, s: usize, lo: usize, hi: usize, to: usize, dontunmap: bool) -> Result<VirtAddr, Errno> {
+        if self.m.spaces[s][lo].is_none() {
+            return Err(Errno::EFAULT);
+        }
+        let runs: Vec<(usize, usize)> = self.m.vma_list(s).into_iter().filter(|(a, b)| *a < hi && *b > lo).collect();
+        for (a, b) in runs {
+            let (plo, phi) = (a.max(lo), b.min(hi));
+            // Relative to the VMA as it is now: moving an earlier one may
+            // have cut this one at the destination.
+            // The source VMA once the destination was unmapped (mremap_to
+            // unmaps it first, which may cut the source VMA).
+            let mut src = self.m.vma_at(s, plo).expect("inside a VMA");
+            let (dlo, dhi) = (to + (plo - lo), to + (phi - lo));
+            if dlo >= phi && dlo < src.1 {
+                src.1 = dlo;
+            }
+            if dhi <= plo && dhi > src.0 {
+                src.0 = dhi;
+            }
+            let whole = src == (plo, phi);
+            let before = self.m.spaces[s];
+            for (i, pg) in before.iter().enumerate().take(phi).skip(plo) {
+                let pg = pg.expect("inside a VMA");
+                self.m.spaces[s][to + (i - lo)] = Some(pg);
+                self.m.spaces[s][i] = if dontunmap {
+                    // The entries (markers too) went; the VMA stays.
+                    let mut left = pg.extended(0);
+                    if whole {
+                        left.v.anon = None;
+                    }
+                    Some(left)
+                } else {
+                    None
+                };
+            }
+            if dontunmap {
+                // dontunmap_complete: VM_LOCKED, VM_LOCKONFAULT and VM_ACCOUNT
+                // are cleared on the whole source VMA, which is not split,
+                // even when only part of it moved (Linux 6.18).
+                for i in src.0..src.1 {
+                    if let Some(pg) = self.m.spaces[s][i].as_mut() {
+                        pg.locked = false;
+                        pg.onfault = false;
+                        pg.account = false;
+                    }
+                }
+                self.m.modified_with(s, &before, src.0, src.1, true);
+            }
+            self.m.placed_copy(s, to + (plo - lo), to + (phi - lo));
+        }
+        Ok(va(to))
     }
 
     /// mremap(MAYMOVE|FIXED) with old != new: one VMA (check_prep_vma), the
@@ -473,15 +572,7 @@ impl Run {
     ) -> Result<VirtAddr, Errno> {
         if old == new {
             // Same size: remap_move, as in Op::Move.
-            let Some(_) = vma else { return Err(Errno::EFAULT) };
-            let src: Vec<Option<Pg>> = self.m.spaces[s][lo..lo + old].to_vec();
-            for (k, pg) in src.into_iter().enumerate() {
-                if let Some(pg) = pg {
-                    self.m.spaces[s][to + k] = Some(pg);
-                    self.m.spaces[s][lo + k] = None;
-                }
-            }
-            return Ok(va(to));
+            return self.model_remap_move(s, lo, lo + old, to, false);
         }
         let Some((_, vend)) = vma else { return Err(Errno::EFAULT) };
         let moved = old.min(new);
@@ -499,6 +590,7 @@ impl Run {
         for k in moved..new {
             self.m.spaces[s][to + k] = Some(first.extended(k as u64));
         }
+        self.m.placed_copy(s, to, to + new);
         if new > old && first.locked && !first.onfault {
             let _ = self.m.populate_locked(s, to + old, to + new);
         }
@@ -534,6 +626,9 @@ impl Run {
         for (k, i) in (vend..lo + new).enumerate() {
             self.m.spaces[s][i] = Some(last.extended(k as u64 + 1));
         }
+        // vma_merge_extend: the grown VMA may now merge with the next one.
+        let grown = self.m.vma_at(s, lo).expect("mapped");
+        self.m.merge_next(s, grown);
         if last.locked && !last.onfault {
             let _ = self.m.populate_locked(s, vend, lo + new);
         }
@@ -595,7 +690,8 @@ impl Run {
                         && f.contains(VmFlags::DONTCOPY) == pg.dontfork
                         && f.contains(VmFlags::WIPEONFORK) == pg.wipeonfork
                         && f.contains(VmFlags::LOCKED) == pg.locked
-                        && f.contains(VmFlags::LOCKONFAULT) == pg.onfault;
+                        && f.contains(VmFlags::LOCKONFAULT) == pg.onfault
+                        && f.contains(VmFlags::ACCOUNT) == pg.account;
                     let backing_ok = match pg.kind {
                         Kind::Anon { .. } => v.backing == Backing::Anon && !f.contains(VmFlags::SHARED),
                         Kind::Shared { obj, idx } => {
@@ -618,6 +714,9 @@ impl Run {
                     self.m.spaces[s][i]
                 );
             }
+            // The boundaries: the model decides them itself (see `vmas`).
+            let (engine, model) = (self.vmas(s), self.m.vma_list(s));
+            ensure!(engine == model, "process {s}: the engine's VMAs (as arena pages) are {engine:?}, the model's {model:?}");
         }
         Ok(())
     }

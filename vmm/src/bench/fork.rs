@@ -18,7 +18,7 @@
 
 use super::{median_us, print};
 use crate::error::VmmError;
-use crate::kernel::Console;
+use crate::kernel::console::Console;
 use crate::machine::{BootSpec, CheckpointMode, Ending, Machine};
 use crate::vmfork::{Base, ResetLoop};
 use serde::Serialize;
@@ -57,8 +57,9 @@ struct ForkBench {
     bench: &'static str,
     runs: u32,
     sizes: Vec<SizeResult>,
-    /// fork time at the largest size / at the smallest (target <= 2).
-    fork_flatness: f64,
+    /// fork time at the largest size / at the smallest (target <= 2); None
+    /// with a single size (there is nothing to compare).
+    fork_flatness: Option<f64>,
 }
 
 fn spec(memory: u64, touched_mib: u64) -> BootSpec {
@@ -255,8 +256,8 @@ pub fn command(sizes: &[u64], runs: u32, json: bool) -> Result<i32, VmmError> {
         out.push(one_size(mib << 20, runs.max(1))?);
     }
     let flat = match (out.first(), out.last()) {
-        (Some(a), Some(b)) if out.len() > 1 => b.fork_child_us / a.fork_child_us,
-        _ => 1.0,
+        (Some(a), Some(b)) if out.len() > 1 => Some(b.fork_child_us / a.fork_child_us),
+        _ => None,
     };
     let mut lines = Vec::new();
     for r in &out {
@@ -285,7 +286,10 @@ pub fn command(sizes: &[u64], runs: u32, json: bool) -> Result<i32, VmmError> {
             r.restore_eager_ms, r.restore_lazy_ms, r.restore_lazy_new_process_ms, r.snapshot_disk_mib, r.snapshot_write_ms
         ));
     }
-    lines.push(format!("fork time, largest / smallest RAM: {flat:.2}x (target <= 2)"));
+    lines.push(match flat {
+        Some(f) => format!("fork time, largest / smallest RAM: {f:.2}x (target <= 2)"),
+        None => "fork time, largest / smallest RAM: not measured (one size; give two with --sizes)".into(),
+    });
     print(json, &ForkBench { bench: "fork", runs, sizes: out, fork_flatness: flat }, &lines);
     Ok(0)
 }

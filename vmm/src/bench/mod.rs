@@ -4,6 +4,7 @@
 //! Owns the shared statistics (medians) and output (human or JSON). Nothing
 //! here asserts a time: the figures are for people and for docs/BENCHMARKS.md.
 
+pub mod all;
 pub mod boot;
 pub mod engine;
 pub mod fault;

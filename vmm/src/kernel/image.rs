@@ -1,14 +1,20 @@
 //! The kernel's state as a value, for whole-VM checkpoints (vmfork, snapshot).
 //!
-//! Owns `KernelImage`: the process table (registers, FPU, signal state, fd
-//! tables), the scheduler's position, the pending PTE batch, the file
-//! namespace and the counters. The engine travels separately as a
-//! `guest_mm::EngineImage` because it must be paired with guest memory; the
-//! console and the print options are the new run's, not the image's.
+//! Owns `KernelImage`: the process table (registers, FPU, FS/GS base, signal
+//! state, descriptor tables), the open file descriptions, the scheduler's
+//! position, the pending PTE batch, the file namespace, what the console
+//! looked like, the clock and the random generator, the identity, and the
+//! counters. The engine travels separately as a `guest_mm::EngineImage`
+//! because it must be paired with guest memory; the console itself, the
+//! tracer and the print options are the new run's, not the image's.
 
-use super::fs::Vfs;
+use super::clock::Clock;
+use super::creds::Creds;
+use super::fs::console::{Console, ConsoleInfo};
+use super::fs::{FileTable, Vfs};
 use super::process::{Pid, Process};
-use super::{Console, Kernel, Stats};
+use super::random::Rng;
+use super::{Kernel, Stats, Uname};
 use guest_mm::{Engine, PteUpdates};
 use std::collections::BTreeMap;
 use vm_memory::GuestMemoryMmap;
@@ -21,6 +27,12 @@ pub struct KernelImage {
     next_pid: Pid,
     pending: PteUpdates,
     vfs: Vfs,
+    files: FileTable,
+    console_info: ConsoleInfo,
+    clock: Clock,
+    rng: Rng,
+    uname: Uname,
+    creds: Creds,
     stats: Stats,
 }
 
@@ -36,7 +48,8 @@ impl KernelImage {
 }
 
 impl Kernel {
-    /// A copy of the kernel's state (the engine excluded).
+    /// A copy of the kernel's state (the engine excluded). Taken at a
+    /// checkpoint: the current process is on the vCPU.
     pub fn image(&self) -> KernelImage {
         KernelImage {
             procs: self.procs.clone(),
@@ -44,25 +57,40 @@ impl Kernel {
             next_pid: self.next_pid,
             pending: self.pending.clone(),
             vfs: self.vfs.clone(),
+            files: self.files.clone(),
+            console_info: self.console_info.clone(),
+            clock: self.clock.clone(),
+            rng: self.rng.clone(),
+            uname: self.uname.clone(),
+            creds: self.creds.clone(),
             stats: self.stats.clone(),
         }
     }
 
-    /// A kernel in the state of `image` over `engine`.
+    /// A kernel in the state of `image` over `engine`; the current process's
+    /// registers and FPU are the vCPU's (the checkpoint's).
     pub fn from_image(engine: Engine<GuestMemoryMmap>, image: KernelImage, console: Console) -> Kernel {
-        let KernelImage { procs, current, next_pid, pending, vfs, stats } = image;
+        let KernelImage { procs, current, next_pid, pending, vfs, files, console_info, clock, rng, uname, creds, stats } = image;
         Kernel {
             engine,
             procs,
             current,
             next_pid,
+            on_cpu: Some(current),
+            fpu_owner: Some(current),
             pending,
             vfs,
+            files,
             stats,
             console,
+            console_info,
+            clock,
+            rng,
+            uname,
+            creds,
+            strace: None,
             quiet: false,
             show_maps: false,
-            device_request: None,
             max_procs: usize::MAX,
         }
     }

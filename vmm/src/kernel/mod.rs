@@ -1,40 +1,62 @@
-//! The host-side kernel: processes, traps, syscalls, signals, scheduling.
+//! The host-side kernel: processes, traps, syscalls, signals, scheduling,
+//! files, time.
 //!
 //! Owns everything a guest kernel would do above memory management: the
-//! process table, the decision what each trap means (a page fault for the
-//! engine, a syscall, or a signal), signal delivery, and a deterministic
-//! scheduler (a process runs until it exits or waits; then the lowest-numbered
-//! runnable process runs). Memory is entirely the engine's; the kernel
-//! collects the engine's update batches in `pending`, which the vCPU loop
-//! hands to the shim before the guest runs again.
+//! process table, what each trap means (a page fault for the engine, a
+//! syscall for the table, a signal), signal generation and delivery, the
+//! scheduler, descriptors and the file namespace, clocks and randomness.
+//! Memory is entirely the engine's; the kernel collects the engine's update
+//! batches in `pending`, which the vCPU loop hands to the shim before the
+//! guest runs again.
 //!
-//! Nothing here touches KVM: the vCPU loop passes the trapped process's user
-//! registers in and runs whatever registers come back, and FPU state moves
-//! through the `Cpu` trait. That keeps every path testable.
+//! The boundary with the vCPU loop is small: `spawn` starts process 1,
+//! `handle` takes a trap with the trapped user registers and returns a
+//! `Step` (run on with the registers it leaves, idle until a deadline, ask
+//! the VMM for something, or the run is over); `user_state` says what the
+//! vCPU must load (address space, FS/GS base); `complete_vmm` gives the
+//! result of a request back; `raise_fault` turns a fault the VMM saw (a
+//! deleted device window) into the process's signal. Nothing here touches
+//! KVM: FPU state moves through the `Cpu` trait, so every path is testable
+//! on plain memory.
 
+pub mod clock;
+pub mod creds;
+pub mod error;
 pub mod exec;
+pub mod exit;
 pub mod fs;
 pub mod image;
 pub mod process;
+pub mod random;
+pub mod report;
+pub mod sched;
 pub mod signal;
-pub mod sys_dev;
-pub mod sys_fs;
-pub mod syscall;
+pub mod strace;
+pub mod syscalls;
 
-use crate::error::VmmError;
-use crate::report::KillReport;
+pub use error::KernelError;
+pub use fs::console;
+pub use syscalls::VmmRequest;
+
+use crate::kernel::report::KillReport;
+use creds::Creds;
+pub use fs::console::Console;
+use fs::console::{ConsoleInfo, Stdio};
+use fs::{FdEntry, FileKind, FileTable, Vfs};
 use guest_mm::fault::FaultError;
 use guest_mm::{AsId, Engine, PageFault, PteUpdates, SiCode, SigFault, Signal, VirtAddr};
 use kvm_bindings::kvm_regs;
+use linux_abi::resource::{Rlimit, RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_STACK, RLIM_NLIMITS};
 use process::*;
+use signal::SigInfo;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::sync::Arc;
 use vm_memory::GuestMemoryMmap;
 
 /// FPU state access on the vCPU.
 pub trait Cpu {
-    fn save_fpu(&mut self) -> Result<FpuState, VmmError>;
-    fn load_fpu(&mut self, f: Option<&FpuState>) -> Result<(), VmmError>;
+    fn save_fpu(&mut self) -> Result<FpuState, KernelError>;
+    fn load_fpu(&mut self, f: Option<&FpuState>) -> Result<(), KernelError>;
 }
 
 /// A trap from ring 3, decoded by the vCPU loop.
@@ -51,6 +73,8 @@ pub enum Trap {
 pub enum RunEnd {
     Exited(i32),
     Killed(KillReport),
+    /// Every process is blocked and nothing can wake them (what they wait for).
+    Deadlock(String),
 }
 
 /// What the vCPU loop does next.
@@ -58,11 +82,14 @@ pub enum RunEnd {
 pub enum Step {
     /// Run the (possibly different) current process with the registers given back.
     Resume,
+    /// Nothing can run before the monotonic clock reads `until` (ns): sleep,
+    /// then call `resume_after_idle`.
+    Idle { until: u64 },
+    /// The current process asked for something only the VMM can do; its
+    /// result goes back through `complete_vmm` (RIP is past the call).
+    Vmm(VmmRequest),
     /// The run is over.
     Finished(RunEnd),
-    /// The current process asked for a whole-VM checkpoint (RIP is past the
-    /// call; RAX, its return value, is the vCPU loop's to set).
-    Checkpoint,
 }
 
 /// Counters for the run summary.
@@ -73,32 +100,92 @@ pub struct Stats {
     pub fault_pages: u64,
     pub signals: u64,
     pub processes: u64,
+    /// Calls the kernel does not implement (ENOSYS), by number.
+    pub unimplemented: BTreeMap<u64, u64>,
 }
 
-/// Where guest output goes.
-pub enum Console {
-    /// The VMM's own stdout and stderr.
-    Inherit,
-    /// Captured (tests, benchmarks).
-    Capture(Vec<u8>, Vec<u8>),
+impl Stats {
+    /// "openat2 x3, io_uring_setup x1", for the run summary.
+    pub fn unimplemented_text(&self) -> String {
+        self.unimplemented
+            .iter()
+            .map(|(nr, n)| format!("{} x{n}", syscalls::table::name(*nr).map_or_else(|| format!("syscall {nr:#x}"), str::to_string)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The strings uname(2) reports.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Uname {
+    pub sysname: String,
+    pub nodename: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+    pub domainname: String,
+}
+
+impl Default for Uname {
+    fn default() -> Self {
+        Uname {
+            sysname: "Linux".into(),
+            nodename: "vmm".into(),
+            release: "6.18.0".into(),
+            version: "#1 SMP PREEMPT_DYNAMIC vmm".into(),
+            machine: "x86_64".into(),
+            domainname: "(none)".into(),
+        }
+    }
+}
+
+impl Uname {
+    pub fn fields(&self) -> [&str; 6] {
+        [&self.sysname, &self.nodename, &self.release, &self.version, &self.machine, &self.domainname]
+    }
+}
+
+/// What a new process 1 runs.
+pub struct SpawnSpec<'a> {
+    /// The program's path as given (argv[0] by default, AT_EXECFN).
+    pub path: &'a str,
+    /// The absolute path /proc/self/exe shows.
+    pub exe: &'a str,
+    pub image: Arc<[u8]>,
+    pub elf: &'a crate::elf::Elf,
+    pub argv: &'a [String],
+    pub envp: &'a [String],
+    /// AT_HWCAP (the guest CPU's CPUID.1:EDX).
+    pub hwcap: u64,
 }
 
 /// The host-side kernel of one VM.
 pub struct Kernel {
     pub engine: Engine<GuestMemoryMmap>,
     pub(crate) procs: BTreeMap<Pid, Process>,
-    current: Pid,
+    pub(crate) current: Pid,
     next_pid: Pid,
+    /// The process whose registers the vCPU holds (`sched`).
+    pub(crate) on_cpu: Option<Pid>,
+    /// The process whose FPU state the vCPU holds.
+    pub(crate) fpu_owner: Option<Pid>,
     pub(crate) pending: PteUpdates,
-    pub(crate) vfs: fs::Vfs,
+    pub(crate) vfs: Vfs,
+    pub(crate) files: FileTable,
     pub stats: Stats,
     pub console: Console,
+    pub(crate) console_info: ConsoleInfo,
+    pub(crate) clock: clock::Clock,
+    pub(crate) rng: random::Rng,
+    pub(crate) uname: Uname,
+    /// The identity process 1 starts with.
+    pub(crate) creds: Creds,
+    /// `vmm run --strace`.
+    pub(crate) strace: Option<strace::Strace>,
     /// Print a line when a process is killed (always) and when one exits (verbose).
     pub quiet: bool,
     /// Print each process's maps and pagemap summary when it ends.
     pub show_maps: bool,
-    /// A device operation left by the last syscall for the vCPU loop.
-    pub(crate) device_request: Option<sys_dev::DeviceRequest>,
     /// Most processes (zombies included) at once; fork fails with EAGAIN
     /// beyond it, as at Linux's threads-max. Each costs host memory.
     pub max_procs: usize,
@@ -113,20 +200,42 @@ pub fn max_threads_for_ram(ram: u64) -> usize {
 
 impl Kernel {
     pub fn new(engine: Engine<GuestMemoryMmap>, console: Console) -> Self {
+        let console_info = match console {
+            Console::Inherit => ConsoleInfo::of_host(),
+            Console::Capture(..) => ConsoleInfo::pipes(),
+        };
         Kernel {
             engine,
             procs: BTreeMap::new(),
             current: 0,
             next_pid: 1,
+            on_cpu: None,
+            fpu_owner: None,
             pending: PteUpdates::new(),
-            vfs: fs::Vfs::default(),
+            vfs: Vfs::default(),
+            files: FileTable::default(),
             stats: Stats::default(),
             console,
+            console_info,
+            clock: clock::Clock::default(),
+            rng: random::Rng::from_host(),
+            uname: Uname::default(),
+            creds: Creds::of_host(),
+            strace: None,
             quiet: false,
             show_maps: false,
-            device_request: None,
             max_procs: usize::MAX,
         }
+    }
+
+    /// Makes the guest's randomness reproducible (`vmm run --seed`).
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = random::Rng::from_seed(seed);
+    }
+
+    /// Traces every syscall, signal and exit to `out` (`vmm run --strace`).
+    pub fn trace_to(&mut self, out: Box<dyn std::io::Write + Send>) {
+        self.strace = Some(strace::Strace::new(out));
     }
 
     /// The process on the vCPU.
@@ -143,12 +252,30 @@ impl Kernel {
         self.procs.get(&self.current).map(|p| p.space)
     }
 
+    /// What the vCPU must load for the current process: the root table
+    /// (CR3) and the FS and GS base.
+    pub fn user_state(&self) -> Result<(u64, u64, u64), KernelError> {
+        let p = self.procs.get(&self.current).ok_or(KernelError::NoCurrentTask)?;
+        let root = self.engine.root(p.space).ok_or(KernelError::NoRootTable(p.space))?;
+        Ok((root.start().as_u64(), p.fs_base, p.gs_base))
+    }
+
+    /// Adds PTE updates of an engine operation the VMM ran (hot-unplug) to
+    /// what the guest applies before it runs again.
+    pub fn absorb_updates(&mut self, u: PteUpdates) {
+        self.pending.absorb(u);
+    }
+
+    /// The host instant at which the kernel's clock reads `ns` (`Step::Idle`).
+    pub fn wake_instant(&self, ns: u64) -> std::time::Instant {
+        self.clock.instant_at(ns)
+    }
+
     /// Takes the PTE updates the guest must apply before it runs again.
     pub fn take_pending(&mut self) -> PteUpdates {
         std::mem::take(&mut self.pending)
     }
 
-    /// A fresh process id.
     /// The next free pid, wrapping at Linux's default pid_max (32768) and
     /// skipping pids in use, as alloc_pid does (pid 1 is never reused).
     pub(crate) fn alloc_pid(&mut self) -> Pid {
@@ -162,50 +289,114 @@ impl Kernel {
         }
     }
 
-    /// Creates process 1 running `image`. Returns its initial registers.
-    pub fn spawn(&mut self, name: &str, image: std::sync::Arc<[u8]>, elf: &crate::elf::Elf, args: &[String]) -> Result<kvm_regs, VmmError> {
+    /// The resource limits process 1 starts with: Linux's INIT_RLIMITS for
+    /// this VM's threads-max.
+    fn init_rlimits(&self) -> [Rlimit; RLIM_NLIMITS] {
+        linux_abi::resource::init_rlimits(self.max_procs.min(u32::MAX as usize) as u64)
+    }
+
+    /// Gives the engine the memory limits of `pid` (its address space's).
+    pub(crate) fn push_memory_limits(&mut self, pid: Pid, space: AsId) {
+        let Some(p) = self.procs.get(&pid) else { return };
+        let l = |r: u64| p.rlimits[r as usize];
+        let limits = guest_mm::rlimit::Rlimits {
+            stack: l(RLIMIT_STACK),
+            data: l(RLIMIT_DATA),
+            memlock: l(RLIMIT_MEMLOCK),
+            address_space: l(RLIMIT_AS),
+        };
+        let _ = self.engine.set_rlimits(space, limits);
+    }
+
+    /// Creates process 1 running `spec`. Returns its initial registers.
+    pub fn spawn(&mut self, spec: &SpawnSpec<'_>) -> Result<kvm_regs, KernelError> {
         let (r, u) = self.engine.create_space().split();
         self.pending.absorb(u);
-        let space = r.map_err(|e| VmmError::Internal(e.to_string()))?;
-        let entry =
-            exec::load(&mut self.engine, space, name, image, elf, args, &mut self.pending).map_err(|e| VmmError::Image(e.to_string()))?;
-        let regs = kvm_regs { rip: entry.rip, rsp: entry.rsp, rflags: signal::FIXED_RFLAGS, ..Default::default() };
+        let space = r?;
         let pid = self.alloc_pid();
-        self.procs.insert(pid, Process::new(pid, 0, name.to_string(), space, regs));
+        let rlimits = self.init_rlimits();
+        let mut p = Process::new(pid, 0, comm_of(spec.path), space, kvm_regs::default(), self.creds.clone(), rlimits);
+        p.exe = spec.exe.to_string();
+        self.procs.insert(pid, p);
         self.current = pid;
+        self.push_memory_limits(pid, space);
+        let mut random = [0u8; 16];
+        self.rng.fill(&mut random);
+        let c = &self.creds;
+        let stack = exec::Stack {
+            argv: spec.argv,
+            envp: spec.envp,
+            execfn: spec.path,
+            random,
+            hwcap: spec.hwcap,
+            minsigstksz: signal::frame::MIN_SIGSTKSZ,
+            uid: c.uid,
+            euid: c.euid,
+            gid: c.gid,
+            egid: c.egid,
+            stack_limit: rlimits[RLIMIT_STACK as usize].cur,
+        };
+        let prog = exec::Program { path: spec.exe, image: spec.image.clone(), elf: spec.elf };
+        let entry = exec::load(&mut self.engine, space, &prog, &stack, &mut self.pending)?;
+        let regs = kvm_regs { rip: entry.rip, rsp: entry.rsp, rflags: signal::frame::FIXED_RFLAGS, ..Default::default() };
+        // The standard descriptors: the console.
+        for s in Stdio::ALL {
+            let flags = self.console_info.flags[s.fd() as usize];
+            let id = self.files.open(FileKind::Console(s), flags);
+            self.procs.get_mut(&pid).expect("just added").fds.replace(s.fd(), FdEntry { file: id, cloexec: false });
+        }
+        let p = self.procs.get_mut(&pid).expect("just added");
+        p.regs = regs;
+        self.on_cpu = Some(pid);
+        self.fpu_owner = Some(pid);
         self.stats.processes += 1;
         Ok(regs)
     }
 
-    /// Handles one trap of the current process.
-    pub fn handle(&mut self, trap: Trap, regs: &mut kvm_regs, cpu: &mut dyn Cpu) -> Result<Step, VmmError> {
-        match trap {
+    /// Handles one trap of the current process, then takes it (or whoever
+    /// runs next) back to user mode: pending signals are delivered there.
+    pub fn handle(&mut self, trap: Trap, regs: &mut kvm_regs, cpu: &mut dyn Cpu) -> Result<Step, KernelError> {
+        let step = match trap {
             Trap::Syscall { ret } => {
                 regs.rip = ret;
-                self.syscall(regs, cpu)
+                self.syscall(regs, cpu)?
             }
-            Trap::Exception { vector: 14, error, cr2 } => self.page_fault(regs, cpu, cr2, error),
-            Trap::Exception { vector, error, .. } => self.exception(regs, cpu, vector, error),
+            Trap::Exception { vector: 14, error, cr2 } => self.page_fault(regs, cpu, cr2, error)?,
+            Trap::Exception { vector, error, .. } => self.exception(regs, cpu, vector, error)?,
+        };
+        match step {
+            Step::Resume => self.exit_to_user(regs, cpu),
+            other => Ok(other),
         }
     }
 
-    fn page_fault(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, cr2: u64, error: u64) -> Result<Step, VmmError> {
-        let space = self.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
+    fn page_fault(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, cr2: u64, error: u64) -> Result<Step, KernelError> {
+        let space = self.current_space().ok_or(KernelError::NoCurrentTask)?;
         let pf = PageFault::from_error_code(VirtAddr::new(cr2), error);
         let (r, u) = self.engine.handle_fault(space, pf).split();
         self.pending.absorb(u);
+        self.clear_syscall();
         match r {
             Ok(res) => {
                 self.stats.faults += 1;
                 self.stats.fault_pages += res.pages as u64;
-                Ok(Step::Resume)
             }
-            Err(FaultError::Signal(s)) => self.raise(regs, cpu, s, 14, error),
+            Err(FaultError::Signal(s)) => self.force_signal(SigInfo::fault(s, 14, error)),
             Err(FaultError::OutOfMemory(_)) => {
-                let f = SigFault { signal: Signal::SIGKILL, code: SiCode::Kernel, addr: VirtAddr::new(cr2) };
-                self.kill(regs, cpu, f, ExitStatus::Killed { signal: 9, core: false }, Some("out of guest memory"))
+                let info =
+                    SigInfo { fields: signal::SigFields::Fault { addr: cr2, trapno: 14, err: error }, ..SigInfo::kernel(Signal::SIGKILL) };
+                return self.kill_with(regs, cpu, info, false, Some("out of guest memory"));
             }
-            Err(e) => Err(VmmError::Internal(format!("page fault at {cr2:#x}: {e}"))),
+            Err(e) => return Err(KernelError::Fault { addr: cr2, source: e }),
+        }
+        Ok(Step::Resume)
+    }
+
+    /// A trap that is not a syscall means the process is no longer in one.
+    fn clear_syscall(&mut self) {
+        let me = self.current;
+        if let Some(p) = self.procs.get_mut(&me) {
+            p.in_syscall = None;
         }
     }
 
@@ -218,7 +409,7 @@ impl Kernel {
         r.ok().map(|_| b)
     }
 
-    fn exception(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, vector: u8, error: u64) -> Result<Step, VmmError> {
+    fn exception(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, vector: u8, error: u64) -> Result<Step, KernelError> {
         let rip = VirtAddr::new(regs.rip);
         let kernel = |signal| SigFault { signal, code: SiCode::Kernel, addr: VirtAddr::new(0) };
         let fault = match vector {
@@ -236,80 +427,59 @@ impl Kernel {
             12 => kernel(Signal::SIGBUS),
             _ => kernel(Signal::SIGSEGV),
         };
-        self.raise(regs, cpu, fault, vector as u64, error)
+        self.clear_syscall();
+        self.force_signal(SigInfo::fault(fault, vector as u64, error));
+        Ok(Step::Resume)
     }
 
-    /// Raises a synchronous signal in the current process: run its handler,
-    /// or kill it with the default action.
-    pub(crate) fn raise(
-        &mut self,
-        regs: &mut kvm_regs,
-        cpu: &mut dyn Cpu,
-        fault: SigFault,
-        trapno: u64,
-        err: u64,
-    ) -> Result<Step, VmmError> {
-        self.stats.signals += 1;
-        let fpu = cpu.save_fpu()?;
-        let space = self.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
-        let Kernel { engine, procs, pending, .. } = self;
-        let p = procs.get_mut(&self.current).expect("current process exists");
-        let d = signal::deliver(p, regs, fault, trapno, err, |va, data| {
-            let (r, u) = engine.write_user(space, va, data).split();
-            pending.absorb(u);
-            r
-        });
-        match d {
-            signal::Delivery::Handler => {
-                p.signal_fpu.push(fpu);
-                Ok(Step::Resume)
-            }
-            signal::Delivery::Kill(status) => self.kill(regs, cpu, fault, status, None),
-            signal::Delivery::ForcedSegv => {
-                // The report names the SIGSEGV that kills, not the signal that could not be delivered.
-                let forced = SigFault { signal: Signal::SIGSEGV, code: SiCode::Kernel, addr: VirtAddr::new(0) };
-                self.kill(regs, cpu, forced, ExitStatus::Killed { signal: Signal::SIGSEGV.number(), core: true }, None)
-            }
-        }
+    /// A fault the VMM saw for the current process (a guest access to a
+    /// deleted device window): its signal, delivered on the way back.
+    pub fn raise_fault(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, fault: SigFault) -> Result<Step, KernelError> {
+        self.clear_syscall();
+        self.force_signal(SigInfo::fault(fault, 14, 0));
+        self.exit_to_user(regs, cpu)
     }
 
-    /// Ends the current process with `status`, reporting `fault`.
-    fn kill(
-        &mut self,
-        regs: &mut kvm_regs,
-        cpu: &mut dyn Cpu,
-        fault: SigFault,
-        status: ExitStatus,
-        note: Option<&str>,
-    ) -> Result<Step, VmmError> {
-        let p = &self.procs[&self.current];
-        let ExitStatus::Killed { signal, core } = status else { unreachable!("kill is for signals") };
-        let report = KillReport {
-            pid: p.pid,
-            name: p.name.clone(),
-            signal: Signal::new(signal as u64).map_or_else(|| format!("signal {signal}"), |s| s.name().to_string()),
-            code: fault.code.name().to_string(),
-            addr: fault.addr.as_u64(),
-            rip: regs.rip,
-            core,
-            note: note.map(str::to_string),
-        };
-        self.say(&format!("vmm: {report}"));
-        self.exit_current(regs, cpu, status, Some(report))
-    }
-
-    /// Drops every descriptor of `pid` (exit).
-    fn close_all(&mut self, pid: Pid) {
-        let objs = self.procs.get_mut(&pid).map(|p| std::mem::take(&mut p.fds).objects()).unwrap_or_default();
-        for o in objs {
-            let _ = self.engine.put_object(o);
-        }
+    /// The result of a `Step::Vmm` request: the current process's return
+    /// value, then on to user mode.
+    pub fn complete_vmm(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, ret: u64) -> Result<Step, KernelError> {
+        regs.rax = ret;
+        self.exit_to_user(regs, cpu)
     }
 
     /// Provides a file to the guest at `path` (e.g. from `vmm run --file`).
-    pub fn provide_file(&mut self, path: &str, data: std::sync::Arc<[u8]>, writable: bool) {
-        let obj = self.engine.create_file(&fs::Vfs::normalise(path), data, writable);
+    pub fn provide_file(&mut self, path: &str, data: Arc<[u8]>, writable: bool) {
+        let obj = self.engine.create_file(&Vfs::normalise(path), data, writable);
         self.vfs.link(path, obj);
+    }
+
+    /// Names a device window's object at `path` (/dev/NAME), replacing a
+    /// node of an earlier, unplugged device of that name.
+    pub fn link_device(&mut self, path: &str, obj: guest_mm::ObjectId) {
+        if let Some(old) = self.vfs.unlink(path) {
+            let _ = self.engine.put_object(old);
+        }
+        self.vfs.link(path, obj);
+    }
+
+    /// Adds guest CPU time to the current process.
+    pub fn account_cpu(&mut self, ns: u64) {
+        let me = self.current;
+        if let Some(p) = self.procs.get_mut(&me) {
+            p.cpu_ns += ns;
+        }
+    }
+
+    /// CPU time of `pid` in ns.
+    pub(crate) fn cpu_time_ns(&self, pid: Pid) -> u64 {
+        self.procs.get(&pid).map_or(0, |p| p.cpu_ns)
+    }
+
+    /// Writes out what `--strace` still buffers (the run is over).
+    pub fn finish_trace(&mut self) {
+        if let Some(t) = self.strace.as_mut() {
+            t.flush();
+        }
     }
 
     /// The maps of `pid` with a pagemap summary per VMA, as `--show-maps` prints it.
@@ -328,230 +498,7 @@ impl Kernel {
         }
         out.trim_end().to_string()
     }
-
-    /// Writes a line for the user on the VMM's stderr.
-    fn say(&mut self, line: &str) {
-        match &mut self.console {
-            Console::Inherit => {
-                let _ = writeln!(std::io::stderr(), "{line}");
-            }
-            Console::Capture(_, err) => {
-                let _ = writeln!(err, "{line}");
-            }
-        }
-    }
-
-    /// Makes the current process a zombie and picks what runs next.
-    pub(crate) fn exit_current(
-        &mut self,
-        regs: &mut kvm_regs,
-        cpu: &mut dyn Cpu,
-        status: ExitStatus,
-        report: Option<KillReport>,
-    ) -> Result<Step, VmmError> {
-        let pid = self.current;
-        let space = self.procs[&pid].space;
-        if self.show_maps {
-            let text = self.maps_report(pid);
-            self.say(&text);
-        }
-        self.engine.destroy_space(space).map_err(|e| VmmError::Internal(e.to_string()))?;
-        self.close_all(pid);
-        if pid == 1 {
-            // The run ends with process 1; its status is the VMM's.
-            let others: Vec<Pid> = self.procs.keys().copied().filter(|p| *p != 1).collect();
-            for o in others {
-                if let Some(p) = self.procs.remove(&o) {
-                    if !matches!(p.state, RunState::Zombie(_)) {
-                        let _ = self.engine.destroy_space(p.space);
-                    }
-                }
-            }
-            self.procs.remove(&1);
-            return Ok(Step::Finished(match report {
-                Some(r) => RunEnd::Killed(r),
-                None => RunEnd::Exited(status.shell_code()),
-            }));
-        }
-        if let Some(p) = self.procs.get_mut(&pid) {
-            p.state = RunState::Zombie(status);
-        }
-        self.schedule(regs, cpu, false)
-    }
-
-    /// Switches to the next runnable process (waking waiters whose child is
-    /// now a zombie). `keep` says whether the current one stays runnable.
-    pub(crate) fn schedule(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, keep: bool) -> Result<Step, VmmError> {
-        let cur = self.current;
-        let waiting: Vec<Pid> = self.procs.values().filter(|p| matches!(p.state, RunState::Waiting { .. })).map(|p| p.pid).collect();
-        for w in waiting {
-            self.try_reap(w)?;
-        }
-        let next = if keep && self.procs.get(&cur).is_some_and(|p| p.state == RunState::Runnable) {
-            Some(cur)
-        } else {
-            self.procs
-                .values()
-                .find(|p| p.state == RunState::Runnable && p.pid != cur)
-                .map(|p| p.pid)
-                .or_else(|| self.procs.get(&cur).filter(|p| p.state == RunState::Runnable).map(|p| p.pid))
-        };
-        let Some(next) = next else {
-            return Err(VmmError::Internal("no runnable process left (every process is waiting)".into()));
-        };
-        if next != cur {
-            let fpu = cpu.save_fpu()?;
-            if let Some(p) = self.procs.get_mut(&cur) {
-                if !matches!(p.state, RunState::Zombie(_)) {
-                    p.regs = *regs;
-                    p.fpu = Some(fpu);
-                }
-            }
-            let n = self.procs.get_mut(&next).expect("picked from the table");
-            *regs = n.regs;
-            cpu.load_fpu(n.fpu.as_ref())?;
-            self.current = next;
-        }
-        Ok(Step::Resume)
-    }
-
-    /// Completes a wait4 of `pid` if a matching child is a zombie.
-    pub(crate) fn try_reap(&mut self, pid: Pid) -> Result<bool, VmmError> {
-        let Some(RunState::Waiting { pid: want, status_addr, .. }) = self.procs.get(&pid).map(|p| p.state) else { return Ok(false) };
-        let child = self
-            .procs
-            .values()
-            .find(|c| c.ppid == pid && (want == -1 || want == c.pid as i64) && matches!(c.state, RunState::Zombie(_)))
-            .map(|c| c.pid);
-        let Some(child) = child else { return Ok(false) };
-        let Some(RunState::Zombie(status)) = self.procs.remove(&child).map(|c| c.state) else { return Ok(false) };
-        let space = self.procs[&pid].space;
-        let mut ret = child as i64;
-        if status_addr != 0 {
-            let (r, u) = self.engine.write_user(space, VirtAddr::new(status_addr), &status.wait_word().to_le_bytes()).split();
-            self.pending.absorb(u);
-            if let Err(e) = r {
-                ret = e.as_return();
-            }
-        }
-        let p = self.procs.get_mut(&pid).expect("waiter exists");
-        p.regs.rax = ret as u64;
-        p.state = RunState::Runnable;
-        Ok(true)
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    //! The kernel on plain host memory: exec, traps and syscalls without KVM.
-    use super::*;
-    use guest_mm::{EngineConfig, FaultAround, Frame, Limits};
-    use vm_memory::GuestAddress;
-
-    struct NoFpu;
-    impl Cpu for NoFpu {
-        fn save_fpu(&mut self) -> Result<FpuState, VmmError> {
-            Ok(Box::default())
-        }
-        fn load_fpu(&mut self, _: Option<&FpuState>) -> Result<(), VmmError> {
-            Ok(())
-        }
-    }
-
-    fn kernel_with(program: &str) -> (Kernel, kvm_regs) {
-        let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 32 << 20)]).unwrap();
-        let config = EngineConfig {
-            pool_first: Frame::new(16),
-            pool_frames: (32 << 8) - 16,
-            kernel_entries: vec![],
-            fault_around: FaultAround::default(),
-            limits: Limits::default(),
-        };
-        let mut k = Kernel::new(Engine::new(mem, config).unwrap(), Console::Capture(Vec::new(), Vec::new()));
-        let image: std::sync::Arc<[u8]> = crate::images::program(program).unwrap().into();
-        let elf = crate::elf::Elf::parse(&image, true).unwrap();
-        let regs = k.spawn(program, image.clone(), &elf, &[]).unwrap();
-        let _ = k.take_pending().into_parts();
-        (k, regs)
-    }
-
-    /// Finds a `syscall` opcode in the program's first executable segment.
-    fn syscall_site(program: &str) -> u64 {
-        let image = crate::images::program(program).unwrap();
-        let elf = crate::elf::Elf::parse(image, true).unwrap();
-        let s = elf.segments.iter().find(|s| s.exec).unwrap();
-        let text = &image[s.offset as usize..(s.offset + s.filesz) as usize];
-        let at = text.windows(2).position(|w| w == [0x0f, 0x05]).expect("the program makes syscalls");
-        s.vaddr + at as u64
-    }
-
-    #[test]
-    fn gp_at_a_syscall_opcode_is_a_syscall_that_returns_past_it() {
-        let (mut k, mut regs) = kernel_with("hello");
-        let site = syscall_site("hello");
-        regs.rip = site;
-        regs.rax = 39; // getpid
-        let step = k.handle(Trap::Exception { vector: 13, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap();
-        assert_eq!(step, Step::Resume);
-        assert_eq!(regs.rax, 1, "getpid of process 1");
-        assert_eq!(regs.rip, site + 2);
-        assert_eq!(regs.rcx, site + 2, "RCX holds the return address as after SYSCALL");
-        // #UD at the opcode (VMX/SVM with EFER.SCE clear) takes the same path.
-        regs.rip = site;
-        regs.rax = 110; // getppid
-        k.handle(Trap::Exception { vector: 6, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap();
-        assert_eq!((regs.rax, regs.rip), (0, site + 2));
-    }
-
-    #[test]
-    fn gp_elsewhere_is_sigsegv_si_kernel_and_kills_without_a_handler() {
-        let (mut k, mut regs) = kernel_with("hello");
-        regs.rip = crate::elf::Elf::parse(crate::images::program("hello").unwrap(), true).unwrap().entry;
-        let step = k.handle(Trap::Exception { vector: 13, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap();
-        match step {
-            Step::Finished(RunEnd::Killed(r)) => assert_eq!((r.signal.as_str(), r.code.as_str(), r.addr), ("SIGSEGV", "SI_KERNEL", 0)),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn unknown_syscall_numbers_get_enosys() {
-        let (mut k, mut regs) = kernel_with("hello");
-        regs.rax = 100_000;
-        k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
-        assert_eq!(regs.rax as i64, -38);
-    }
-
-    #[test]
-    fn write_with_a_bad_buffer_is_efault_not_a_crash() {
-        let (mut k, mut regs) = kernel_with("hello");
-        for buf in [0u64, 0xdead_0000, u64::MAX - 4, 0xffff_8880_0000_0000] {
-            regs.rax = 1;
-            regs.rdi = 1;
-            regs.rsi = buf;
-            regs.rdx = 16;
-            k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
-            assert_eq!(regs.rax as i64, -14, "write from {buf:#x}");
-        }
-        let _ = k.take_pending().into_parts();
-    }
-
-    #[test]
-    fn fork_beyond_threads_max_is_eagain_and_pids_wrap_skipping_live_ones() {
-        let (mut k, mut regs) = kernel_with("hello");
-        k.max_procs = 3;
-        let mut pids = Vec::new();
-        for _ in 0..3 {
-            regs.rax = 57; // fork
-            k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
-            pids.push(regs.rax as i64);
-        }
-        assert_eq!(pids, [2, 3, -11], "two children fit under 3 processes; then EAGAIN");
-        assert_eq!(max_threads_for_ram(256 << 20), 2048, "Linux's threads-max for 256 MiB");
-        // Near pid_max the next pid wraps past 1 and skips pids in use.
-        k.next_pid = 32767;
-        assert_eq!(k.alloc_pid(), 32767);
-        assert_eq!(k.alloc_pid(), 4, "2 and 3 are live");
-        let _ = k.take_pending().into_parts();
-    }
-}
+mod tests;

@@ -1,12 +1,21 @@
 //! Guest processes as the host-side kernel sees them.
 //!
-//! Owns per-process state that is not memory: identity, parentage, saved
-//! registers while not running, FPU state, signal dispositions and mask, and
-//! the exit status a parent collects with wait4.
+//! Owns per-process state that is not memory: identity and parentage
+//! (pid, parent, process group, session), credentials, resource limits, the
+//! user-mode CPU context while the process is off the vCPU (registers, FPU,
+//! FS/GS base), signal state, descriptors, the per-thread registrations libc
+//! makes at start-up (clear_child_tid, the robust-futex list, rseq), and the
+//! scheduling state with what a blocked process waits for.
+//!
+//! One process is one thread today (tid == pid); threads (issue 13) will
+//! split this into a task and its thread group.
 
+use super::creds::Creds;
 use super::fs::FdTable;
+use super::signal::SignalState;
 use guest_mm::AsId;
 use kvm_bindings::kvm_regs;
+use linux_abi::resource::{Rlimit, RLIM_NLIMITS};
 
 /// A process id (the first process is 1).
 pub type Pid = u32;
@@ -26,8 +35,8 @@ impl ExitStatus {
     /// The wait status word (as WIFEXITED/WTERMSIG decode it).
     pub fn wait_word(self) -> i32 {
         match self {
-            ExitStatus::Exited(c) => (c & 0xff) << 8,
-            ExitStatus::Killed { signal, core } => signal as i32 | if core { 0x80 } else { 0 },
+            ExitStatus::Exited(c) => linux_abi::wait::exited(c),
+            ExitStatus::Killed { signal, core } => linux_abi::wait::signaled(signal, core),
         }
     }
     /// The status a shell would show for it (128 + signal when killed).
@@ -39,73 +48,185 @@ impl ExitStatus {
     }
 }
 
+/// Which children a wait4 accepts (its pid argument).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum WaitWho {
+    /// pid == -1.
+    Any,
+    /// pid > 0.
+    Pid(Pid),
+    /// pid == 0 (the caller's group) or pid < -1 (group -pid).
+    Group(Pid),
+}
+
+/// What a blocked process waits for, and how its syscall completes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Wait {
+    /// wait4: a child matching `who` changes state.
+    Child { who: WaitWho, status: u64, options: u64, rusage: u64 },
+    /// nanosleep/clock_nanosleep until `until` (ns on the kernel's monotonic
+    /// clock); `rem` is where the remaining time goes when a signal interrupts
+    /// a relative sleep (0: nowhere).
+    Sleep { until: u64, rem: u64 },
+    /// rt_sigsuspend and pause: until a signal is delivered.
+    Signal,
+    /// sched_yield: over at once, after the other runnable processes had a turn.
+    Yield,
+    /// vfork: until the child exits.
+    Vfork { child: Pid },
+}
+
 /// Scheduling state.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RunState {
     Runnable,
-    /// Blocked in wait4 for `pid` (-1: any child).
-    Waiting {
-        pid: i64,
-        status_addr: u64,
-        options: u64,
-    },
+    Blocked(Wait),
+    /// Stopped by this signal (SIGSTOP, SIGTSTP, ...) until SIGCONT or SIGKILL.
+    Stopped(u8),
     Zombie(ExitStatus),
 }
 
-/// One signal's disposition (struct k_sigaction).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SigAction {
-    pub handler: u64,
-    pub flags: u64,
-    pub restorer: u64,
-    pub mask: u64,
+/// An rseq registration (the area libc registers at start-up).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rseq {
+    pub addr: u64,
+    pub len: u32,
+    pub sig: u32,
 }
-
-pub const SIG_DFL: u64 = 0;
-pub const SIG_IGN: u64 = 1;
-pub const SA_SIGINFO: u64 = 0x4;
-pub const SA_ONSTACK: u64 = 0x0800_0000;
-pub const SA_RESTORER: u64 = 0x0400_0000;
-pub const SA_NODEFER: u64 = 0x4000_0000;
-pub const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// A guest process.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
+    pub pgid: Pid,
+    pub sid: Pid,
+    /// The task name (comm: the executable's base name, at most 15 bytes).
     pub name: String,
+    /// The executable's path as given to exec (AT_EXECFN, /proc/self/exe).
+    pub exe: String,
     pub space: AsId,
     pub state: RunState,
     /// User registers while the process is not on the vCPU.
-    #[serde(with = "crate::snapshot::kvm_serde::Regs")]
+    #[serde(with = "crate::kvm_serde::Regs")]
     pub regs: kvm_regs,
     /// FPU state while not on the vCPU (None: the initial state).
-    #[serde(with = "crate::snapshot::kvm_serde::opt_fpu")]
+    #[serde(with = "crate::kvm_serde::opt_fpu")]
     pub fpu: Option<FpuState>,
-    /// FPU states saved by signal delivery, restored by rt_sigreturn.
-    #[serde(with = "crate::snapshot::kvm_serde::fpu_vec")]
-    pub signal_fpu: Vec<FpuState>,
-    #[serde(with = "crate::snapshot::kvm_serde::array")]
-    pub actions: [SigAction; 64],
-    pub blocked: u64,
+    /// FS and GS base (arch_prctl), loaded into the vCPU while it runs.
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub sig: SignalState,
     pub fds: FdTable,
+    #[serde(with = "guest_mm::rlimit::serde_rlimit::array")]
+    pub rlimits: [Rlimit; RLIM_NLIMITS],
+    pub creds: Creds,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed (and woken) at exit.
+    pub clear_child_tid: u64,
+    /// set_robust_list: head and length.
+    pub robust_list: (u64, u64),
+    pub rseq: Option<Rseq>,
+    /// The syscall this process is in or last returned from (orig_rax), for
+    /// restarting it after a signal; None after a fault or a signal frame.
+    pub in_syscall: Option<u64>,
+    /// Guest CPU time used (ns on the vCPU), for the CPU-time clocks.
+    pub cpu_ns: u64,
+    /// A stop not yet reported to a WUNTRACED wait.
+    pub stopped_report: bool,
+    /// A continue not yet reported to a WCONTINUED wait.
+    pub continued: bool,
+    /// What restart_syscall resumes after a stop interrupted a sleep.
+    pub restart: Option<Wait>,
+    /// The signal the parent gets when this process ends (clone's CSIGNAL;
+    /// SIGCHLD for fork, 0 for none).
+    pub exit_signal: u8,
+    /// The vfork parent waiting for this process to exit.
+    pub vfork_parent: Option<Pid>,
+    /// prctl state: PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE, PR_SET_PDEATHSIG,
+    /// PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER.
+    pub prctl: PrctlState,
+}
+
+/// What prctl remembers per process.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PrctlState {
+    pub no_new_privs: bool,
+    pub thp_disable: bool,
+    pub pdeathsig: u8,
+    pub undumpable: bool,
+    pub subreaper: bool,
 }
 
 impl Process {
-    pub fn new(pid: Pid, ppid: Pid, name: String, space: AsId, regs: kvm_regs) -> Self {
+    /// A process with a fresh state: no signal handlers, standard descriptors.
+    pub fn new(pid: Pid, ppid: Pid, name: String, space: AsId, regs: kvm_regs, creds: Creds, rlimits: [Rlimit; RLIM_NLIMITS]) -> Self {
         Process {
             pid,
             ppid,
+            pgid: pid,
+            sid: pid,
+            exe: name.clone(),
             name,
             space,
             state: RunState::Runnable,
             regs,
             fpu: None,
-            signal_fpu: Vec::new(),
-            actions: [SigAction::default(); 64],
-            blocked: 0,
+            fs_base: 0,
+            gs_base: 0,
+            sig: SignalState::default(),
             fds: FdTable::default(),
+            rlimits,
+            creds,
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            rseq: None,
+            in_syscall: None,
+            cpu_ns: 0,
+            stopped_report: false,
+            continued: false,
+            restart: None,
+            exit_signal: linux_abi::Signal::SIGCHLD.number(),
+            vfork_parent: None,
+            prctl: PrctlState::default(),
         }
+    }
+
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, RunState::Zombie(_))
+    }
+
+    /// The soft limit of `resource`.
+    pub fn rlimit(&self, resource: u64) -> u64 {
+        self.rlimits.get(resource as usize).map_or(u64::MAX, |r| r.cur)
+    }
+}
+
+/// The task name Linux derives from a path (__set_task_comm: the base name,
+/// cut to TASK_COMM_LEN - 1 bytes).
+pub fn comm_of(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let mut n = base.len().min(linux_abi::prctl::TASK_COMM_LEN - 1);
+    while !base.is_char_boundary(n) {
+        n -= 1;
+    }
+    base[..n].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_is_the_base_name_cut_to_15_bytes() {
+        assert_eq!(comm_of("/usr/bin/busybox"), "busybox");
+        assert_eq!(comm_of("a-very-long-program-name"), "a-very-long-pro");
+        assert_eq!(comm_of("./x"), "x");
+    }
+
+    #[test]
+    fn wait_words_are_linux_encodings() {
+        assert_eq!(ExitStatus::Exited(3).wait_word(), 0x300);
+        assert_eq!(ExitStatus::Killed { signal: 11, core: true }.wait_word(), 0x8b);
+        assert_eq!(ExitStatus::Killed { signal: 9, core: false }.shell_code(), 137);
     }
 }

@@ -71,6 +71,7 @@ enum Kind {
     Maps,
     Pagemap,
     Pgoff,
+    Mincore,
 }
 
 fn op(name: &str) -> Option<Kind> {
@@ -84,6 +85,8 @@ fn op(name: &str) -> Option<Kind> {
         "munlock" => Kind::Sys(150, 2, 2, None),
         "mlock2" => Kind::Sys(325, 3, 3, None),
         "remap_file_pages" => Kind::Sys(216, 5, 5, None),
+        "msync" => Kind::Sys(26, 3, 3, None),
+        "mseal" => Kind::Sys(462, 3, 3, None),
         "ftruncate" => Kind::Sys(77, 2, 2, None),
         "fallocate" => Kind::Sys(285, 4, 4, None),
         "close" => Kind::Sys(3, 1, 1, None),
@@ -106,6 +109,7 @@ fn op(name: &str) -> Option<Kind> {
         "maps" => Kind::Maps,
         "pagemap" => Kind::Pagemap,
         "pgoff" => Kind::Pgoff,
+        "mincore" => Kind::Mincore,
         _ => return None,
     })
 }
@@ -333,13 +337,13 @@ impl<'a> C<'a> {
                 need(1, 1)?;
                 self.expr(&s.args[0], &mut body)?;
             }
-            Kind::Pagemap | Kind::Pgoff if s.expect.is_some() => {
+            Kind::Pagemap | Kind::Pgoff | Kind::Mincore if s.expect.is_some() => {
                 return Err(at(format!("'{}' takes no expectation: it prints per-page state, which `vmm diff` compares", s.call)));
             }
             Kind::Maps if s.expect.is_some() => {
                 return Err(at("'maps' takes no expectation: it prints the mappings, which `vmm diff` compares".into()));
             }
-            Kind::Write | Kind::Pagemap | Kind::Pgoff => {
+            Kind::Write | Kind::Pagemap | Kind::Pgoff | Kind::Mincore => {
                 need(2, 2)?;
                 self.expr(&s.args[0], &mut body)?;
                 self.expr(&s.args[1], &mut body)?;
@@ -391,6 +395,7 @@ impl<'a> C<'a> {
             Kind::Maps => OP_MAPS,
             Kind::Pagemap => OP_PAGEMAP,
             Kind::Pgoff => OP_PGOFF,
+            Kind::Mincore => OP_MINCORE,
             _ => unreachable!("handled above"),
         };
         self.expectation(&s.expect, &mut body)?;

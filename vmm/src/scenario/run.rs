@@ -20,6 +20,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// The engine rule broken in every microVM run of this process (a testing aid).
+static INJECT: OnceLock<Option<crate::cli::ScenarioInject>> = OnceLock::new();
+
+/// Breaks `rule` in the microVM runs of this process (`--inject`, hidden:
+/// the corpus tests' controls). Set once, before any run.
+pub fn inject(rule: Option<crate::cli::ScenarioInject>) {
+    let _ = INJECT.set(rule);
+}
+
 /// How long one scenario may run.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -36,11 +45,14 @@ pub fn in_vm(prog: &Compiled) -> Result<Trace, VmmError> {
     };
     let kvm = crate::vm::open_kvm()?;
     let mut m = Machine::boot(kvm, &spec)?;
+    if let Some(Some(crate::cli::ScenarioInject::SharedWritesIgnoreOpenMode)) = INJECT.get() {
+        m.kernel.engine.set_shared_writes_ignore_open_mode(true);
+    }
     let ending = m.run(TIMEOUT)?;
     let status = match &ending {
         Ending::Exited(c) => *c,
         Ending::Killed(r) => 128 + crate::run::signal_number(&r.signal),
-        Ending::Timeout { .. } => crate::report::EXIT_TIMEOUT,
+        Ending::Timeout { .. } | Ending::Deadlock(_) => crate::report::EXIT_TIMEOUT,
         Ending::GuestCrash(_) => crate::report::EXIT_GUEST_CRASH,
         Ending::Checkpoint => 1,
     };

@@ -6,13 +6,13 @@
 //! uninterrupted `vmm run`, so the output is the same as that run's.
 
 use super::{restore, write};
+use crate::checkpoint::devices::{DeviceMode, DeviceModes};
 use crate::cli::{RestoreArgs, SnapshotArgs};
 use crate::device::{BackingSource, PmemSpec};
 use crate::error::VmmError;
-use crate::kernel::Console;
+use crate::kernel::console::Console;
 use crate::machine::Machine;
 use crate::run;
-use crate::vmfork::devices::{DeviceMode, DeviceModes};
 use std::time::{Duration, Instant};
 
 pub fn snapshot(a: &SnapshotArgs) -> Result<i32, VmmError> {

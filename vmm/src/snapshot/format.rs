@@ -1,4 +1,7 @@
-//! The on-disk snapshot format (version 2: version 1 plus memory windows).
+//! The on-disk snapshot format (version 4: version 3, whose kernel state
+//! gained open file descriptions, FS/GS bases, pending signals, credentials,
+//! rlimits, the clock and the random generator; version 3 had added
+//! per-space resource limits, brk and stack bounds to the engine's).
 //!
 //! Owns the layout of a snapshot directory and its validation:
 //! ```text
@@ -21,13 +24,13 @@
 //! read (all of them up front for an eager restore, on first touch for a
 //! lazy one). Little-endian throughout.
 
+use crate::checkpoint::VmState;
 use crate::error::VmmError;
-use crate::vmfork::VmState;
 use bincode::Options;
 use std::path::Path;
 
 pub const MAGIC: [u8; 8] = *b"VMMSNAP\0";
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 4;
 pub const HEADER_LEN: usize = 32;
 /// Granularity of the memory index and of lazy population.
 pub const CHUNK: u64 = 2 << 20;

@@ -125,7 +125,7 @@ impl Handler {
         match self.chunks.binary_search_by_key(&chunk, |c| c.index) {
             Ok(i) => {
                 let c = self.chunks[i];
-                if let Err(e) = super::restore::read_chunk(&self.memory, &self.dir, &c, self.size, &mut self.buf) {
+                if let Err(e) = super::chunks::read_chunk(&self.memory, &self.dir, &c, self.size, &mut self.buf) {
                     eprintln!("vmm: error: {e}");
                     std::process::exit(2);
                 }

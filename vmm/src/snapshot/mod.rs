@@ -4,9 +4,9 @@
 //! read buffer, where frame records stay encoded), `command`.
 
 pub mod buffer;
+pub mod chunks;
 pub mod command;
 pub mod format;
-pub mod kvm_serde;
 pub mod lazy;
 pub mod restore;
 pub mod write;

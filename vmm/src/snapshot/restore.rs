@@ -8,12 +8,13 @@
 //! snapshot that decodes but does not hang together is refused too. Lazy
 //! leaves guest RAM empty and registers it with userfaultfd (`lazy::Pager`).
 
+use super::chunks::{read_chunk, read_image_chunk};
 use super::format::{self, Payload, WindowImage, CHUNK, MEMORY_FILE, STATE_FILE};
 use super::lazy::Pager;
+use crate::checkpoint::VmState;
 use crate::device::{self, BackingSource, Window, WindowView};
 use crate::error::VmmError;
 use crate::vm::{self, GuestRam, Vm};
-use crate::vmfork::VmState;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -51,31 +52,6 @@ pub fn open(dir: &Path) -> Result<Opened, VmmError> {
         return Err(bad(dir, format!("{MEMORY_FILE} is {len} bytes, guest RAM is {} (truncated?)", payload.vm.memory)));
     }
     Ok(Opened { dir: dir.to_path_buf(), payload, memory })
-}
-
-/// Reads chunk `c` of guest RAM's image into `buf`, checking its CRC.
-pub fn read_chunk(memory: &File, dir: &Path, c: &format::Chunk, size: u64, buf: &mut [u8]) -> Result<usize, VmmError> {
-    read_image_chunk(memory, dir, "memory", 0, c, size, buf)
-}
-
-/// Reads chunk `c` of an image (`what`: "memory" or "device NAME", whose
-/// guest-physical base is `gpa`) into `buf`, checking its CRC.
-fn read_image_chunk(f: &File, dir: &Path, what: &str, gpa: u64, c: &format::Chunk, size: u64, buf: &mut [u8]) -> Result<usize, VmmError> {
-    let len = format::chunk_len(c.index, size) as usize;
-    f.read_exact_at(&mut buf[..len], c.index * CHUNK).map_err(|e| bad(dir, format!("cannot read {what} chunk {}: {e}", c.index)))?;
-    let got = crc32fast::hash(&buf[..len]);
-    if got != c.crc {
-        return Err(bad(
-            dir,
-            format!(
-                "{what} chunk {} (guest-physical {:#x}) is corrupt: checksum {got:08x}, expected {:08x}",
-                c.index,
-                gpa + c.index * CHUNK,
-                c.crc
-            ),
-        ));
-    }
-    Ok(len)
 }
 
 /// A restored VM ready for `Machine::resume`.

@@ -10,9 +10,9 @@
 //! neither reading nor disk; a window kept as a copy is written the same way.
 
 use super::format::{self, Chunk, Payload, WindowImage, CHUNK, MEMORY_FILE, STATE_FILE};
+use crate::checkpoint::devices::DeviceMode;
 use crate::device::BackingSource;
 use crate::error::VmmError;
-use crate::vmfork::devices::DeviceMode;
 use crate::vmfork::Base;
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};

@@ -8,17 +8,18 @@
 //! same checksum; otherwise the first failing status (1 for a checksum
 //! mismatch).
 
-use super::devices::DeviceModes;
 use super::{Base, NoCheckpoint, ResetLoop};
-use crate::cli::ForkArgs;
+use crate::checkpoint::devices::DeviceModes;
+use crate::cli::{ForkArgs, Inject};
 use crate::device::PmemSpec;
 use crate::error::VmmError;
-use crate::kernel::Console;
+use crate::kernel::console::Console;
 use crate::machine::Ending;
 use crate::run;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
+use vm_memory::Bytes;
 
 /// The checkpoint of `vmm fork` / `vmm snapshot`, or an error saying why not.
 /// `modes` are the `--device-mode` choices.
@@ -31,7 +32,9 @@ pub fn base_from(a: &crate::cli::RunArgs, modes: &[String]) -> Result<(Base, Dur
         ));
     }
     if a.unplug_tripwire || a.inject.is_some() {
-        return Err(VmmError::Usage("--unplug-tripwire and --inject are testing aids of vmm run only".into()));
+        return Err(VmmError::Usage(
+            "--unplug-tripwire and --inject are testing aids of vmm run only (vmm fork takes --inject child-triple-fault)".into(),
+        ));
     }
     let modes = DeviceModes::parse(modes)?;
     let devices = a.devices.iter().map(|d| PmemSpec::parse(d).map_err(VmmError::Usage)).collect::<Result<Vec<_>, _>>()?;
@@ -51,6 +54,10 @@ struct ChildReport {
     index: u64,
     outcome: String,
     exit_code: i32,
+    detail: Option<String>,
+    /// At a timeout: what happened since the child last made progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stall: Option<crate::progress::Stall>,
     fork_us: f64,
     stdout: String,
 }
@@ -68,22 +75,37 @@ pub fn command(a: &ForkArgs) -> Result<i32, VmmError> {
     if a.jobs == Some(0) {
         return Err(VmmError::Usage("--jobs must be at least 1".into()));
     }
+    // The one testing aid of `vmm fork`: a guest-kernel crash in every child.
+    let child_crash = a.run.inject == Some(Inject::ChildTripleFault) && a.reset_loop.is_none();
+    let mut run_args = a.run.clone();
+    if child_crash {
+        run_args.inject = None;
+    }
     let t = Instant::now();
-    let (base, timeout) = base_from(&a.run, &a.device_modes)?;
+    let (base, timeout) = base_from(&run_args, &a.device_modes)?;
     let checkpoint_ms = t.elapsed().as_secs_f64() * 1e3;
     let _ = std::io::stdout().flush();
     match a.reset_loop {
         Some(k) => reset_loop(a, &base, k, timeout, checkpoint_ms),
-        None => children(a, &base, timeout, checkpoint_ms),
+        None => children(a, &base, timeout, checkpoint_ms, child_crash),
     }
 }
 
-fn children(a: &ForkArgs, base: &Base, timeout: Duration, checkpoint_ms: f64) -> Result<i32, VmmError> {
+fn children(a: &ForkArgs, base: &Base, timeout: Duration, checkpoint_ms: f64, child_crash: bool) -> Result<i32, VmmError> {
     let mut kids = Vec::new();
     for i in 0..a.children {
         let t = Instant::now();
         let m = base.fork(i, Console::Capture(Vec::new(), Vec::new()))?;
-        kids.push((i, m, t.elapsed()));
+        let fork_time = t.elapsed();
+        if child_crash {
+            // The child's RAM is its own copy-on-write view: the parent and
+            // its siblings keep their IDT.
+            m.ram()
+                .mem
+                .write_slice(&[0u8; 32 * 16], vm_memory::GuestAddress(crate::layout::IDT_PA))
+                .map_err(|e| VmmError::GuestMemory(e.to_string()))?;
+        }
+        kids.push((i, m, fork_time));
     }
     // Children are independent VMs: run them on up to `jobs` threads, then
     // report in index order so the output does not depend on scheduling.
@@ -124,7 +146,15 @@ fn children(a: &ForkArgs, base: &Base, timeout: Duration, checkpoint_ms: f64) ->
         if status == 0 && s.exit_code != 0 {
             status = s.exit_code;
         }
-        reports.push(ChildReport { index: i, outcome: s.outcome, exit_code: s.exit_code, fork_us: fork_time.as_secs_f64() * 1e6, stdout });
+        reports.push(ChildReport {
+            index: i,
+            outcome: s.outcome,
+            exit_code: s.exit_code,
+            detail: s.detail,
+            stall: s.stall,
+            fork_us: fork_time.as_secs_f64() * 1e6,
+            stdout,
+        });
     }
     if a.run.json {
         let j = serde_json::json!({ "program": base.program, "checkpoint_ms": checkpoint_ms, "children": reports });

@@ -13,11 +13,11 @@
 //! for the backing of a window in `DeviceMode::Copy`; a window in
 //! `DeviceMode::Shared` is one backing mapped MAP_SHARED by every child.
 
-use super::devices::{DeviceMode, DeviceModes, WindowState};
-use super::VmState;
+use crate::checkpoint::devices::{DeviceMode, DeviceModes, WindowState};
+use crate::checkpoint::VmState;
 use crate::device::{self, PmemSpec, WindowView};
 use crate::error::VmmError;
-use crate::kernel::Console;
+use crate::kernel::console::Console;
 use crate::machine::{BootSpec, CheckpointMode, Ending, Machine};
 use crate::vm::{self, GuestRam, Vm};
 use std::fs::File;

@@ -11,8 +11,9 @@
 use super::dirty::{self, Range};
 use super::Base;
 use crate::error::VmmError;
-use crate::kernel::Console;
+use crate::kernel::console::Console;
 use crate::machine::{Ending, Machine};
+use crate::vm::ShadowFlush;
 use std::fs::File;
 use std::time::{Duration, Instant};
 
@@ -36,17 +37,6 @@ pub struct ResetLoop<'a> {
     /// Testing aid: false leaves guest RAM as the last run left it.
     pub revert_memory: bool,
     pub shadow: ShadowFlush,
-}
-
-/// How KVM's shadow of the guest page tables is dropped at a reset.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ShadowFlush {
-    /// Delete and re-add a one-page dummy memslot (`Vm::flush_shadow`).
-    DummySlot,
-    /// Delete and re-add guest RAM's memslot (`Vm::reload_slot`; slower).
-    ReloadRam,
-    /// Testing aid: do not flush (a broken reset the tests must catch).
-    None,
 }
 
 impl<'a> ResetLoop<'a> {

@@ -12,9 +12,24 @@
 //! The code is only ever derived from engine-produced slot addresses (guest
 //! page-table frames, mapped in the direct map) and values: nothing the guest
 //! controls becomes an instruction.
+//!
+//! `for_entry` decides what an entry into the guest runs (the machine calls
+//! it, and so do the tests): the stores, and a flush of the running space
+//! only. Other spaces' flushes are left out on purpose: their next entry
+//! loads their CR3, which flushes (the guest has no PCIDs and no global user
+//! pages). On this host the flush is invisible (shadow paging keeps
+//! translations coherent by itself); on EPT/NPT hosts it is what makes the
+//! batch correct, so `tlb_model` runs these bytes against guest_mm::sim's
+//! hardware-TLB model, with controls that strip the flush.
+
+#[cfg(test)]
+pub(crate) mod replay;
+#[cfg(test)]
+mod tlb_model;
 
 use crate::layout::kva;
-use guest_mm::paging::PteStore;
+use guest_mm::paging::{PteStore, PteUpdates};
+use guest_mm::AsId;
 
 /// Port of the exit that asks for the next chunk of a large batch.
 pub const BATCH_CONTINUE_PORT: u16 = 0xd0;
@@ -60,6 +75,38 @@ impl Asm {
     fn continue_exit(&mut self) {
         self.code.extend_from_slice(&[0xe6, BATCH_CONTINUE_PORT as u8]);
     }
+}
+
+/// The code an entry runs before ring 3.
+#[derive(Debug)]
+pub struct EntryBatch {
+    /// Chunks in execution order; all but the last end in a continue exit.
+    pub chunks: Vec<Vec<u8>>,
+    pub stores: usize,
+}
+
+/// The kernel's pending `updates` as the code the next entry into `space`
+/// runs, or None when ring 3 can be entered directly. `switched`: this entry
+/// loads a new CR3; `force_full_flush`: the whole TLB must go first (after an
+/// unplug, whatever the batch says).
+pub fn for_entry(
+    updates: PteUpdates,
+    space: AsId,
+    switched: bool,
+    force_full_flush: bool,
+    user_rax: u64,
+    capacity: usize,
+) -> Option<EntryBatch> {
+    let (stores, flush) = updates.into_parts();
+    if !force_full_flush && stores.is_empty() && !flush.touches(space) {
+        return None;
+    }
+    let tlb = if force_full_flush || switched || flush.spaces.contains(&space) {
+        TlbFlush::All
+    } else {
+        TlbFlush::Pages(flush.pages.iter().filter(|(a, _)| *a == space).map(|(_, va)| va.as_u64()).collect())
+    };
+    Some(EntryBatch { chunks: encode(&stores, &tlb, user_rax, capacity), stores: stores.len() })
 }
 
 /// Bytes one store takes at most.

@@ -14,12 +14,16 @@
 //! but the trampoline, ends the run as a guest crash; it can never make the
 //! VMM panic or write outside guest RAM (all guest accesses are bounds-checked).
 
-use crate::batch::{self, TlbFlush, BATCH_CONTINUE_PORT};
+mod exits;
+
+use crate::batch::{self, BATCH_CONTINUE_PORT};
 use crate::boot;
 use crate::elf::Elf;
 use crate::error::VmmError;
+use crate::kernel::fs::console::Console;
 use crate::kernel::process::FpuState;
-use crate::kernel::{signal::user_rflags, Console, Cpu, Kernel, Trap};
+use crate::kernel::signal::frame::user_rflags;
+use crate::kernel::{Cpu, Kernel, KernelError, SpawnSpec, Trap};
 use crate::layout::*;
 use crate::report::KillReport;
 use crate::shim::ShimImage;
@@ -53,6 +57,55 @@ pub struct BootSpec {
     pub show_maps: bool,
     /// Files given to the guest: (name, contents, writable).
     pub files: Vec<(String, Arc<[u8]>, bool)>,
+    /// How the program is named: argv[0] and AT_EXECFN (the path as given),
+    /// and /proc/self/exe (absolute).
+    pub path: String,
+    pub exe: String,
+    /// The environment (`--env` over the default one).
+    pub env: Vec<String>,
+    /// Makes the guest's randomness reproducible (`--seed`).
+    pub seed: Option<u64>,
+    /// Where `--strace` lines go.
+    pub strace: Option<StraceTo>,
+    /// Testing aid: make the VMM itself fail inside the run.
+    pub vmm_fault: Option<VmmFault>,
+}
+
+/// The destination of `--strace`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StraceTo {
+    Stderr,
+    File(std::path::PathBuf),
+}
+
+/// The environment a program gets unless `--env` changes it.
+pub const DEFAULT_ENV: [&str; 2] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/"];
+
+/// The default environment with `overrides` (K=V) applied in order: a key
+/// already present is replaced in place, a new one is appended.
+pub fn environment(overrides: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = DEFAULT_ENV.iter().map(|s| s.to_string()).collect();
+    for o in overrides {
+        let key = o.split('=').next().unwrap_or(o);
+        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+            Some(e) => *e = o.clone(),
+            None => env.push(o.clone()),
+        }
+    }
+    env
+}
+
+/// Failures of the VMM itself, on purpose: the controls of the hostile-guest
+/// classifier (tests/e2e/fuzz.rs) need real ones, not made-up output.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum VmmFault {
+    /// Panic while handling the guest's third system call.
+    Panic,
+    /// Fail with an internal error at the guest's third system call.
+    InternalError,
+    /// Livelock: every page fault is dropped and the guest re-entered at
+    /// the faulting instruction, so it faults again forever.
+    Livelock,
 }
 
 impl BootSpec {
@@ -73,6 +126,12 @@ impl BootSpec {
             trap_mode: TrapMode::Signal,
             show_maps: false,
             files: Vec::new(),
+            path: program.into(),
+            exe: format!("/bin/{program}"),
+            env: environment(&[]),
+            seed: None,
+            strace: None,
+            vmm_fault: None,
         })
     }
 }
@@ -102,6 +161,8 @@ pub enum Ending {
     /// The program asked for a checkpoint and the machine is in
     /// `CheckpointMode::Stop`: it is paused there, ready for `capture`.
     Checkpoint,
+    /// Every process waits for something that can never happen.
+    Deadlock(String),
 }
 
 /// What a checkpoint call (`SYS_VM_CHECKPOINT`) does on this machine.
@@ -141,6 +202,8 @@ pub struct Machine {
     /// The user registers of the running process.
     pub(crate) ctx: kvm_regs,
     loaded_cr3: u64,
+    /// FS and GS base the vCPU holds (the current process's arch_prctl values).
+    loaded_bases: (u64, u64),
     chunks: Vec<Vec<u8>>,
     pub(crate) initial_fpu: FpuState,
     host_only_ptes: bool,
@@ -150,6 +213,12 @@ pub struct Machine {
     pub hot: crate::hotplug::Hotplug,
     /// What a checkpoint call does (see `CheckpointMode`).
     pub checkpoint: CheckpointMode,
+    /// The run's watchdog, while `run` runs.
+    dog: Option<Watchdog>,
+    /// Testing aid (see `VmmFault`).
+    pub vmm_fault: Option<VmmFault>,
+    /// When the guest last made progress (crate::progress).
+    progress: crate::progress::Progress,
 }
 
 pub(crate) struct VcpuCpu<'a> {
@@ -158,11 +227,11 @@ pub(crate) struct VcpuCpu<'a> {
 }
 
 impl Cpu for VcpuCpu<'_> {
-    fn save_fpu(&mut self) -> Result<FpuState, VmmError> {
-        self.vcpu.get_fpu().map(Box::new).map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))
+    fn save_fpu(&mut self) -> Result<FpuState, KernelError> {
+        self.vcpu.get_fpu().map(Box::new).map_err(KernelError::Cpu)
     }
-    fn load_fpu(&mut self, f: Option<&FpuState>) -> Result<(), VmmError> {
-        self.vcpu.set_fpu(f.unwrap_or(self.initial)).map_err(|e| VmmError::KvmIoctl("KVM_SET_FPU", e))
+    fn load_fpu(&mut self, f: Option<&FpuState>) -> Result<(), KernelError> {
+        self.vcpu.set_fpu(f.unwrap_or(self.initial)).map_err(KernelError::Cpu)
     }
 }
 
@@ -190,9 +259,14 @@ impl Machine {
             pool_frames: (spec.memory - POOL_PA) >> 12,
             kernel_entries,
             fault_around: spec.fault_around,
-            limits: Limits {
-                max_total_vmas: Limits::total_vmas_for_ram(spec.memory, Limits::default().max_map_count),
-                ..Limits::default()
+            limits: {
+                let (dac_mmap_min_addr, mmap_min_addr) = crate::hostlimits::mmap_min_addr();
+                Limits {
+                    max_total_vmas: Limits::total_vmas_for_ram(spec.memory, Limits::default().max_map_count),
+                    mmap_min_addr,
+                    dac_mmap_min_addr,
+                    ..Limits::default()
+                }
             },
         };
         let engine = Engine::new(mem, config).map_err(|e| VmmError::Internal(e.to_string()))?;
@@ -201,12 +275,30 @@ impl Machine {
         kernel.max_procs = crate::kernel::max_threads_for_ram(spec.memory);
         kernel.quiet = spec.quiet;
         kernel.show_maps = spec.show_maps;
+        if let Some(seed) = spec.seed {
+            kernel.seed(seed);
+        }
+        match &spec.strace {
+            Some(StraceTo::Stderr) => kernel.trace_to(Box::new(std::io::stderr())),
+            Some(StraceTo::File(p)) => {
+                let f = std::fs::File::create(p).map_err(|e| VmmError::Host("creating the --strace file", e))?;
+                kernel.trace_to(Box::new(std::io::BufWriter::new(f)));
+            }
+            None => {}
+        }
         for (name, data, writable) in &spec.files {
             kernel.provide_file(name, data.clone(), *writable);
         }
-        let ctx = kernel.spawn(&spec.program, spec.image.clone(), &elf, &spec.args)?;
-        let space = kernel.current_space().ok_or_else(|| VmmError::Internal("no process 1".into()))?;
-        let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
+        let mut argv = vec![spec.path.clone()];
+        argv.extend(spec.args.iter().cloned());
+        let hwcap = boot::guest_hwcap();
+        let spawn =
+            SpawnSpec { path: &spec.path, exe: &spec.exe, image: spec.image.clone(), elf: &elf, argv: &argv, envp: &spec.env, hwcap };
+        let ctx = kernel.spawn(&spawn).map_err(|e| match e {
+            KernelError::Exec(x) => VmmError::Image(format!("{}: {x}", spec.path)),
+            e => VmmError::Kernel(e),
+        })?;
+        let (cr3, _, _) = kernel.user_state()?;
         let vcpu = vm.fd.create_vcpu(0).map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VCPU", e))?;
         boot::init_vcpu(&vcpu, &shim, cr3)?;
         let initial_fpu = Box::new(vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?);
@@ -217,6 +309,7 @@ impl Machine {
             kernel,
             ctx,
             loaded_cr3: cr3,
+            loaded_bases: (0, 0),
             chunks: Vec::new(),
             initial_fpu,
             host_only_ptes: spec.host_only_ptes,
@@ -224,6 +317,9 @@ impl Machine {
             stats: LoopStats::default(),
             hot: Default::default(),
             checkpoint: CheckpointMode::Continue(0),
+            dog: None,
+            vmm_fault: spec.vmm_fault,
+            progress: Default::default(),
         };
         m.vcpu.set_sync_valid_reg(SyncReg::Register);
         m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
@@ -250,15 +346,15 @@ impl Machine {
     /// the engine, the running process's registers and FPU. Only valid after
     /// `run` returned `Ending::Checkpoint` (the vCPU is then at a clean
     /// syscall boundary: nothing of the guest's ring 0 is live).
-    pub fn capture(&self) -> Result<crate::vmfork::VmState, VmmError> {
+    pub fn capture(&self) -> Result<crate::checkpoint::VmState, VmmError> {
         let fpu = self.vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?;
-        Ok(crate::vmfork::VmState {
+        Ok(crate::checkpoint::VmState {
             memory: self.vm.ram.size,
             kernel: self.kernel.image(),
             engine: self.kernel.engine.image(),
             regs: self.ctx,
             fpu,
-            devices: crate::vmfork::devices::DeviceState::capture(&self.hot),
+            devices: crate::checkpoint::devices::DeviceState::capture(&self.hot),
         })
     }
 
@@ -268,19 +364,18 @@ impl Machine {
     /// of `state.devices.plugged`.
     pub fn resume(
         vm: Vm,
-        state: crate::vmfork::VmState,
+        state: crate::checkpoint::VmState,
         ret: u64,
         console: Console,
         windows: Vec<crate::device::Window>,
     ) -> Result<Machine, VmmError> {
         let shim = ShimImage::parse(crate::images::SHIM).map_err(|e| VmmError::Image(e.to_string()))?;
-        let crate::vmfork::VmState { kernel, engine, mut regs, fpu, devices, .. } = state;
+        let crate::checkpoint::VmState { kernel, engine, mut regs, fpu, devices, .. } = state;
         devices.check(engine.objects()).map_err(|e| VmmError::Internal(format!("checkpoint devices: {e}")))?;
-        let engine = Engine::from_image(crate::vmfork::devices::engine_memory(&vm.ram.mem, &windows)?, engine);
+        let engine = Engine::from_image(crate::checkpoint::devices::engine_memory(&vm.ram.mem, &windows)?, engine);
         let mut kernel = Kernel::from_image(engine, kernel, console);
         kernel.max_procs = crate::kernel::max_threads_for_ram(vm.ram.size);
-        let space = kernel.current_space().ok_or_else(|| VmmError::Internal("checkpoint without a running process".into()))?;
-        let cr3 = kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
+        let (cr3, _, _) = kernel.user_state()?;
         let vcpu = vm.fd.create_vcpu(0).map_err(|e| VmmError::KvmIoctl("KVM_CREATE_VCPU", e))?;
         boot::init_vcpu(&vcpu, &shim, cr3)?;
         let initial_fpu = Box::new(vcpu.get_fpu().map_err(|e| VmmError::KvmIoctl("KVM_GET_FPU", e))?);
@@ -293,6 +388,7 @@ impl Machine {
             kernel,
             ctx: regs,
             loaded_cr3: cr3,
+            loaded_bases: (0, 0),
             chunks: Vec::new(),
             initial_fpu,
             host_only_ptes: false,
@@ -300,8 +396,11 @@ impl Machine {
             stats: LoopStats::default(),
             checkpoint: CheckpointMode::Continue(ret),
             hot: Default::default(),
+            dog: None,
+            vmm_fault: None,
+            progress: Default::default(),
         };
-        crate::vmfork::devices::install(&mut m.hot, devices, windows)?;
+        crate::checkpoint::devices::install(&mut m.hot, devices, windows)?;
         m.vcpu.set_sync_valid_reg(SyncReg::Register);
         m.vcpu.set_sync_valid_reg(SyncReg::SystemRegister);
         let r = m.vcpu.get_regs().map_err(|e| VmmError::KvmIoctl("KVM_GET_REGS", e))?;
@@ -314,7 +413,7 @@ impl Machine {
 
     /// Makes a paused machine go on from its checkpoint with `ret` (the reset
     /// loop restores memory and state itself, then calls this).
-    pub fn rearm(&mut self, state: &crate::vmfork::VmState, ret: u64) -> Result<(), VmmError> {
+    pub fn rearm(&mut self, state: &crate::checkpoint::VmState, ret: u64) -> Result<(), VmmError> {
         let engine = Engine::from_image(self.vm.ram.mem.clone(), state.engine.clone());
         let console = std::mem::replace(&mut self.kernel.console, Console::Inherit);
         let (quiet, show_maps) = (self.kernel.quiet, self.kernel.show_maps);
@@ -326,8 +425,9 @@ impl Machine {
         self.ctx = state.regs;
         self.ctx.rax = ret;
         self.chunks.clear();
-        // Force the CR3 load on the next entry: the process may have switched.
+        // Force the CR3 and FS/GS loads on the next entry: the process may have switched.
         self.loaded_cr3 = u64::MAX;
+        self.loaded_bases = (u64::MAX, u64::MAX);
         self.checkpoint = CheckpointMode::Continue(ret);
         self.prepare_entry()
     }
@@ -351,32 +451,34 @@ impl Machine {
         ] {
             mem.write_obj(v, GuestAddress(pa)).map_err(guest_err)?;
         }
-        let space = self.kernel.current_space().ok_or_else(|| VmmError::Internal("no current process".into()))?;
-        let cr3 = self.kernel.engine.root(space).ok_or_else(|| VmmError::Internal("no root table".into()))?.start().as_u64();
+        let space = self.kernel.current_space().ok_or(KernelError::NoCurrentTask)?;
+        let (cr3, fs, gs) = self.kernel.user_state()?;
         let switched = cr3 != self.loaded_cr3;
-        if switched {
-            self.vcpu.sync_regs_mut().sregs.cr3 = cr3;
+        if switched || (fs, gs) != self.loaded_bases {
+            // One KVM_SET_SREGS through the sync area for all three.
+            let sregs = &mut self.vcpu.sync_regs_mut().sregs;
+            sregs.cr3 = cr3;
+            sregs.fs.base = fs;
+            sregs.gs.base = gs;
             self.vcpu.set_sync_dirty_reg(SyncReg::SystemRegister);
             self.loaded_cr3 = cr3;
+            self.loaded_bases = (fs, gs);
         }
         let mut regs = *c;
         regs.rsp = kva(FRAME_RIP);
         regs.rflags = 2;
         regs.rip = self.shim.iretq();
         let updates = self.kernel.take_pending();
-        let (stores, flush) = updates.into_parts();
         // After an unplug the whole guest TLB goes before ring 3 runs again.
         let force = std::mem::take(&mut self.hot.force_flush);
-        if !self.host_only_ptes && (force || !stores.is_empty() || flush.touches(space)) {
-            let tlb = if force || switched || flush.spaces.contains(&space) {
-                TlbFlush::All
-            } else {
-                TlbFlush::Pages(flush.pages.iter().filter(|(a, _)| *a == space).map(|(_, va)| va.as_u64()).collect())
-            };
-            let mut chunks = batch::encode(&stores, &tlb, c.rax, self.shim.batch_len());
+        if self.host_only_ptes {
+            // The testing aid: the host's writes alone, no guest stores.
+            let _ = updates.into_parts();
+        } else if let Some(b) = batch::for_entry(updates, space, switched, force, c.rax, self.shim.batch_len()) {
+            let mut chunks = b.chunks;
             chunks.reverse();
             self.stats.batches += 1;
-            self.stats.batch_stores += stores.len() as u64;
+            self.stats.batch_stores += b.stores as u64;
             self.chunks = chunks;
             self.load_next_chunk()?;
             regs.rip = self.shim.batch_start;
@@ -427,13 +529,14 @@ impl Machine {
 
     /// Runs until process 1 ends, the watchdog fires, or the guest crashes.
     pub fn run(&mut self, timeout: Duration) -> Result<Ending, VmmError> {
-        let dog = Watchdog::start(timeout);
+        self.dog = Some(Watchdog::start(timeout));
         let mailbox = self.hot.mailbox.clone();
         if let Some(m) = &mailbox {
             // SAFETY: pthread_self has no preconditions.
             m.attach_vcpu(Some(unsafe { libc::pthread_self() }));
         }
-        let r = self.run_loop(&dog);
+        let r = self.run_loop();
+        self.dog = None;
         if let Some(m) = &mailbox {
             // Detach before returning: no kick may target this thread later.
             m.attach_vcpu(None);
@@ -441,10 +544,17 @@ impl Machine {
         r
     }
 
-    fn run_loop(&mut self, dog: &Watchdog) -> Result<Ending, VmmError> {
+    /// Whether the run's watchdog fired.
+    fn dog_expired(&self) -> bool {
+        self.dog.as_ref().is_some_and(|d| d.expired())
+    }
+
+    fn run_loop(&mut self) -> Result<Ending, VmmError> {
         loop {
+            let guest_start = std::time::Instant::now();
             let exit = self.vcpu.run();
             let host_start = std::time::Instant::now();
+            self.kernel.account_cpu((host_start - guest_start).as_nanos() as u64);
             self.stats.exits += 1;
             let mut special = None;
             let port = match exit {
@@ -468,7 +578,7 @@ impl Machine {
                 }
                 Ok(other) => return Ok(Ending::GuestCrash(format!("unexpected exit {other:?}"))),
                 Err(e) if e.errno() == libc::EINTR => {
-                    if dog.expired() {
+                    if self.dog_expired() {
                         return Ok(Ending::Timeout { rip: self.vcpu.sync_regs().regs.rip });
                     }
                     self.on_kick()?;
@@ -510,6 +620,12 @@ impl Machine {
                 Ok(t) => t,
                 Err(why) => return Ok(Ending::GuestCrash(why)),
             };
+            if let Some(f) = self.vmm_fault {
+                if self.injected_failure(f, &trap)? {
+                    self.stats.host_time += host_start.elapsed();
+                    continue;
+                }
+            }
             let mut ctx = self.ctx;
             let mut cpu = VcpuCpu { vcpu: &self.vcpu, initial: &self.initial_fpu };
             let step = self.kernel.handle(trap, &mut ctx, &mut cpu)?;
@@ -517,9 +633,33 @@ impl Machine {
                 return Ok(end);
             }
             self.stats.host_time += host_start.elapsed();
-            if dog.expired() {
+            let st = &self.kernel.stats;
+            self.progress.note(st.syscalls + st.fault_pages + st.signals + st.processes, self.stats.exits, self.stats.host_time);
+            if self.dog_expired() {
                 return Ok(Ending::Timeout { rip: self.ctx.rip });
             }
+        }
+    }
+
+    /// What has happened since the guest last made progress (see crate::progress).
+    pub fn stall(&self) -> crate::progress::Stall {
+        self.progress.stall(self.stats.exits, self.stats.host_time)
+    }
+
+    /// The testing aid `VmmFault` at `trap`; true when the trap was dropped
+    /// (the livelock) and the guest re-entered as it was.
+    fn injected_failure(&mut self, f: VmmFault, trap: &Trap) -> Result<bool, VmmError> {
+        let third_syscall = matches!(trap, Trap::Syscall { .. }) && self.kernel.stats.syscalls >= 2;
+        match f {
+            VmmFault::Panic if third_syscall => panic!("injected VMM panic (testing aid --inject vmm-panic)"),
+            VmmFault::InternalError if third_syscall => {
+                Err(VmmError::Internal("injected internal error (testing aid --inject vmm-internal-error)".into()))
+            }
+            VmmFault::Livelock if matches!(trap, Trap::Exception { vector: 14, .. }) => {
+                self.prepare_entry()?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 

@@ -1,0 +1,159 @@
+//! Unmodified programs built elsewhere start in the microVM: Debian's
+//! busybox, `--strace` naming the same calls as strace(1) natively, clear
+//! refusals for what cannot run, and the run summary naming the calls the
+//! kernel does not implement.
+
+use crate::common::*;
+use crate::cprog::{corpus, Variant};
+use std::path::Path;
+use std::process::Command;
+
+/// Debian's busybox-static (installed by ci/setup.sh).
+const BUSYBOX: &str = "/bin/busybox";
+
+fn require_busybox() {
+    assert!(Path::new(BUSYBOX).exists(), "{BUSYBOX} is missing: install Debian's busybox-static (bash ci/setup.sh does)");
+}
+
+#[test]
+fn debians_busybox_static_runs_echo() {
+    require_busybox();
+    let o = vmm(&["run", "-q", "--elf", BUSYBOX, "--", "echo", "hi"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "hi\n"), "stderr: {}", o.stderr);
+    // A few applets that need nothing but the calls of this phase.
+    let o = vmm(&["run", "-q", "--elf", BUSYBOX, "--", "sh", "-c", "x=$((6*7)); printf '%s %s\\n' $x \"$HOME\"; exit 3"]);
+    assert_eq!((o.code, o.stdout.as_str()), (3, "42 /\n"), "stderr: {}", o.stderr);
+}
+
+/// The syscall names of a trace, without the exec itself and the signal
+/// and exit lines.
+fn call_names(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .map(|l| l.trim_start_matches(['[', ' ']).trim_start_matches("pid").trim_start())
+        .map(|l| l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ']' || c == ' '))
+        .filter(|l| !l.starts_with("---") && !l.starts_with("+++") && !l.starts_with("<..."))
+        .filter_map(|l| l.split('(').next().map(str::to_string))
+        .filter(|n| !n.is_empty() && n != "execve")
+        .collect()
+}
+
+#[test]
+fn strace_shows_the_same_calls_for_the_start_up_of_musl_and_glibc_programs() {
+    for v in [Variant::GlibcStatic, Variant::MuslStatic, Variant::GlibcStaticPie, Variant::MuslStaticPie] {
+        let exe = corpus().binary("stdio", v);
+        let native = temp_path("strace-native");
+        let o = Command::new("strace")
+            .arg("-f")
+            .arg("-qq")
+            .arg("-o")
+            .arg(&native)
+            .arg(&exe)
+            .env_clear()
+            .envs([("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ("HOME", "/")])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("strace is missing: install Debian's strace (bash ci/setup.sh does)");
+        assert!(o.status.success(), "strace of {}: {}", exe.display(), String::from_utf8_lossy(&o.stderr));
+        let vm_trace = temp_path("strace-vm");
+        let r = vmm(&["run", "-q", &format!("--strace={}", vm_trace.display()), "--elf", exe.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let host = call_names(&std::fs::read_to_string(&native).unwrap());
+        let vm = call_names(&std::fs::read_to_string(&vm_trace).unwrap());
+        assert!(host.len() > 5, "a real trace: {host:?}");
+        assert_eq!(vm, host, "{}: the sequence of calls differs from strace's", v.name());
+        let _ = (std::fs::remove_file(native), std::fs::remove_file(vm_trace));
+    }
+}
+
+#[test]
+fn strace_lines_decode_arguments_results_and_signals() {
+    let exe = corpus().binary("stdio", Variant::MuslStatic);
+    let o = vmm(&["run", "-q", "--strace", "--elf", exe.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let t = &o.stderr;
+    assert!(t.lines().any(|l| l.starts_with("arch_prctl(ARCH_SET_FS, 0x") && l.ends_with(") = 0")), "{t}");
+    assert!(t.lines().any(|l| l.starts_with("ioctl(1, TIOCGWINSZ, 0x") && l.ends_with("= -1 ENOTTY (Not a typewriter)")), "{t}");
+    assert!(t.lines().any(|l| l.starts_with("writev(1, 0x")), "{t}");
+    assert!(t.lines().any(|l| l == "exit_group(0) = ?"), "{t}");
+    assert!(t.lines().any(|l| l == "+++ exited with 0 +++"), "{t}");
+    // A fault shows as strace shows a signal.
+    let o = vmm(&["run", "-q", "--strace", "--program", "segv"]);
+    assert!(o.stderr.lines().any(|l| l.starts_with("--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x")), "{}", o.stderr);
+    assert!(o.stderr.contains("+++ killed by SIGSEGV (core dumped) +++"), "{}", o.stderr);
+}
+
+/// Compiles `src` (C) with gcc and `flags` into a temporary file.
+fn cc(name: &str, src: &str, flags: &[&str]) -> std::path::PathBuf {
+    let dir = temp_path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let exe = dir.join(name);
+    let o = Command::new("gcc").args(flags).arg("-o").arg(&exe).arg(&c).output().expect("gcc is missing (bash ci/setup.sh installs it)");
+    assert!(o.status.success(), "gcc: {}", String::from_utf8_lossy(&o.stderr));
+    exe
+}
+
+#[test]
+fn a_dynamically_linked_program_is_refused_naming_its_interpreter() {
+    let exe = cc("dyn", "int main(void) { return 0; }\n", &["-O2"]);
+    let o = vmm(&["run", "--elf", exe.to_str().unwrap()]);
+    assert_eq!(o.code, 2, "bad input: {}", o.stderr);
+    assert!(o.stderr.contains("/lib64/ld-linux-x86-64.so.2") && o.stderr.contains("statically"), "{}", o.stderr);
+}
+
+#[test]
+fn the_run_summary_names_the_calls_the_kernel_does_not_implement() {
+    let src = "#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) {\n  syscall(SYS_io_setup, 1, 0); syscall(SYS_io_setup, 1, 0);\n  syscall(SYS_openat2, -100, \"x\", 0, 0);\n  return syscall(SYS_io_setup, 1, 0) == -1 ? 0 : 1;\n}\n";
+    let exe = cc("unimpl", src, &["-static", "-O2"]);
+    let o = vmm(&["run", "--elf", exe.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let line = o.stderr.lines().last().unwrap_or_default();
+    assert!(line.contains("unimplemented: io_setup x3, openat2 x1"), "{line}");
+    let o = vmm(&["run", "-q", "--json", "--elf", exe.to_str().unwrap()]);
+    assert_eq!(o.summary()["unimplemented"], "io_setup x3, openat2 x1");
+}
+
+#[test]
+fn the_environment_is_the_default_one_plus_env_and_argv0_is_the_path_as_given() {
+    require_busybox();
+    // The shell adds SHLVL and PWD (the flat namespace's only directory, "/").
+    let o = vmm(&["run", "-q", "--env", "A=1", "--env", "HOME=/root", "--elf", BUSYBOX, "--", "sh", "-c", "env; echo $0"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    assert_eq!(o.stdout, format!("SHLVL=1\nHOME=/root\nA=1\n{path}\nPWD=/\nsh\n"), "{}", o.stderr);
+    let o = vmm(&["run", "-q", "--env", "novalue", "--program", "hello"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}
+
+/// A glibc program (TLS through the FS base, stdio, malloc) checkpoints the
+/// whole VM; forked children and a restored snapshot go on from there with
+/// their TLS intact.
+#[test]
+fn a_glibc_program_checkpoints_and_its_children_and_snapshot_keep_tls() {
+    let src = r#"#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static __thread long tls = 1234;
+int main(void) {
+  char *heap = malloc(100000);
+  heap[99999] = 7;
+  tls += 1;
+  long idx = syscall(0x564d0001, 0);
+  printf("index %ld tls %ld heap %d\n", idx, tls, heap[99999]);
+  return 0;
+}
+"#;
+    let exe = cc("ckpt", src, &["-static", "-O2"]);
+    let e = exe.to_str().unwrap();
+    let o = vmm(&["fork", "-q", "--jobs", "1", "--elf", e, "--children", "2"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("index 0 tls 1235 heap 7") && o.stdout.contains("index 1 tls 1235 heap 7"), "{}", o.stdout);
+    let dir = temp_path("ckpt-snap");
+    let o = vmm(&["snapshot", dir.to_str().unwrap(), "-q", "--elf", e]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = vmm(&["restore", dir.to_str().unwrap()]);
+    assert!(o.stdout.contains("index 0 tls 1235 heap 7"), "{}\n{}", o.stdout, o.stderr);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,187 @@
+//! Descriptor calls: close, dup, dup2, dup3, fcntl, ioctl (fs/file.c,
+//! fs/fcntl.c, fs/ioctl.c), and the helpers other families use to look up,
+//! install and release descriptors.
+
+use super::{ok, Args, Ctx, SysResult};
+use crate::kernel::fs::console::{HostKind, Stdio};
+use crate::kernel::fs::{FdEntry, FileId, FileKind, OpenFile};
+use crate::kernel::Kernel;
+use guest_mm::ops::mmap::MapFile;
+use guest_mm::Errno;
+use linux_abi::fcntl::*;
+use linux_abi::resource::RLIMIT_NOFILE;
+use linux_abi::tty;
+
+/// The description behind descriptor `n` of the current process.
+pub(super) fn file<'a>(cx: &'a Ctx<'_>, n: u32) -> Result<(FileId, &'a OpenFile), Errno> {
+    let e = cx.proc().fds.get(n)?;
+    let f = cx.k.files.get(e.file).ok_or(Errno::EBADF)?;
+    Ok((e.file, f))
+}
+
+/// Opens a description and installs a descriptor for it at the lowest free
+/// number. The description is dropped again if no number is free.
+pub(super) fn install(cx: &mut Ctx<'_>, kind: FileKind, flags: u64, cloexec: bool) -> Result<i32, Errno> {
+    let limit = cx.proc().rlimit(RLIMIT_NOFILE);
+    let n = cx.proc().fds.lowest_free(0, limit)?;
+    let id = cx.k.files.open(kind, flags);
+    cx.proc_mut().fds.replace(n, FdEntry { file: id, cloexec });
+    Ok(n)
+}
+
+impl Kernel {
+    /// Drops one reference to a description; the last one releases what
+    /// the description held.
+    pub(crate) fn release_file(&mut self, id: FileId) {
+        if let Some(OpenFile { kind: FileKind::Object(obj), .. }) = self.files.release(id) {
+            let _ = self.engine.put_object(obj);
+        }
+    }
+}
+
+pub(super) fn close(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let e = cx.proc_mut().fds.remove(a.fd(0))?;
+    cx.k.release_file(e.file);
+    ok(0)
+}
+
+/// Puts a new descriptor for `old`'s description at the lowest number >= `min`.
+fn dup_from(cx: &mut Ctx<'_>, old: u32, min: i32, cloexec: bool) -> Result<i32, Errno> {
+    let e = cx.proc().fds.get(old)?;
+    let limit = cx.proc().rlimit(RLIMIT_NOFILE);
+    let n = cx.proc_mut().fds.install(FdEntry { file: e.file, cloexec }, min, limit)?;
+    cx.k.files.hold(e.file);
+    Ok(n)
+}
+
+pub(super) fn dup(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    ok(dup_from(cx, a.fd(0), 0, false)? as u64)
+}
+
+/// ksys_dup3 after its argument checks: `new` now names `old`'s description.
+fn dup_to(cx: &mut Ctx<'_>, old: u32, new: u32, cloexec: bool) -> SysResult {
+    let e = cx.proc().fds.get(old)?;
+    cx.k.files.hold(e.file);
+    if let Some(prev) = cx.proc_mut().fds.replace(new as i32, FdEntry { file: e.file, cloexec }) {
+        cx.k.release_file(prev.file);
+    }
+    ok(new as u64)
+}
+
+pub(super) fn dup2(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (old, new) = (a.fd(0), a.fd(1));
+    if old == new {
+        cx.proc().fds.get(old)?;
+        return ok(new as u64);
+    }
+    if new as u64 >= cx.proc().rlimit(RLIMIT_NOFILE) {
+        return Err(Errno::EBADF);
+    }
+    dup_to(cx, old, new, false)
+}
+
+pub(super) fn dup3(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (old, new, flags) = (a.fd(0), a.fd(1), a.int(2) as u32 as u64);
+    if flags & !O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    if new as u64 >= cx.proc().rlimit(RLIMIT_NOFILE) {
+        return Err(Errno::EBADF);
+    }
+    dup_to(cx, old, new, flags & O_CLOEXEC != 0)
+}
+
+/// The status flags F_SETFL may change (SETFL_MASK).
+const SETFL_MASK: u64 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC;
+
+pub(super) fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let n = a.fd(0);
+    let (id, f) = file(cx, n)?;
+    let flags = f.flags;
+    let arg = a.ulong(2);
+    let nofile = cx.proc().rlimit(RLIMIT_NOFILE);
+    match a.uint(1) as u64 {
+        cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
+            if arg >= nofile {
+                return Err(Errno::EINVAL);
+            }
+            ok(dup_from(cx, n, arg as i32, cmd == F_DUPFD_CLOEXEC)? as u64)
+        }
+        F_GETFD => ok(if cx.proc().fds.get(n)?.cloexec { FD_CLOEXEC } else { 0 }),
+        F_SETFD => {
+            cx.proc_mut().fds.get_mut(n)?.cloexec = arg & FD_CLOEXEC != 0;
+            ok(0)
+        }
+        F_GETFL => ok(flags),
+        F_SETFL => {
+            let f = cx.k.files.get_mut(id).ok_or(Errno::EBADF)?;
+            f.flags = (arg & SETFL_MASK) | (f.flags & !SETFL_MASK);
+            ok(0)
+        }
+        // No owner and no signal were ever set: both read as 0.
+        F_GETOWN | F_GETSIG => ok(0),
+        // pipe_fcntl: not a pipe.
+        F_GETPIPE_SZ | F_SETPIPE_SZ => Err(Errno::EBADF),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub(super) fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let n = a.fd(0);
+    let (id, f) = file(cx, n)?;
+    let kind = f.kind.clone();
+    let request = a.uint(1) as u64;
+    match request {
+        tty::FIOCLEX | tty::FIONCLEX => {
+            cx.proc_mut().fds.get_mut(n)?.cloexec = request == tty::FIOCLEX;
+            return ok(0);
+        }
+        tty::FIONBIO => {
+            let mut b = [0u8; 4];
+            cx.read_user(a.ptr(2), &mut b)?;
+            let on = i32::from_le_bytes(b) != 0;
+            let f = cx.k.files.get_mut(id).ok_or(Errno::EBADF)?;
+            f.flags = if on { f.flags | O_NONBLOCK } else { f.flags & !O_NONBLOCK };
+            return ok(0);
+        }
+        _ => {}
+    }
+    match kind {
+        FileKind::Console(s) => console_ioctl(cx, s, request, a.ptr(2)),
+        FileKind::Object(obj) if request == tty::FIONREAD => {
+            let size = cx.k.engine.object(obj).ok_or(Errno::EBADF)?.size;
+            let pos = cx.k.files.get(id).map_or(0, |f| f.offset);
+            let left = size.saturating_sub(pos).min(i32::MAX as u64) as u32;
+            cx.write_u32(a.ptr(2), left)?;
+            ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+/// Terminal requests on the console: answered by the host terminal when the
+/// VMM's descriptor is one, ENOTTY otherwise (as Linux answers for a pipe).
+fn console_ioctl(cx: &mut Ctx<'_>, s: Stdio, request: u64, arg: u64) -> SysResult {
+    if cx.k.console_info.kind(s) != HostKind::Tty {
+        return Err(Errno::ENOTTY);
+    }
+    let len = match request {
+        tty::TCGETS => tty::TERMIOS_SIZE,
+        tty::TIOCGWINSZ => tty::WINSIZE_SIZE,
+        _ => return Err(Errno::ENOTTY),
+    };
+    let data = cx.k.console.tty_query(s, request, len)?;
+    cx.write_user(arg, &data)?;
+    ok(0)
+}
+
+/// The object and open mode behind a descriptor, for mmap.
+pub(super) fn map_file(cx: &Ctx<'_>, n: u32) -> MapFile {
+    match file(cx, n) {
+        Ok((_, f)) => match f.kind {
+            FileKind::Object(obj) => MapFile::Open { obj, read: f.readable(), write: f.writable() },
+            _ => MapFile::Bad(Errno::ENODEV),
+        },
+        Err(e) => MapFile::Bad(e),
+    }
+}

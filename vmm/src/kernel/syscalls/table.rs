@@ -1,0 +1,307 @@
+//! The syscall table: data, one entry per implemented call.
+//!
+//! Each entry names the handler, the arguments (name and how `--strace`
+//! prints them), how the result prints, how complete the call is, and a
+//! note for docs/syscalls.md. Every x86-64 number without an entry returns
+//! ENOSYS (and is counted in the run summary). Dispatch, `--strace`, the
+//! hostile-guest fuzzer's call list and docs/syscalls.md all read this
+//! table; `vmm syscalls` prints it.
+
+use super::args::{Arg, ArgKind as K, RetKind as R};
+use super::{fd, file, identity, info, mm, process, rw, signal, time, vmm, wait, Handler};
+use linux_abi::{arch, fcntl, mman, sched, sysno as nr, time as t, tty, wait as w};
+
+/// How complete an implementation is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Support {
+    /// Linux's semantics for every argument the guest can pass.
+    Full,
+    /// Implemented with the limits the note names.
+    Partial,
+    /// Accepted and answered as Linux would for the guest's situation
+    /// (nothing to change), without state of its own.
+    NoOp,
+    /// Ours, not Linux's.
+    Extension,
+}
+
+impl Support {
+    pub fn label(self) -> &'static str {
+        match self {
+            Support::Full => "Full",
+            Support::Partial => "Partial",
+            Support::NoOp => "No-op",
+            Support::Extension => "Extension",
+        }
+    }
+}
+
+/// One implemented system call.
+pub struct Syscall {
+    pub nr: u64,
+    pub handler: Handler,
+    pub args: &'static [Arg],
+    pub ret: R,
+    pub support: Support,
+    pub note: &'static str,
+}
+
+impl Syscall {
+    /// Linux's name for the number, or ours for an extension.
+    pub fn name(&self) -> &'static str {
+        name(self.nr).unwrap_or("?")
+    }
+}
+
+/// The name of any syscall number we know (Linux's or ours).
+pub fn name(nr: u64) -> Option<&'static str> {
+    nr::name(nr).or_else(|| vmm::name(nr))
+}
+
+const fn a(name: &'static str, kind: K) -> Arg {
+    Arg { name, kind }
+}
+
+macro_rules! sc {
+    ($nr:expr, $h:path, [$($arg:expr),*], $ret:ident, $sup:ident, $note:expr) => {
+        Syscall { nr: $nr, handler: $h, args: &[$($arg),*], ret: R::$ret, support: Support::$sup, note: $note }
+    };
+}
+
+const FD: Arg = a("fd", K::Fd);
+const PATH: Arg = a("pathname", K::Str);
+const ADDR: Arg = a("addr", K::Ptr);
+const LEN: Arg = a("len", K::Ulong);
+const SIGSET: Arg = a("sigsetsize", K::Ulong);
+
+/// Every implemented call, sorted by number.
+pub static TABLE: &[Syscall] = &[
+    sc!(nr::READ, rw::read, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong)], Int, Full, "Files, memfds, /proc/self/{maps,pagemap}; the console's stdin reads end of file."),
+    sc!(nr::WRITE, rw::write, [FD, a("buf", K::InBuf(2)), a("count", K::Ulong)], Int, Full, "The console writes to the VMM's stdout and stderr."),
+    sc!(nr::OPEN, file::open, [PATH, a("flags", K::OpenFlags), a("mode", K::Octal)], Int, Partial, "A flat namespace (no directories yet); O_DIRECTORY is ENOTDIR; modes are not kept."),
+    sc!(nr::CLOSE, fd::close, [FD], Int, Full, ""),
+    sc!(nr::FSTAT, file::fstat, [FD, a("statbuf", K::Ptr)], Int, Partial, "Console descriptors report the VMM's own descriptor's type; files get made-up device and inode numbers and zero times."),
+    sc!(nr::LSEEK, rw::lseek, [FD, a("offset", K::Long), a("whence", K::Enum(fcntl::SEEK_NAMES))], Int, Full, "SEEK_DATA/SEEK_HOLE see a file without holes."),
+    sc!(nr::MMAP, mm::mmap, [ADDR, LEN, a("prot", K::Prot), a("flags", K::MapFlags), FD, a("offset", K::Hex)], Hex, Full, "Plus MAP_DONTCOPY and MAP_PAGEPROT (our extensions, docs/nonlinear.md)."),
+    sc!(nr::MPROTECT, mm::mprotect, [ADDR, LEN, a("prot", K::Prot)], Int, Full, ""),
+    sc!(nr::MUNMAP, mm::munmap, [ADDR, LEN], Int, Full, ""),
+    sc!(nr::BRK, mm::brk, [ADDR], Hex, Full, ""),
+    sc!(nr::RT_SIGACTION, signal::rt_sigaction, [a("signum", K::Signal), a("act", K::Ptr), a("oldact", K::Ptr), SIGSET], Int, Full, ""),
+    sc!(nr::RT_SIGPROCMASK, signal::rt_sigprocmask, [a("how", K::Int), a("set", K::Ptr), a("oldset", K::Ptr), SIGSET], Int, Full, ""),
+    sc!(nr::RT_SIGRETURN, signal::rt_sigreturn, [], Int, Partial, "The FPU state of the interrupted code is kept by the host (sigcontext.fpstate is NULL)."),
+    sc!(nr::IOCTL, fd::ioctl, [FD, a("request", K::Enum(tty::IOCTL_NAMES)), a("arg", K::Ptr)], Int, Partial, "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on files; TCGETS and TIOCGWINSZ answered by the host terminal when the console is one, ENOTTY otherwise."),
+    sc!(nr::PREAD64, rw::pread64, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong), a("offset", K::Long)], Int, Full, ""),
+    sc!(nr::PWRITE64, rw::pwrite64, [FD, a("buf", K::InBuf(2)), a("count", K::Ulong), a("offset", K::Long)], Int, Full, ""),
+    sc!(nr::READV, rw::readv, [FD, a("iov", K::Ptr), a("iovcnt", K::Int)], Int, Full, ""),
+    sc!(nr::WRITEV, rw::writev, [FD, a("iov", K::Ptr), a("iovcnt", K::Int)], Int, Full, ""),
+    sc!(nr::SCHED_YIELD, info::sched_yield, [], Int, Full, ""),
+    sc!(nr::MREMAP, mm::mremap, [ADDR, a("old_len", K::Ulong), a("new_len", K::Ulong), a("flags", K::Flags(mman::MREMAP_NAMES)), a("new_addr", K::Ptr)], Hex, Full, ""),
+    sc!(nr::MSYNC, mm::msync, [ADDR, LEN, a("flags", K::Flags(mman::MS_NAMES))], Int, Full, "Shared file mappings write back to the file's host-side contents where the engine keeps them; tmpfs-like otherwise."),
+    sc!(nr::MINCORE, mm::mincore, [ADDR, LEN, a("vec", K::Ptr)], Int, Full, ""),
+    sc!(nr::MADVISE, mm::madvise, [ADDR, LEN, a("advice", K::Enum(mman::MADV_NAMES))], Int, Full, "Including MADV_GUARD_INSTALL/REMOVE; MADV_HWPOISON/SOFT_OFFLINE are EINVAL as without CONFIG_MEMORY_FAILURE."),
+    sc!(nr::DUP, fd::dup, [a("oldfd", K::Fd)], Int, Full, ""),
+    sc!(nr::DUP2, fd::dup2, [a("oldfd", K::Fd), a("newfd", K::Fd)], Int, Full, ""),
+    sc!(nr::PAUSE, signal::pause, [], Int, Full, ""),
+    sc!(nr::NANOSLEEP, time::nanosleep, [a("req", K::Ptr), a("rem", K::Ptr)], Int, Full, "Blocks the process; the vCPU sleeps on the host when nothing else can run."),
+    sc!(nr::GETPID, process::getpid, [], Int, Full, ""),
+    sc!(nr::CLONE, process::clone, [a("flags", K::Flags(sched::CLONE_NAMES)), a("stack", K::Ptr), a("parent_tid", K::Ptr), a("child_tid", K::Ptr), a("tls", K::Hex)], Int, Partial, "New processes (fork's flags, CLONE_SETTLS, CLONE_*_SETTID, CLONE_CHILD_CLEARTID, CLONE_PARENT, CLONE_VFORK, any exit signal); the flags that share an address space, files or handlers between tasks are ENOSYS until threads (issue 13); namespaces are EPERM."),
+    sc!(nr::FORK, process::fork, [], Int, Full, ""),
+    sc!(nr::VFORK, process::vfork, [], Int, Partial, "The child gets a copy of the memory, not the parent's (a vfork child may only _exit or exec, so programs cannot tell); the parent waits until it exits."),
+    sc!(nr::EXIT, process::exit, [a("status", K::Int)], Never, Full, "One thread per process: the same as exit_group."),
+    sc!(nr::WAIT4, wait::wait4, [a("pid", K::Int), a("wstatus", K::Ptr), a("options", K::Flags(w::W_NAMES)), a("rusage", K::Ptr)], Int, Partial, "The child's resource usage is reported as zeros."),
+    sc!(nr::KILL, signal::kill, [a("pid", K::Int), a("sig", K::Signal)], Int, Full, ""),
+    sc!(nr::UNAME, info::uname, [a("buf", K::Ptr)], Int, Full, "sysname Linux, nodename vmm, release 6.18.0, machine x86_64."),
+    sc!(nr::FCNTL, fd::fcntl, [FD, a("cmd", K::Enum(fcntl::F_NAMES)), a("arg", K::Hex)], Int, Partial, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_GETSIG; record locks, leases, seals and pipe sizes are not implemented (EINVAL, EBADF for the pipe commands)."),
+    sc!(nr::FTRUNCATE, file::ftruncate, [FD, a("length", K::Long)], Int, Full, ""),
+    sc!(nr::GETCWD, file::getcwd, [a("buf", K::Ptr), a("size", K::Ulong)], Int, Partial, "Always \"/\": the flat namespace has no other directory yet."),
+    sc!(nr::CREAT, file::creat, [PATH, a("mode", K::Octal)], Int, Partial, "As open."),
+    sc!(nr::UNLINK, file::unlink, [PATH], Int, Partial, "Drops the name; /dev nodes are EACCES (no write permission on /dev)."),
+    sc!(nr::READLINK, file::readlink, [PATH, a("buf", K::Ptr), a("bufsiz", K::Int)], Int, Partial, "Only /proc/self/exe is a symbolic link."),
+    sc!(nr::GETTIMEOFDAY, time::gettimeofday, [a("tv", K::Ptr), a("tz", K::Ptr)], Int, Full, ""),
+    sc!(nr::GETRLIMIT, info::getrlimit, [a("resource", K::Resource), a("rlim", K::Ptr)], Int, Full, ""),
+    sc!(nr::GETUID, identity::getuid, [], Int, Full, "The VMM's own ids, no capabilities (docs/syscalls.md)."),
+    sc!(nr::GETGID, identity::getgid, [], Int, Full, ""),
+    sc!(nr::SETUID, identity::setuid, [a("uid", K::Int)], Int, Full, ""),
+    sc!(nr::SETGID, identity::setgid, [a("gid", K::Int)], Int, Full, ""),
+    sc!(nr::GETEUID, identity::geteuid, [], Int, Full, ""),
+    sc!(nr::GETEGID, identity::getegid, [], Int, Full, ""),
+    sc!(nr::SETPGID, process::setpgid, [a("pid", K::Int), a("pgid", K::Int)], Int, Full, ""),
+    sc!(nr::GETPPID, process::getppid, [], Int, Full, ""),
+    sc!(nr::GETPGRP, process::getpgrp, [], Int, Full, ""),
+    sc!(nr::SETSID, process::setsid, [], Int, Full, ""),
+    sc!(nr::SETREUID, identity::setreuid, [a("ruid", K::Int), a("euid", K::Int)], Int, Full, ""),
+    sc!(nr::SETREGID, identity::setregid, [a("rgid", K::Int), a("egid", K::Int)], Int, Full, ""),
+    sc!(nr::GETGROUPS, identity::getgroups, [a("size", K::Int), a("list", K::Ptr)], Int, Full, ""),
+    sc!(nr::SETGROUPS, identity::setgroups, [a("size", K::Int), a("list", K::Ptr)], Int, Full, "EPERM: no CAP_SETGID."),
+    sc!(nr::SETRESUID, identity::setresuid, [a("ruid", K::Int), a("euid", K::Int), a("suid", K::Int)], Int, Full, ""),
+    sc!(nr::GETRESUID, identity::getresuid, [a("ruid", K::Ptr), a("euid", K::Ptr), a("suid", K::Ptr)], Int, Full, ""),
+    sc!(nr::SETRESGID, identity::setresgid, [a("rgid", K::Int), a("egid", K::Int), a("sgid", K::Int)], Int, Full, ""),
+    sc!(nr::GETRESGID, identity::getresgid, [a("rgid", K::Ptr), a("egid", K::Ptr), a("sgid", K::Ptr)], Int, Full, ""),
+    sc!(nr::GETPGID, process::getpgid, [a("pid", K::Int)], Int, Full, ""),
+    sc!(nr::SETFSUID, identity::setfsuid, [a("fsuid", K::Int)], Int, Full, ""),
+    sc!(nr::SETFSGID, identity::setfsgid, [a("fsgid", K::Int)], Int, Full, ""),
+    sc!(nr::GETSID, process::getsid, [a("pid", K::Int)], Int, Full, ""),
+    sc!(nr::CAPGET, process::capget, [a("hdrp", K::Ptr), a("datap", K::Ptr)], Int, Full, "Every set is empty."),
+    sc!(nr::CAPSET, process::capset, [a("hdrp", K::Ptr), a("datap", K::Ptr)], Int, Full, "Only empty sets can be set (nothing can be gained)."),
+    sc!(nr::RT_SIGPENDING, signal::rt_sigpending, [a("set", K::Ptr), SIGSET], Int, Full, ""),
+    sc!(nr::RT_SIGQUEUEINFO, signal::rt_sigqueueinfo, [a("tgid", K::Int), a("sig", K::Signal), a("info", K::Ptr)], Int, Full, ""),
+    sc!(nr::RT_SIGSUSPEND, signal::rt_sigsuspend, [a("mask", K::Ptr), SIGSET], Int, Full, ""),
+    sc!(nr::SIGALTSTACK, signal::sigaltstack, [a("ss", K::Ptr), a("old_ss", K::Ptr)], Int, Full, ""),
+    sc!(nr::MLOCK, mm::mlock, [ADDR, LEN], Int, Full, ""),
+    sc!(nr::MUNLOCK, mm::munlock, [ADDR, LEN], Int, Full, ""),
+    sc!(nr::PRCTL, process::prctl, [a("option", K::Enum(linux_abi::prctl::PR_NAMES)), a("arg2", K::Hex), a("arg3", K::Hex), a("arg4", K::Hex), a("arg5", K::Hex)], Int, Partial, "PR_SET/GET_NAME, NO_NEW_PRIVS, THP_DISABLE, PDEATHSIG (remembered, not acted on yet), DUMPABLE, CHILD_SUBREAPER (remembered), CAPBSET_READ/DROP, GET_SECUREBITS, GET_KEEPCAPS; others EINVAL."),
+    sc!(nr::ARCH_PRCTL, process::arch_prctl, [a("code", K::Enum(arch::ARCH_NAMES)), a("addr", K::Hex)], Int, Full, "FS/GS base per process, loaded on every switch, kept by checkpoints; the guest CPU has x87/SSE state only and no CPUID faulting."),
+    sc!(nr::SETRLIMIT, info::setrlimit, [a("resource", K::Resource), a("rlim", K::Ptr)], Int, Partial, "Memory limits (STACK, DATA, MEMLOCK, AS) and NOFILE are enforced; the others are recorded."),
+    sc!(nr::SETTIMEOFDAY, time::settimeofday, [a("tv", K::Ptr), a("tz", K::Ptr)], Int, Full, "EPERM: no CAP_SYS_TIME."),
+    sc!(nr::GETTID, process::getpid, [], Int, Full, "One thread per process: the pid."),
+    sc!(nr::TKILL, signal::tkill, [a("tid", K::Int), a("sig", K::Signal)], Int, Full, ""),
+    sc!(nr::TIME, time::time, [a("tloc", K::Ptr)], Int, Full, ""),
+    sc!(nr::SCHED_GETAFFINITY, info::sched_getaffinity, [a("pid", K::Int), a("cpusetsize", K::Int), a("mask", K::Ptr)], Int, Full, "One CPU; cpumasks are NR_CPUS=256 bits as on the reference kernel."),
+    sc!(nr::REMAP_FILE_PAGES, mm::remap_file_pages, [ADDR, a("size", K::Ulong), a("prot", K::Prot), a("pgoff", K::Ulong), a("flags", K::Hex)], Int, Full, "Linux's emulation, or true nonlinear mappings with per-page protection (docs/nonlinear.md)."),
+    sc!(nr::SET_TID_ADDRESS, process::set_tid_address, [a("tidptr", K::Ptr)], Int, Partial, "The word is cleared at exit; the futex wake comes with threads."),
+    sc!(nr::RESTART_SYSCALL, process::restart_syscall, [], Int, Full, ""),
+    sc!(nr::CLOCK_SETTIME, time::clock_settime, [a("clockid", K::Enum(t::CLOCK_NAMES)), a("tp", K::Ptr)], Int, Full, "EPERM: no CAP_SYS_TIME."),
+    sc!(nr::CLOCK_GETTIME, time::clock_gettime, [a("clockid", K::Enum(t::CLOCK_NAMES)), a("tp", K::Ptr)], Int, Full, "No RTC: the alarm clocks are EINVAL."),
+    sc!(nr::CLOCK_GETRES, time::clock_getres, [a("clockid", K::Enum(t::CLOCK_NAMES)), a("res", K::Ptr)], Int, Full, ""),
+    sc!(nr::CLOCK_NANOSLEEP, time::clock_nanosleep, [a("clockid", K::Enum(t::CLOCK_NAMES)), a("flags", K::Hex), a("request", K::Ptr), a("remain", K::Ptr)], Int, Full, ""),
+    sc!(nr::EXIT_GROUP, process::exit, [a("status", K::Int)], Never, Full, ""),
+    sc!(nr::TGKILL, signal::tgkill, [a("tgid", K::Int), a("tid", K::Int), a("sig", K::Signal)], Int, Full, ""),
+    sc!(nr::OPENAT, file::openat, [FD, PATH, a("flags", K::OpenFlags), a("mode", K::Octal)], Int, Partial, "As open."),
+    sc!(nr::NEWFSTATAT, file::newfstatat, [FD, PATH, a("statbuf", K::Ptr), a("flags", K::Flags(fcntl::AT_NAMES))], Int, Partial, "As fstat."),
+    sc!(nr::UNLINKAT, file::unlinkat, [FD, PATH, a("flags", K::Flags(fcntl::AT_NAMES))], Int, Partial, "No directories: AT_REMOVEDIR finds none."),
+    sc!(nr::READLINKAT, file::readlinkat, [FD, PATH, a("buf", K::Ptr), a("bufsiz", K::Int)], Int, Partial, "As readlink."),
+    sc!(nr::SET_ROBUST_LIST, process::set_robust_list, [a("head", K::Ptr), a("len", K::Ulong)], Int, Partial, "Recorded; robust-futex cleanup at exit comes with threads."),
+    sc!(nr::GET_ROBUST_LIST, process::get_robust_list, [a("pid", K::Int), a("head_ptr", K::Ptr), a("len_ptr", K::Ptr)], Int, Full, ""),
+    sc!(nr::FALLOCATE, file::fallocate, [FD, a("mode", K::Hex), a("offset", K::Long), a("len", K::Long)], Int, Partial, "Allocation and FALLOC_FL_PUNCH_HOLE|KEEP_SIZE; the other modes are EOPNOTSUPP."),
+    sc!(nr::DUP3, fd::dup3, [a("oldfd", K::Fd), a("newfd", K::Fd), a("flags", K::OpenFlags)], Int, Full, ""),
+    sc!(nr::PREADV, rw::preadv, [FD, a("iov", K::Ptr), a("iovcnt", K::Int), a("offset", K::Long)], Int, Full, ""),
+    sc!(nr::PWRITEV, rw::pwritev, [FD, a("iov", K::Ptr), a("iovcnt", K::Int), a("offset", K::Long)], Int, Full, ""),
+    sc!(nr::RT_TGSIGQUEUEINFO, signal::rt_tgsigqueueinfo, [a("tgid", K::Int), a("tid", K::Int), a("sig", K::Signal), a("info", K::Ptr)], Int, Full, ""),
+    sc!(nr::PRLIMIT64, info::prlimit64, [a("pid", K::Int), a("resource", K::Resource), a("new_limit", K::Ptr), a("old_limit", K::Ptr)], Int, Partial, "As setrlimit."),
+    sc!(nr::GETCPU, info::getcpu, [a("cpu", K::Ptr), a("node", K::Ptr), a("tcache", K::Ptr)], Int, Full, "CPU 0, node 0."),
+    sc!(nr::GETRANDOM, info::getrandom, [a("buf", K::Ptr), a("buflen", K::Ulong), a("flags", K::Flags(sched::GRND_NAMES))], Int, Full, "From the host's entropy, or reproducible with vmm run --seed."),
+    sc!(nr::MEMFD_CREATE, file::memfd_create, [a("name", K::Str), a("flags", K::Flags(mman::MFD_NAMES))], Int, Partial, "Seals are not implemented yet (MFD_ALLOW_SEALING and MFD_NOEXEC_SEAL are accepted); no hugetlbfs."),
+    sc!(nr::MLOCK2, mm::mlock2, [ADDR, LEN, a("flags", K::Hex)], Int, Full, ""),
+    sc!(nr::RSEQ, process::rseq, [a("rseq", K::Ptr), a("rseq_len", K::Int), a("flags", K::Hex), a("sig", K::Hex)], Int, Full, "CPU 0; a signal interrupting a critical section moves to its abort handler."),
+    sc!(nr::MSEAL, mm::mseal, [ADDR, LEN, a("flags", K::Hex)], Int, Full, ""),
+    sc!(vmm::SYS_VMM_PLUG, vmm::plug, [a("name", K::Str), a("size", K::Ulong)], Int, Extension, "Plug a memfd-backed memory window /dev/NAME (docs/unplug.md)."),
+    sc!(vmm::SYS_VMM_UNPLUG, vmm::unplug, [a("name", K::Str)], Int, Extension, "The unplug transaction (docs/unplug.md)."),
+    sc!(vmm::SYS_VM_CHECKPOINT, vmm::checkpoint, [a("flags", K::Hex)], Int, Extension, "Checkpoint the whole VM (docs/vmfork.md)."),
+];
+
+/// What a call may do to its caller besides returning a value (the
+/// hostile-guest fuzzer keeps its tame process 1 away from these).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Effect {
+    Returns,
+    /// May block until something else happens (a signal, a child, time).
+    MayBlock,
+    /// May end the caller (exit, or a signal it sends itself).
+    MayEnd,
+    /// Replaces every register (rt_sigreturn).
+    Replaces,
+    /// Creates a process.
+    Forks,
+}
+
+impl Syscall {
+    pub fn effect(&self) -> Effect {
+        match self.nr {
+            nr::PAUSE | nr::RT_SIGSUSPEND | nr::NANOSLEEP | nr::CLOCK_NANOSLEEP | nr::WAIT4 | nr::RESTART_SYSCALL => Effect::MayBlock,
+            nr::EXIT | nr::EXIT_GROUP | nr::KILL | nr::TKILL | nr::TGKILL => Effect::MayEnd,
+            nr::RT_SIGRETURN => Effect::Replaces,
+            nr::FORK | nr::VFORK | nr::CLONE => Effect::Forks,
+            _ => Effect::Returns,
+        }
+    }
+}
+
+/// What docs/syscalls.md says before the table.
+const DOC_HEAD: &str = "# System calls
+
+Generated by `vmm syscalls --markdown` from the kernel's syscall table
+(vmm/src/kernel/syscalls/table.rs); a test fails when this file is stale.
+
+The guest's kernel answers Linux x86-64 system calls with Linux 6.18's
+semantics: numbers, arguments, errno values and edge cases are the host
+kernel's, and the C programs under tests/abi compare both. A number not in
+this table returns ENOSYS, and the run summary names every such call
+(`unimplemented: openat2 x3`).
+
+The machine the calls describe: one CPU; the identity of the VMM process
+itself (its uid, gid and supplementary groups) with no capabilities at all,
+so privileged operations fail with EPERM and the set*id calls follow the
+rules for an unprivileged process; Linux's boot-time resource limits for
+the VM's RAM (INIT_RLIMITS: RLIMIT_STACK 8 MiB, RLIMIT_NOFILE 1024/4096,
+RLIMIT_MEMLOCK 8 MiB, RLIMIT_NPROC and RLIMIT_SIGPENDING half of
+threads-max); uname Linux / vmm / 6.18.0 / x86_64; no RTC and no vDSO. A
+program starts with `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
+and `HOME=/` in its environment (`vmm run --env KEY=VALUE` adds or
+replaces), and argv[0] is the path given to `--elf`. Files: a flat
+namespace (directories come with the VFS), the console as stdin (end of
+file), stdout and stderr, /proc/self/maps and /proc/self/pagemap.
+";
+
+/// docs/syscalls.md: gVisor's format, a row per x86-64 call and per extension.
+pub fn markdown() -> String {
+    let implemented = |nr: u64| lookup(nr).is_some();
+    let linux = nr::NAMES.len();
+    let done = nr::NAMES.iter().filter(|(n, _)| implemented(*n)).count();
+    let count = |s: Support| TABLE.iter().filter(|e| e.support == s && nr::name(e.nr).is_some()).count();
+    let mut out = String::from(DOC_HEAD);
+    out.push_str(&format!(
+        "\nOf {linux} syscalls, {done} are implemented ({} fully, {} partly, {} as no-ops); {} more are our extensions.\n\n",
+        count(Support::Full),
+        count(Support::Partial),
+        count(Support::NoOp),
+        TABLE.iter().filter(|e| e.support == Support::Extension).count()
+    ));
+    out.push_str("| Number | Name | Support | Notes |\n|---|---|---|---|\n");
+    let rows = nr::NAMES
+        .iter()
+        .map(|(n, name)| (*n, *name))
+        .chain(TABLE.iter().filter(|e| e.support == Support::Extension).map(|e| (e.nr, e.name())));
+    for (n, name) in rows {
+        let (support, note) = match lookup(n) {
+            Some(e) => (e.support.label(), e.note),
+            None => ("Unimplemented", "Returns ENOSYS."),
+        };
+        let num = if n > 0xffff { format!("{n:#x}") } else { n.to_string() };
+        out.push_str(&format!("| {num} | {name} | {support} | {note} |\n"));
+    }
+    out
+}
+
+/// The fuzzer's call list: "NR" for calls that return, "NR!" for those that
+/// may block, end the caller, replace its registers or fork.
+pub fn fuzz_list() -> String {
+    TABLE.iter().map(|e| if e.effect() == Effect::Returns { e.nr.to_string() } else { format!("{}!", e.nr) }).collect::<Vec<_>>().join(",")
+}
+
+/// The entry for `nr`.
+pub fn lookup(nr: u64) -> Option<&'static Syscall> {
+    TABLE.binary_search_by_key(&nr, |s| s.nr).ok().map(|i| &TABLE[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_sorted_and_every_entry_is_named() {
+        assert!(TABLE.windows(2).all(|w| w[0].nr < w[1].nr), "sorted by number, no duplicates");
+        for s in TABLE {
+            assert_ne!(s.name(), "?", "{}", s.nr);
+            assert!(s.args.len() <= 6);
+            assert!(s.support == Support::Full || !s.note.is_empty(), "{}: a partial call says what is missing", s.name());
+        }
+        assert_eq!(lookup(nr::WRITE).map(Syscall::name), Some("write"));
+        assert!(lookup(nr::OPENAT2).is_none());
+    }
+
+    #[test]
+    fn docs_syscalls_md_is_generated_from_the_table() {
+        let doc = include_str!("../../../../docs/syscalls.md");
+        assert!(doc == markdown(), "docs/syscalls.md is stale: run `cargo run --release -- syscalls --markdown > docs/syscalls.md`");
+    }
+}
