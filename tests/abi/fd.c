@@ -73,6 +73,46 @@ static void dups(void)
 	close_from_3();
 }
 
+/* F_SETOWN and friends: the owner is recorded per open file description. */
+static void owners(void)
+{
+	struct f_owner_ex o;
+	int fd = CHECK("dup(1) for the owner calls", syscall(SYS_dup, 1));
+	CHECK("F_GETOWN unset", sys_fcntl(fd, F_GETOWN, 0));
+	CHECK("F_GETOWN_EX unset", sys_fcntl(fd, F_GETOWN_EX, (long)&o));
+	printf("unset owner: type %d pid %d\n", o.type, o.pid);
+	CHECK("F_SETOWN getpid()", sys_fcntl(fd, F_SETOWN, getpid()));
+	SHOW("F_GETOWN is getpid()", sys_fcntl(fd, F_GETOWN, 0) == getpid());
+	CHECK("F_GETOWN_EX after F_SETOWN", sys_fcntl(fd, F_GETOWN_EX, (long)&o));
+	printf("owner: type %d (F_OWNER_PID %d), pid is getpid(): %d\n", o.type, F_OWNER_PID, o.pid == getpid());
+	int dup_fd = CHECK("dup of it", syscall(SYS_dup, fd));
+	SHOW("the dup shares the owner", sys_fcntl(dup_fd, F_GETOWN, 0) == getpid());
+	CHECK("F_SETOWN -getpgrp()", sys_fcntl(fd, F_SETOWN, -getpgrp()));
+	SHOW("F_GETOWN is -getpgrp()", sys_fcntl(fd, F_GETOWN, 0) == -getpgrp());
+	CHECK("F_GETOWN_EX of a group", sys_fcntl(fd, F_GETOWN_EX, (long)&o));
+	printf("group owner: type %d (F_OWNER_PGRP %d)\n", o.type, F_OWNER_PGRP);
+	CHECK("F_SETOWN of no such process", sys_fcntl(fd, F_SETOWN, 999999));
+	CHECK("F_SETOWN INT_MIN", sys_fcntl(fd, F_SETOWN, -2147483647 - 1));
+	o.type = 7;
+	o.pid = 0;
+	CHECK("F_SETOWN_EX bad type", sys_fcntl(fd, F_SETOWN_EX, (long)&o));
+	o.type = F_OWNER_TID;
+	o.pid = -5;
+	CHECK("F_SETOWN_EX negative pid", sys_fcntl(fd, F_SETOWN_EX, (long)&o));
+	o.pid = 0;
+	CHECK("F_SETOWN_EX pid 0 (clears)", sys_fcntl(fd, F_SETOWN_EX, (long)&o));
+	CHECK("F_GETOWN after clearing", sys_fcntl(fd, F_GETOWN, 0));
+	CHECK("F_SETOWN_EX bad pointer", sys_fcntl(fd, F_SETOWN_EX, 8));
+	CHECK("F_GETOWN_EX bad pointer", sys_fcntl(fd, F_GETOWN_EX, 8));
+	CHECK("F_GETSIG unset", sys_fcntl(fd, F_GETSIG, 0));
+	CHECK("F_SETSIG 64", sys_fcntl(fd, F_SETSIG, 64));
+	CHECK("F_GETSIG after 64", sys_fcntl(fd, F_GETSIG, 0));
+	CHECK("F_SETSIG 65", sys_fcntl(fd, F_SETSIG, 65));
+	CHECK("F_SETSIG -1", sys_fcntl(fd, F_SETSIG, -1));
+	CHECK("F_SETSIG 0", sys_fcntl(fd, F_SETSIG, 0));
+	close_from_3();
+}
+
 static void fcntls(void)
 {
 	CHECK("F_GETFL stdin", sys_fcntl(0, F_GETFL, 0));
@@ -111,6 +151,7 @@ static void fcntls(void)
 	CHECK("fcntl bad fd", sys_fcntl(99, F_GETFL, 0));
 	CHECK("fcntl F_GETFD bad fd", sys_fcntl(-1, F_GETFD, 0));
 	close_from_3();
+	owners();
 }
 
 static void shared_offset(void)

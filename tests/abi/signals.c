@@ -11,6 +11,8 @@
  */
 #include "abi.h"
 
+#include <sys/prctl.h>
+
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -254,6 +256,7 @@ static void fault_tests(void)
 	volatile unsigned char *f = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FAULT("read beyond the end of a memfd", f, sink = f[PAGE + 1]);
 	FAULT("write beyond the end of a memfd", f, f[PAGE + 2] = 1);
+	uintptr_t last_pf_cr2 = f_cr2;
 	munmap((void *)f, 2 * PAGE);
 	close(fd);
 
@@ -266,6 +269,13 @@ static void fault_tests(void)
 	abi_int3();
 	printf("int3: signal %d si_code %#x, rip after the int3 %s, trapno %ld\n", f_sig, f_code,
 	       f_rip == (uintptr_t)abi_after_int3 ? "yes" : "no", f_trapno);
+	/* A signal that is not a fault shows the last fault's trapno and error
+	   code, and the last page fault's cr2: Linux keeps them per thread. */
+	f_sig = 0;
+	if (sigsetjmp(jb, 1) == 0)
+		raise(SIGSEGV);
+	printf("raise(SIGSEGV) after the int3: signal %d si_code %d, trapno %ld, error code %#lx, cr2 the last page fault's %s\n",
+	       f_sig, f_code, f_trapno, (unsigned long)f_err, f_cr2 == last_pf_cr2 ? "yes" : "no");
 	munmap((void *)p, 3 * PAGE);
 }
 
@@ -584,6 +594,20 @@ static void child_tests(void)
 	printf("wait4 after SIGKILL: right child %s, %s\n", w == pid ? "yes" : "no", abi_status(st));
 	CHECK("kill(reaped child, 0)", kill(pid, 0));
 	block(SIGUSR1, SIG_UNBLOCK);
+
+	/* A core-dumping signal in an undumpable process dumps no core: no
+	   WCOREDUMP. (Whether a dumpable one dumps depends on the host's
+	   core_pattern: a pipe ignores RLIMIT_CORE; not compared here.) */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+		_exit(0);
+	}
+	w = wait4(pid, &st, 0, NULL);
+	printf("undumpable child's SIGSEGV: %s, WCOREDUMP %d\n", abi_status(st), WCOREDUMP(st) ? 1 : 0);
 	CHECK("wait4 with no children", wait4(-1, &st, 0, NULL));
 	CHECK("wait4 WNOHANG with no children", wait4(-1, &st, WNOHANG, NULL));
 	CHECK("wait4 no such pid", wait4(NO_SUCH_PID, &st, 0, NULL));

@@ -60,6 +60,11 @@ pub const F_SETSIG: u64 = 10;
 pub const F_GETSIG: u64 = 11;
 pub const F_SETOWN_EX: u64 = 15;
 pub const F_GETOWN_EX: u64 = 16;
+/// `struct f_owner_ex` types (F_GETOWN_EX/F_SETOWN_EX).
+pub const F_OWNER_TID: i32 = 0;
+pub const F_OWNER_PID: i32 = 1;
+pub const F_OWNER_PGRP: i32 = 2;
+pub const F_OWNER_NAMES: &[(u64, &str)] = &[(0, "F_OWNER_TID"), (1, "F_OWNER_PID"), (2, "F_OWNER_PGRP")];
 pub const F_GETOWNER_UIDS: u64 = 17;
 pub const F_OFD_GETLK: u64 = 36;
 pub const F_OFD_SETLK: u64 = 37;
@@ -107,6 +112,7 @@ pub const F_NAMES: &[(u64, &str)] = &[
 ];
 /// The descriptor flag of F_GETFD/F_SETFD.
 pub const FD_CLOEXEC: u64 = 1;
+pub const FD_FLAG_NAMES: &[(u64, &str)] = &[(FD_CLOEXEC, "FD_CLOEXEC")];
 
 /// The dirfd meaning "the current directory".
 pub const AT_FDCWD: i64 = -100;

@@ -68,6 +68,39 @@ impl Stat {
     }
 }
 
+impl Stat {
+    /// The fields from the bytes user space holds (for decoding a trace).
+    pub fn from_bytes(b: &[u8; Stat::SIZE]) -> Stat {
+        let q = |off: usize| u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"));
+        let d = |off: usize| u32::from_le_bytes(b[off..off + 4].try_into().expect("4 bytes"));
+        Stat {
+            dev: q(0),
+            ino: q(8),
+            nlink: q(16),
+            mode: d(24),
+            uid: d(28),
+            gid: d(32),
+            rdev: q(40),
+            size: q(48) as i64,
+            blksize: q(56) as i64,
+            blocks: q(64) as i64,
+            atime: (q(72) as i64, q(80) as i64),
+            mtime: (q(88) as i64, q(96) as i64),
+            ctime: (q(104) as i64, q(112) as i64),
+        }
+    }
+}
+
+/// The major number of an encoded device number (new_decode_dev).
+pub const fn major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+/// The minor number of an encoded device number.
+pub const fn minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
 /// A device number as the kernel encodes it for user space (new_encode_dev).
 pub const fn makedev(major: u32, minor: u32) -> u64 {
     let (ma, mi) = (major as u64, minor as u64);
@@ -77,6 +110,34 @@ pub const fn makedev(major: u32, minor: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_numbers_round_trip() {
+        for (ma, mi) in [(0, 0), (1, 3), (136, 5), (4095, 255), (4096, 256), (0xfffff, 0xfffff)] {
+            let d = makedev(ma, mi);
+            assert_eq!((major(d), minor(d)), (ma, mi));
+        }
+    }
+
+    #[test]
+    fn stat_bytes_round_trip() {
+        let s = Stat {
+            dev: 5,
+            ino: 6,
+            nlink: 1,
+            mode: S_IFREG | 0o644,
+            uid: 7,
+            gid: 8,
+            rdev: 9,
+            size: 10,
+            blksize: 4096,
+            blocks: 8,
+            atime: (1, 2),
+            mtime: (3, 4),
+            ctime: (5, 6),
+        };
+        assert_eq!(Stat::from_bytes(&s.to_bytes()), s);
+    }
 
     #[test]
     fn stat_layout_and_device_numbers() {

@@ -381,7 +381,10 @@ impl Kernel {
                 self.stats.faults += 1;
                 self.stats.fault_pages += res.pages as u64;
             }
-            Err(FaultError::Signal(s)) => self.force_signal(SigInfo::fault(s, 14, error)),
+            Err(FaultError::Signal(s)) => {
+                self.record_trap(14, error, Some(cr2));
+                self.force_signal(SigInfo::fault(s, 14, error))
+            }
             Err(FaultError::OutOfMemory(_)) => {
                 let info =
                     SigInfo { fields: signal::SigFields::Fault { addr: cr2, trapno: 14, err: error }, ..SigInfo::kernel(Signal::SIGKILL) };
@@ -428,14 +431,29 @@ impl Kernel {
             _ => kernel(Signal::SIGSEGV),
         };
         self.clear_syscall();
+        self.record_trap(vector as u64, error, None);
         self.force_signal(SigInfo::fault(fault, vector as u64, error));
         Ok(Step::Resume)
+    }
+
+    /// An exception that signals the current process: what its later signal
+    /// frames show (`process::TrapInfo`).
+    fn record_trap(&mut self, trapno: u64, err: u64, cr2: Option<u64>) {
+        let me = self.current;
+        if let Some(p) = self.procs.get_mut(&me) {
+            p.trap.trapno = trapno;
+            p.trap.err = err;
+            if let Some(a) = cr2 {
+                p.trap.cr2 = a;
+            }
+        }
     }
 
     /// A fault the VMM saw for the current process (a guest access to a
     /// deleted device window): its signal, delivered on the way back.
     pub fn raise_fault(&mut self, regs: &mut kvm_regs, cpu: &mut dyn Cpu, fault: SigFault) -> Result<Step, KernelError> {
         self.clear_syscall();
+        self.record_trap(14, 0, Some(fault.addr.as_u64()));
         self.force_signal(SigInfo::fault(fault, 14, 0));
         self.exit_to_user(regs, cpu)
     }

@@ -145,6 +145,21 @@ pub struct Process {
     /// prctl state: PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE, PR_SET_PDEATHSIG,
     /// PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER.
     pub prctl: PrctlState,
+    /// The last exception that signalled (Linux's thread.trap_nr,
+    /// error_code, cr2).
+    pub trap: TrapInfo,
+}
+
+/// Linux's thread.trap_nr, error_code and cr2: set when an exception sends
+/// a signal (do_trap, exc_general_protection, set_signal_archinfo for page
+/// faults, the only ones that set cr2), copied by fork, and written into the
+/// sigcontext of *every* signal frame, so a signal that is not a fault
+/// shows the last fault's values, as on Linux.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrapInfo {
+    pub trapno: u64,
+    pub err: u64,
+    pub cr2: u64,
 }
 
 /// What prctl remembers per process.
@@ -188,6 +203,7 @@ impl Process {
             exit_signal: linux_abi::Signal::SIGCHLD.number(),
             vfork_parent: None,
             prctl: PrctlState::default(),
+            trap: TrapInfo::default(),
         }
     }
 
@@ -198,6 +214,16 @@ impl Process {
     /// The soft limit of `resource`.
     pub fn rlimit(&self, resource: u64) -> u64 {
         self.rlimits.get(resource as usize).map_or(u64::MAX, |r| r.cur)
+    }
+
+    /// Whether a core-dumping signal dumps core (and so sets WCOREDUMP and
+    /// CLD_DUMPED), as do_coredump decides for a core_pattern naming a file:
+    /// not when the process is undumpable (PR_SET_DUMPABLE 0), nor when
+    /// RLIMIT_CORE is below the ELF format's minimum of one page (Linux's
+    /// default soft limit is 0). The core file itself is not written: the
+    /// guest has no file system to hold it (issue 12).
+    pub fn would_dump_core(&self) -> bool {
+        !self.prctl.undumpable && self.rlimit(linux_abi::resource::RLIMIT_CORE) >= guest_mm::PAGE_SIZE
     }
 }
 

@@ -189,3 +189,28 @@ fn arch_prctl_sets_the_fs_base_the_vcpu_loads() {
     assert_eq!(call(&mut k, &mut regs, nr::ARCH_PRCTL, [0x9999, 0, 0, 0, 0, 0]), -22);
     assert_eq!(call(&mut k, &mut regs, nr::ARCH_PRCTL, [linux_abi::arch::ARCH_GET_FS, 8, 0, 0, 0, 0]), -14);
 }
+
+/// Kills process 1 of a fresh kernel with a #GP (SIGSEGV, a core-dumping
+/// signal) after `setup`; returns whether the kill reports a core dump.
+fn segv_dumps_core(setup: impl FnOnce(&mut Kernel)) -> bool {
+    let (mut k, mut regs) = kernel_with("hello");
+    setup(&mut k);
+    regs.rip = crate::elf::Elf::parse(crate::images::program("hello").unwrap(), true).unwrap().entry;
+    match k.handle(Trap::Exception { vector: 13, error: 0, cr2: 0 }, &mut regs, &mut NoFpu).unwrap() {
+        Step::Finished(RunEnd::Killed(r)) => r.core,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_core_signal_dumps_core_only_under_an_rlimit_core_of_a_page_and_when_dumpable() {
+    use linux_abi::resource::{Rlimit, RLIMIT_CORE};
+    let core = |cur: u64| move |k: &mut Kernel| k.procs.get_mut(&1).unwrap().rlimits[RLIMIT_CORE as usize] = Rlimit { cur, max: u64::MAX };
+    assert!(!segv_dumps_core(|_| {}), "Linux's default soft RLIMIT_CORE is 0: no core");
+    assert!(!segv_dumps_core(core(4095)), "below the ELF minimum of one page");
+    assert!(segv_dumps_core(core(4096)));
+    assert!(!segv_dumps_core(|k| {
+        core(u64::MAX)(k);
+        k.procs.get_mut(&1).unwrap().prctl.undumpable = true;
+    }));
+}

@@ -40,7 +40,32 @@ pub struct OpenFile {
     /// The access mode and status flags (O_APPEND, O_NONBLOCK, ...) as
     /// F_GETFL reports them.
     pub flags: u64,
+    /// Who gets SIGIO/SIGURG for it (F_SETOWN, F_SETOWN_EX), and which
+    /// signal (F_SETSIG; 0 means SIGIO). Recorded and reported; no I/O here
+    /// generates those signals yet.
+    pub owner: Owner,
+    pub owner_signal: u32,
     refs: u32,
+}
+
+/// A description's owner (Linux's struct fown_struct): a pid of a kind.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Owner {
+    pub kind: OwnerKind,
+    /// 0: no owner.
+    pub pid: u32,
+}
+
+/// Linux's pid types for an owner.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OwnerKind {
+    /// PIDTYPE_PID (F_OWNER_TID): one thread; what an unset owner reads as.
+    #[default]
+    Thread,
+    /// PIDTYPE_TGID (F_OWNER_PID; F_SETOWN with a positive pid).
+    Process,
+    /// PIDTYPE_PGID (F_OWNER_PGRP; F_SETOWN with a negative pid).
+    Group,
 }
 
 impl OpenFile {
@@ -64,7 +89,7 @@ impl FileTable {
     pub fn open(&mut self, kind: FileKind, flags: u64) -> FileId {
         self.next += 1;
         let id = FileId(self.next);
-        self.files.insert(id, OpenFile { kind, offset: 0, flags, refs: 1 });
+        self.files.insert(id, OpenFile { kind, offset: 0, flags, owner: Owner::default(), owner_signal: 0, refs: 1 });
         id
     }
 

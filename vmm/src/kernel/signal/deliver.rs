@@ -10,7 +10,7 @@
 
 use super::frame::{self, FrameInput};
 use super::{queue, SigFields, SigInfo};
-use crate::kernel::process::{ExitStatus, Pid, RunState, Wait};
+use crate::kernel::process::{ExitStatus, Pid, Process, RunState, Wait};
 use crate::kernel::report::KillReport;
 use crate::kernel::{Cpu, Kernel, KernelError, Step};
 use guest_mm::{Errno, VirtAddr};
@@ -179,7 +179,8 @@ impl Kernel {
                     }
                     action => {
                         self.stats.signals += 1;
-                        return self.kill_current(regs, cpu, info, action == DefaultAction::Core);
+                        let core = action == DefaultAction::Core && self.procs.get(&self.current).is_some_and(Process::would_dump_core);
+                        return self.kill_current(regs, cpu, info, core);
                     }
                 }
             }
@@ -205,8 +206,9 @@ impl Kernel {
             let restore_mask = p.sig.saved_mask.take().unwrap_or(p.sig.blocked);
             let space = p.space;
             let mut altstack = p.sig.altstack;
+            let trap = p.trap;
             let Kernel { engine, pending, .. } = self;
-            let r = frame::setup(FrameInput { regs, action: act, info, restore_mask, altstack: &mut altstack }, |va, data| {
+            let r = frame::setup(FrameInput { regs, action: act, info, restore_mask, altstack: &mut altstack, trap }, |va, data| {
                 let (r, u) = engine.write_user(space, va, data).split();
                 pending.absorb(u);
                 r

@@ -45,6 +45,8 @@ pub struct FrameInput<'a> {
     /// one rt_sigsuspend replaced).
     pub restore_mask: u64,
     pub altstack: &'a mut AltStack,
+    /// The process's last signalling exception (trapno, err, cr2).
+    pub trap: crate::kernel::process::TrapInfo,
 }
 
 /// Builds the rt_sigframe for a handler and points the registers at it.
@@ -86,10 +88,7 @@ pub fn setup(f: FrameInput<'_>, mut write: impl FnMut(VirtAddr, &[u8]) -> Result
     // cs, gs, fs, ss (u16 each).
     let segs: u64 = linux_abi::arch::USER_CS as u64 | ((linux_abi::arch::USER_DS as u64) << 48);
     put(&mut buf, mc + frame::SC_SEGS, segs);
-    let (cr2, trapno, err) = match f.info.fields {
-        super::SigFields::Fault { addr, trapno, err } => (addr, trapno, err),
-        _ => (0, 0, 0),
-    };
+    let crate::kernel::process::TrapInfo { trapno, err, cr2 } = f.trap;
     put(&mut buf, mc + frame::SC_ERR, err);
     put(&mut buf, mc + frame::SC_TRAPNO, trapno);
     put(&mut buf, mc + frame::SC_OLDMASK, f.restore_mask);
@@ -187,7 +186,14 @@ mod tests {
         let info =
             SigInfo::fault(SigFault { signal: guest_mm::Signal::SIGSEGV, code: SiCode::SegvAccerr, addr: VirtAddr::new(0xdead000) }, 14, 7);
         let mut alt = AltStack::default();
-        let input = FrameInput { regs: &mut regs, action: handler(), info, restore_mask: 5, altstack: &mut alt };
+        let input = FrameInput {
+            regs: &mut regs,
+            action: handler(),
+            info,
+            restore_mask: 5,
+            altstack: &mut alt,
+            trap: crate::kernel::process::TrapInfo { trapno: 14, err: 7, cr2: 0xdead000 },
+        };
         setup(input, |va, data| {
             let o = (va.as_u64() - base) as usize;
             mem[o..o + data.len()].copy_from_slice(data);
@@ -217,7 +223,7 @@ mod tests {
         let a = SigAction { flags: SA_ONSTACK | SA_RESTORER, ..handler() };
         let info = SigInfo::kill(linux_abi::Signal::SIGUSR1, 0, 1, 0);
         let mut wrote = 0;
-        let input = FrameInput { regs: &mut regs, action: a, info, restore_mask: 0, altstack: &mut alt };
+        let input = FrameInput { regs: &mut regs, action: a, info, restore_mask: 0, altstack: &mut alt, trap: Default::default() };
         setup(input, |va, _| {
             wrote = va.as_u64();
             Ok(())
@@ -233,11 +239,11 @@ mod tests {
         let info = SigInfo::kill(linux_abi::Signal::SIGUSR1, 0, 1, 0);
         let mut alt = AltStack::default();
         let a = SigAction { flags: 0, ..handler() };
-        let input = FrameInput { regs: &mut regs, action: a, info, restore_mask: 0, altstack: &mut alt };
+        let input = FrameInput { regs: &mut regs, action: a, info, restore_mask: 0, altstack: &mut alt, trap: Default::default() };
         assert_eq!(setup(input, |_, _| Ok(())), Err(Errno::EFAULT));
         let mut tiny = AltStack { sp: 0x1000_0000, size: 64, flags: 0 };
         let a = SigAction { flags: SA_ONSTACK | SA_RESTORER, ..handler() };
-        let input = FrameInput { regs: &mut regs, action: a, info, restore_mask: 0, altstack: &mut tiny };
+        let input = FrameInput { regs: &mut regs, action: a, info, restore_mask: 0, altstack: &mut tiny, trap: Default::default() };
         assert_eq!(setup(input, |_, _| Ok(())), Err(Errno::EFAULT));
     }
 

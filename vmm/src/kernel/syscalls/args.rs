@@ -69,6 +69,24 @@ pub enum ArgKind {
     InBuf(usize),
     /// A buffer the kernel fills, its length in argument `n` (or the result).
     OutBuf(usize),
+    /// An array of `struct iovec` the kernel reads data from, its count in
+    /// argument `n` (writev): each element's data is shown.
+    InIov(usize),
+    /// An array of `struct iovec` the kernel fills, its count in argument
+    /// `n` (readv): the data the result says was read is shown.
+    OutIov(usize),
+    /// A buffer the kernel fills with binary data (getrandom), its length
+    /// the result; printed in hex escapes, as strace forces for it.
+    OutBinary,
+    /// A `struct rlimit` the kernel reads.
+    InRlimit,
+    /// A `struct rlimit` the kernel fills.
+    OutRlimit,
+    /// A `struct stat` the kernel fills (strace's abbreviated form).
+    OutStat,
+    /// fcntl's third argument, decoded by the command in argument 1 (or
+    /// absent, for the commands that take none).
+    FcntlArg,
     /// Flags decoded with a linux-abi name table.
     Flags(&'static [(u64, &'static str)]),
     /// One value named by a linux-abi table.
@@ -101,6 +119,8 @@ pub enum RetKind {
     Hex,
     /// The call does not return (exit, exit_group): "?".
     Never,
+    /// fcntl's: the flags of F_GETFL/F_GETFD in hex and by name, else an int.
+    Fcntl,
 }
 
 #[cfg(test)]

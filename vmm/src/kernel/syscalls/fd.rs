@@ -4,6 +4,7 @@
 
 use super::{ok, Args, Ctx, SysResult};
 use crate::kernel::fs::console::{HostKind, Stdio};
+use crate::kernel::fs::file::{Owner, OwnerKind};
 use crate::kernel::fs::{FdEntry, FileId, FileKind, OpenFile};
 use crate::kernel::Kernel;
 use guest_mm::ops::mmap::MapFile;
@@ -118,12 +119,77 @@ pub(super) fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             f.flags = (arg & SETFL_MASK) | (f.flags & !SETFL_MASK);
             ok(0)
         }
-        // No owner and no signal were ever set: both read as 0.
-        F_GETOWN | F_GETSIG => ok(0),
+        // f_getown: a process group reads as its negative id.
+        F_GETOWN => {
+            let o = cx.k.files.get(id).ok_or(Errno::EBADF)?.owner;
+            ok(if o.kind == OwnerKind::Group { -(o.pid as i64) as u64 } else { o.pid as u64 })
+        }
+        // f_setown: negative means a process group.
+        F_SETOWN => {
+            let who = a.int(2);
+            if who == i32::MIN {
+                return Err(Errno::EINVAL);
+            }
+            let kind = if who < 0 { OwnerKind::Group } else { OwnerKind::Process };
+            set_owner(cx, id, Owner { kind, pid: who.unsigned_abs() })
+        }
+        F_GETOWN_EX => {
+            let o = cx.k.files.get(id).ok_or(Errno::EBADF)?.owner;
+            let kind = match o.kind {
+                OwnerKind::Thread => F_OWNER_TID,
+                OwnerKind::Process => F_OWNER_PID,
+                OwnerKind::Group => F_OWNER_PGRP,
+            };
+            let mut b = [0u8; 8];
+            b[..4].copy_from_slice(&kind.to_le_bytes());
+            b[4..].copy_from_slice(&o.pid.to_le_bytes());
+            cx.write_user(arg, &b)?;
+            ok(0)
+        }
+        F_SETOWN_EX => {
+            let mut b = [0u8; 8];
+            cx.read_user(arg, &mut b)?;
+            let kind = match i32::from_le_bytes(b[..4].try_into().expect("4 bytes")) {
+                F_OWNER_TID => OwnerKind::Thread,
+                F_OWNER_PID => OwnerKind::Process,
+                F_OWNER_PGRP => OwnerKind::Group,
+                _ => return Err(Errno::EINVAL),
+            };
+            let pid = i32::from_le_bytes(b[4..].try_into().expect("4 bytes"));
+            if pid < 0 {
+                return Err(Errno::ESRCH);
+            }
+            set_owner(cx, id, Owner { kind, pid: pid as u32 })
+        }
+        F_GETSIG => ok(cx.k.files.get(id).ok_or(Errno::EBADF)?.owner_signal as u64),
+        // valid_signal: 0 (SIGIO) up to _NSIG.
+        F_SETSIG => {
+            let sig = a.int(2) as u32;
+            if sig > linux_abi::signal::NSIG as u32 {
+                return Err(Errno::EINVAL);
+            }
+            cx.k.files.get_mut(id).ok_or(Errno::EBADF)?.owner_signal = sig;
+            ok(0)
+        }
         // pipe_fcntl: not a pipe.
         F_GETPIPE_SZ | F_SETPIPE_SZ => Err(Errno::EBADF),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// __f_setown after f_setown's lookup: a pid that names nothing is ESRCH
+/// (0 clears the owner).
+fn set_owner(cx: &mut Ctx<'_>, id: FileId, owner: Owner) -> SysResult {
+    let exists = match owner.kind {
+        _ if owner.pid == 0 => true,
+        OwnerKind::Group => cx.k.procs.values().any(|p| p.pgid == owner.pid),
+        OwnerKind::Thread | OwnerKind::Process => cx.k.procs.contains_key(&owner.pid),
+    };
+    if !exists {
+        return Err(Errno::ESRCH);
+    }
+    cx.k.files.get_mut(id).ok_or(Errno::EBADF)?.owner = owner;
+    ok(0)
 }
 
 pub(super) fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
