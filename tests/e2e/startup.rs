@@ -25,6 +25,45 @@ fn debians_busybox_static_runs_echo() {
     assert_eq!((o.code, o.stdout.as_str()), (3, "42 /\n"), "stderr: {}", o.stderr);
 }
 
+/// Runs `cmd` with its stdout a pipe whose reader takes three lines and
+/// leaves; returns the exit status and the lines.
+fn three_lines_then_close(mut cmd: Command) -> (Option<i32>, Option<i32>, String) {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().expect("spawning");
+    let mut lines = String::new();
+    {
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        for _ in 0..3 {
+            r.read_line(&mut lines).unwrap();
+        }
+    }
+    let st = child.wait().unwrap();
+    (st.code(), st.signal(), lines)
+}
+
+#[test]
+fn a_write_to_a_pipe_whose_reader_left_is_sigpipe_as_natively() {
+    require_busybox();
+    let mut native = Command::new(BUSYBOX);
+    native.arg("yes");
+    let host = three_lines_then_close(native);
+    assert_eq!(host, (None, Some(13), "y\ny\ny\n".into()), "natively, yes dies of SIGPIPE");
+    let mut vm = Command::new(env!("CARGO_BIN_EXE_vmm"));
+    vm.args(["run", "-q", "--elf", BUSYBOX, "--", "yes"]);
+    let (code, _, lines) = three_lines_then_close(vm);
+    assert_eq!((code, lines.as_str()), (Some(128 + 13), "y\ny\ny\n"), "in the VM, the guest dies of SIGPIPE (status 128 + 13)");
+    // With SIGPIPE ignored the write fails with EPIPE instead, as on Linux:
+    // busybox's sh runs yes with SIGPIPE ignored after `trap '' PIPE`.
+    let mut native = Command::new(BUSYBOX);
+    native.args(["sh", "-c", "trap '' PIPE; yes; echo status $? >&2"]);
+    let host = three_lines_then_close(native);
+    let mut vm = Command::new(env!("CARGO_BIN_EXE_vmm"));
+    vm.args(["run", "-q", "--elf", BUSYBOX, "--", "sh", "-c", "trap '' PIPE; yes; echo status $? >&2"]);
+    let guest = three_lines_then_close(vm);
+    assert_eq!(guest, host, "with SIGPIPE ignored");
+}
+
 /// The syscall names of a trace, without the exec itself and the signal
 /// and exit lines.
 fn call_names(trace: &str) -> Vec<String> {

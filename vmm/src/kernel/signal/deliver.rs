@@ -118,9 +118,20 @@ impl Kernel {
 
     /// send_sig(SIGXFSZ, current): a write or truncate went past RLIMIT_FSIZE.
     pub(crate) fn send_xfsz(&mut self) {
+        self.send_sig_current(Signal::SIGXFSZ);
+    }
+
+    /// send_sig(SIGPIPE, current): a write to a pipe with no reader left
+    /// (pipe_write), here the console when the VMM's stdout or stderr is one.
+    pub(crate) fn send_sigpipe(&mut self) {
+        self.send_sig_current(Signal::SIGPIPE);
+    }
+
+    /// send_sig(sig, current, 0): SI_USER from the process itself.
+    fn send_sig_current(&mut self, sig: Signal) {
         let me = self.current;
         let uid = self.procs.get(&me).map_or(0, |p| p.creds.uid);
-        self.send_signal(me, SigInfo::kill(Signal::SIGXFSZ, si::SI_USER, me, uid));
+        self.send_signal(me, SigInfo::kill(sig, si::SI_USER, me, uid));
     }
 
     /// force_sig_info for the current process: a synchronous signal that a

@@ -112,8 +112,14 @@ fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -
             if got == 0 && n > 0 {
                 return Err(Errno::EFAULT);
             }
-            cx.k.console.write(*s, &data[..got])?;
-            Ok(got)
+            match cx.k.console.write(*s, &data[..got]) {
+                Ok(()) => Ok(got),
+                Err(Errno::EPIPE) => {
+                    cx.k.send_sigpipe();
+                    Err(Errno::EPIPE)
+                }
+                Err(e) => Err(e),
+            }
         }
         FileKind::Generated(_) | FileKind::Pagemap => Err(Errno::EBADF),
         FileKind::Object(obj) => {
