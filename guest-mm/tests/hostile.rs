@@ -117,7 +117,7 @@ fn allowed(c: &Call) -> &'static [Errno] {
         Call::Brk(_) => &[],
         Call::BrkBase(_) | Call::Rlimits(..) => &[EINVAL],
         // exec fails with these when the stack cannot be set up.
-        Call::Stack(..) => &[EFAULT, EINVAL, ENOMEM],
+        Call::Stack(..) => &[E2BIG, EFAULT, EINVAL, ENOMEM],
     }
 }
 

@@ -222,3 +222,24 @@ fn a_forked_child_stack_grows_on_its_own() {
     assert_eq!(vma_at(&e, c, g), Some((g - 5 * PAGE_SIZE, g + PAGE_SIZE)));
     assert_eq!(vma_at(&e, s, g), Some((g, g + PAGE_SIZE)));
 }
+
+#[test]
+fn exec_arguments_beyond_a_quarter_of_rlimit_stack_are_e2big_and_the_stack_stays_above_mmap_min_addr() {
+    let mut e = engine();
+    let mut cpu = SimCpu::new();
+    let s = space(&mut e, &mut cpu);
+    // bprm_stack_limits: min(3/4 of _STK_LIM, RLIMIT_STACK / 4) = 2 MiB under the default 8 MiB.
+    assert_eq!(applied!(cpu, e, e.setup_arg_pages(s, TASK_SIZE, (2 << 20) + 1, false)), Err(Errno::E2BIG));
+    assert_eq!(applied!(cpu, e, e.setup_arg_pages(s, TASK_SIZE, u64::MAX, false)), Err(Errno::E2BIG));
+    assert!(e.space(s).unwrap().vmas().is_empty(), "a refused stack leaves no VMA");
+    // ... but never below ARG_MAX (32 pages), however small RLIMIT_STACK is.
+    let mut rl = e.rlimits(s).unwrap();
+    rl.stack = Rlimit::soft(4 * PAGE_SIZE);
+    e.set_rlimits(s, rl).unwrap();
+    assert_eq!(applied!(cpu, e, e.setup_arg_pages(s, TASK_SIZE, 32 * PAGE_SIZE + 1, false)), Err(Errno::E2BIG));
+    assert!(applied!(cpu, e, e.setup_arg_pages(s, TASK_SIZE, 32 * PAGE_SIZE, false)).is_ok());
+    // A top so low that the argument pages would reach below mmap_min_addr.
+    let s2 = space(&mut e, &mut cpu);
+    assert_eq!(applied!(cpu, e, e.setup_arg_pages(s2, 0x10000, 2 * PAGE_SIZE, false)), Err(Errno::ENOMEM));
+    e.check_invariants().unwrap();
+}

@@ -505,9 +505,25 @@ static void pgrp_tests(void)
 	abi_in_child("child making its own session", child_setsid);
 }
 
+static int child_umask(void)
+{
+	return (int)umask(0);
+}
+
+static void umask_tests(void)
+{
+	CHECK("umask(0) returns the start-up mask (022)", (long)umask(0));
+	CHECK("umask(077) returns 0", (long)umask(077));
+	CHECK("umask(0777777) returns 077", (long)umask(0777777));
+	CHECK("umask after 0777777 (only the permission bits kept)", (long)umask(027));
+	abi_in_child("a child's umask is the parent's (027)", child_umask);
+	umask(022);
+}
+
 int main(void)
 {
 	abi_line_buffered();
+	umask_tests();
 	arch_prctl_tests();
 	tid_tests();
 	robust_tests();

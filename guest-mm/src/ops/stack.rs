@@ -29,6 +29,12 @@ pub use crate::vma::STACK_GUARD_GAP;
 /// 32*4k (or 2*64k) pages").
 pub const STACK_EXPAND: u64 = 128 << 10;
 
+/// _STK_LIM: the default RLIMIT_STACK, whose 3/4 caps the argument pages.
+const STK_LIM: u64 = 8 << 20;
+
+/// ARG_MAX: the argument pages may always use this much (32 pages).
+const ARG_MAX: u64 = 32 * PAGE_SIZE;
+
 /// VM_STACK_FLAGS on x86-64 without READ_IMPLIES_EXEC: VM_GROWSDOWN,
 /// VM_DATA_DEFAULT_FLAGS and VM_ACCOUNT.
 pub const VM_STACK_FLAGS: VmFlags = VmFlags::GROWSDOWN
@@ -52,8 +58,11 @@ impl<M: PhysMemory> Engine<M> {
     /// asks for an executable stack) and the space's def_flags, ending at
     /// `top` and covering the `used` bytes below it (the argument pages)
     /// plus 128 KiB, but no more than RLIMIT_STACK. Returns its start.
-    /// Fails with ENOMEM if the range is taken, EINVAL for a bad `top`, and
-    /// EFAULT (exec's answer) when the stack could not be grown to its size.
+    /// Fails with E2BIG when `used` is more than the argument pages may hold
+    /// (fs/exec.c bprm_stack_limits: a quarter of RLIMIT_STACK, at most 3/4
+    /// of _STK_LIM, at least ARG_MAX), ENOMEM if the range is taken or
+    /// would reach below mmap_min_addr, EINVAL for a bad `top`, and EFAULT
+    /// (exec's answer) when the stack could not be grown to its size.
     /// No entry changes: the batch is empty.
     pub fn setup_arg_pages(&mut self, id: AsId, top: u64, used: u64, executable: bool) -> Outcome<SysResult<VirtAddr>> {
         let tlb = PteUpdates::new();
@@ -65,10 +74,16 @@ impl<M: PhysMemory> Engine<M> {
         if !top.is_multiple_of(PAGE_SIZE) || top > TASK_SIZE || top == 0 {
             return Err(Errno::EINVAL);
         }
-        // The argument pages: at least the one __bprm_mm_init starts with.
-        let used_pages = used.max(1).div_ceil(PAGE_SIZE).min(top / PAGE_SIZE);
-        let start = top - used_pages * PAGE_SIZE;
         let space = self.spaces.get(&id).ok_or(Errno::ESRCH)?;
+        let arg_limit = (STK_LIM / 4 * 3).min(space.rlimits.stack.cur / 4).max(ARG_MAX);
+        if used > arg_limit {
+            return Err(Errno::E2BIG);
+        }
+        // The argument pages: at least the one __bprm_mm_init starts with.
+        let used_pages = used.max(1).div_ceil(PAGE_SIZE);
+        let Some(start) = top.checked_sub(used_pages * PAGE_SIZE).filter(|&s| s >= self.config.limits.mmap_min_addr) else {
+            return Err(Errno::ENOMEM);
+        };
         // insert_vm_struct refuses an overlap.
         if space.vmas.intersects(VirtAddr::new(start), VirtAddr::new(top)) {
             return Err(Errno::ENOMEM);

@@ -105,6 +105,8 @@ pub struct Process {
     pub name: String,
     /// The executable's path as given to exec (AT_EXECFN, /proc/self/exe).
     pub exe: String,
+    /// The file mode creation mask (umask(2)); init's is 0022 and fork copies it.
+    pub umask: u32,
     pub space: AsId,
     pub state: RunState,
     /// User registers while the process is not on the vCPU.
@@ -181,6 +183,7 @@ impl Process {
             pgid: pid,
             sid: pid,
             exe: name.clone(),
+            umask: 0o022,
             name,
             space,
             state: RunState::Runnable,

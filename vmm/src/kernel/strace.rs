@@ -403,6 +403,7 @@ impl Kernel {
         match table::lookup(nr).map_or(RetKind::Int, |e| e.ret) {
             RetKind::Hex => format!("{ret:#x}"),
             RetKind::Never => "?".into(),
+            RetKind::Octal => c_octal(ret as u32),
             RetKind::Fcntl => match args.map(|a| a.raw(1) as u32 as u64) {
                 Some(fcntl::F_GETFL) => format!("{} (flags {})", c_hex(ret), open_flags(ret)),
                 Some(fcntl::F_GETFD) if ret != 0 => format!("{} (flags {})", c_hex(ret), flags(ret, fcntl::FD_FLAG_NAMES)),

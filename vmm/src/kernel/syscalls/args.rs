@@ -119,6 +119,8 @@ pub enum RetKind {
     Hex,
     /// The call does not return (exit, exit_group): "?".
     Never,
+    /// A mode, in octal as C's %#03o (umask).
+    Octal,
     /// fcntl's: the flags of F_GETFL/F_GETFD in hex and by name, else an int.
     Fcntl,
 }

@@ -325,3 +325,12 @@ pub(super) fn getcwd(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     cx.write_user(a.ptr(0), CWD)?;
     ok(CWD.len() as u64)
 }
+
+/// umask(2): the new mask is the argument's permission bits (S_IRWXUGO);
+/// returns the old one. (Files created with O_CREAT do not record a mode
+/// yet: the VFS of issue 12 applies the mask.)
+pub(super) fn umask(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let old = cx.proc().umask;
+    cx.proc_mut().umask = a.uint(0) & 0o777;
+    ok(old as u64)
+}

@@ -117,6 +117,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::CREAT, file::creat, [PATH, a("mode", K::Octal)], Int, Partial, "As open."),
     sc!(nr::UNLINK, file::unlink, [PATH], Int, Partial, "Drops the name; /dev nodes are EACCES (no write permission on /dev)."),
     sc!(nr::READLINK, file::readlink, [PATH, a("buf", K::OutBuf(2)), a("bufsiz", K::Int)], Int, Partial, "Only /proc/self/exe is a symbolic link."),
+    sc!(nr::UMASK, file::umask, [a("mask", K::Octal)], Octal, Full, "Kept per process and inherited; created files do not record a mode yet."),
     sc!(nr::GETTIMEOFDAY, time::gettimeofday, [a("tv", K::Ptr), a("tz", K::Ptr)], Int, Full, ""),
     sc!(nr::GETRLIMIT, info::getrlimit, [a("resource", K::Resource), a("rlim", K::OutRlimit)], Int, Full, ""),
     sc!(nr::GETUID, identity::getuid, [], Int, Full, "The VMM's own ids, no capabilities (docs/syscalls.md)."),
