@@ -7,7 +7,7 @@
 //! shim stub, the syscall MSRs, and long mode. The guest never executes
 //! set-up code, so boot costs no emulated instruction.
 
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use crate::layout::*;
 use crate::shim::ShimImage;
 use kvm_bindings::{kvm_dtable, kvm_msr_entry, kvm_regs, kvm_segment, kvm_sregs, Msrs};
@@ -163,7 +163,7 @@ pub fn guest_cpuid() -> Result<kvm_bindings::CpuId, VmmError> {
         entries.push(entry(0x8000_0001, e1.eax, 0, e1.ecx & 1, e1.edx & ((1 << 11) | (1 << 20) | (1 << 29))));
         entries.push(entry(0x8000_0008, e8.eax & 0xffff, 0, 0, 0));
     }
-    kvm_bindings::CpuId::from_entries(&entries).map_err(|_| VmmError::Internal("CPUID table".into()))
+    kvm_bindings::CpuId::from_entries(&entries).map_err(|_| InternalError::KvmTable("CPUID").into())
 }
 
 /// AT_HWCAP for the guest: CPUID.1:EDX of the guest CPU model.
@@ -213,7 +213,7 @@ pub fn init_vcpu(vcpu: &VcpuFd, shim: &ShimImage, cr3: u64) -> Result<(), VmmErr
         // SFMASK: TF | DF | IF | IOPL | AC | NT, as Linux.
         kvm_msr_entry { index: 0xc000_0084, data: 0x47700, ..Default::default() },
     ])
-    .map_err(|_| VmmError::Internal("MSR list".into()))?;
+    .map_err(|_| InternalError::KvmTable("MSR"))?;
     vcpu.set_msrs(&msrs).map_err(|e| VmmError::KvmIoctl("KVM_SET_MSRS", e))?;
     let regs = kvm_regs { rip: shim.iretq(), rsp: kva(FRAME_RIP), rflags: 2, ..Default::default() };
     vcpu.set_regs(&regs).map_err(|e| VmmError::KvmIoctl("KVM_SET_REGS", e))?;

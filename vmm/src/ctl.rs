@@ -18,7 +18,7 @@
 //! created with the VMM user's umask); still, every line is parsed strictly
 //! and a malformed one gets an error reply, never a panic.
 
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use event_manager::{EventManager, EventOps, EventSet, Events, MutEventSubscriber, SubscriberOps};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -242,7 +242,7 @@ impl CtlServer {
     pub fn start(path: &Path, mailbox: Arc<Mailbox>) -> Result<CtlServer, VmmError> {
         let listener = UnixListener::bind(path).map_err(|e| VmmError::Host("binding the control socket", e))?;
         listener.set_nonblocking(true).map_err(|e| VmmError::Host("control socket", e))?;
-        let mut em: EventManager<Server> = EventManager::new().map_err(|e| VmmError::Internal(format!("event manager: {e:?}")))?;
+        let mut em: EventManager<Server> = EventManager::new().map_err(InternalError::EventManager)?;
         em.add_subscriber(Server { listener, conns: HashMap::new(), mailbox: mailbox.clone() });
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -274,12 +274,12 @@ impl Drop for CtlServer {
 /// The client side: sends one command, returns the reply.
 pub fn request(path: &Path, cmd: &Command) -> Result<Reply, VmmError> {
     let mut s = UnixStream::connect(path).map_err(|e| VmmError::Host("connecting to the control socket", e))?;
-    let mut line = serde_json::to_vec(cmd).map_err(|e| VmmError::Internal(e.to_string()))?;
+    let mut line = serde_json::to_vec(cmd).map_err(InternalError::CtlEncode)?;
     line.push(b'\n');
     s.write_all(&line).map_err(|e| VmmError::Host("writing to the control socket", e))?;
     let mut reply = String::new();
     BufReader::new(&s).read_line(&mut reply).map_err(|e| VmmError::Host("reading the control socket", e))?;
-    serde_json::from_str(&reply).map_err(|e| VmmError::Internal(format!("bad reply from the VMM: {e}: {reply:?}")))
+    serde_json::from_str(&reply).map_err(|source| InternalError::CtlReply { source, reply: reply.clone() }.into())
 }
 
 /// `vmm ctl SOCKET unplug NAME | plug NAME PATH [SIZE] | devices`.

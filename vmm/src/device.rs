@@ -15,7 +15,7 @@
 //!
 //! This is one of the few files with `unsafe`; each block names its invariant.
 
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use kvm_bindings::kvm_userspace_memory_region;
 use kvm_ioctls::VmFd;
 use std::fs::{File, OpenOptions};
@@ -210,7 +210,7 @@ impl Windows {
             || !gpa.is_multiple_of(WINDOW_ALIGN)
             || !(FIRST_DEVICE_SLOT..MAX_SLOT).contains(&slot)
         {
-            return Err(VmmError::Internal(format!("window allocator at {gpa:#x}, slot {slot}: not a valid state")));
+            return Err(InternalError::WindowAllocator { gpa, slot }.into());
         }
         Ok(Windows { next_gpa: gpa, next_slot: slot })
     }

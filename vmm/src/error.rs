@@ -33,7 +33,58 @@ pub enum VmmError {
     #[error("the guest kernel failed")]
     Kernel(#[from] crate::kernel::KernelError),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[from] InternalError),
+    /// A benchmark could not measure (its guest or a step of it failed).
+    #[error("benchmark failed: {0}")]
+    Bench(String),
+}
+
+/// Failures of the VMM itself (a bug, or a host facility that failed in a
+/// way no user input explains). Each says what went wrong; status 1.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error("the engine could not be set up: {0}")]
+    EngineSetup(#[source] guest_mm::engine::EngineError),
+    #[error("encoding the snapshot state: {0}")]
+    SnapshotEncode(#[source] bincode::Error),
+    #[error("checkpoint devices do not match the engine image: {0}")]
+    CheckpointDevices(String),
+    #[error("{windows} windows for {plugged} plugged devices")]
+    WindowCount { windows: usize, plugged: usize },
+    #[error("window {0} is not where the checkpoint had it")]
+    WindowMoved(String),
+    #[error("window allocator at {gpa:#x}, slot {slot}: not a valid state")]
+    WindowAllocator { gpa: u64, slot: u32 },
+    #[error("a PTE batch ran out of chunks")]
+    NoBatchChunk,
+    #[error("injected internal error (testing aid --inject vmm-internal-error)")]
+    Injected,
+    #[error("bare exits are measured on a fresh machine only")]
+    BareExitsNotFresh,
+    #[error("bare-exit loop: unexpected exit {0}")]
+    BareExitUnexpected(String),
+    #[error("KVM's {0} table could not be built")]
+    KvmTable(&'static str),
+    #[error("the scenario runner is missing from the guest image")]
+    NoScenarioRunner,
+    #[error("cannot extract the scenario runner: {0}")]
+    ScenarioRunnerExtract(String),
+    #[error("a child runner panicked")]
+    ChildPanicked,
+    #[error("dirty scan of RAM that is not a copy-on-write view")]
+    DirtyScanNotCopyOnWrite,
+    #[error("dirty range {start:#x}..{end:#x} outside guest RAM")]
+    DirtyRangeOutside { start: u64, end: u64 },
+    #[error("event manager: {0:?}")]
+    EventManager(event_manager::Error),
+    #[error("encoding a control request: {0}")]
+    CtlEncode(#[source] serde_json::Error),
+    #[error("bad reply from the VMM: {source}: {reply:?}")]
+    CtlReply {
+        #[source]
+        source: serde_json::Error,
+        reply: String,
+    },
 }
 
 fn kvm_hint(errno: i32) -> String {

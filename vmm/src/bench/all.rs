@@ -307,9 +307,9 @@ fn run_one(name: &str, args: &[&str]) -> Result<Value, VmmError> {
     let o =
         Command::new(exe).args(["bench", name]).args(args).arg("--json").output().map_err(|e| VmmError::Host("spawning vmm bench", e))?;
     if !o.status.success() {
-        return Err(VmmError::Internal(format!("vmm bench {name} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr))));
+        return Err(VmmError::Bench(format!("vmm bench {name} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr))));
     }
-    serde_json::from_slice(&o.stdout).map_err(|e| VmmError::Internal(format!("vmm bench {name} printed no JSON: {e}")))
+    serde_json::from_slice(&o.stdout).map_err(|e| VmmError::Bench(format!("vmm bench {name} printed no JSON: {e}")))
 }
 
 /// `vmm bench all [--markdown] [--update FILE] [--only NAME,...]`.

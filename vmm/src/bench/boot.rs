@@ -31,7 +31,7 @@ fn spawn(args: &[&str]) -> Result<Duration, VmmError> {
         Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().map_err(|e| VmmError::Host("spawning vmm", e))?;
     let dt = t.elapsed();
     if !st.success() {
-        return Err(VmmError::Internal(format!("`vmm {}` failed: {st}", args.join(" "))));
+        return Err(VmmError::Bench(format!("`vmm {}` failed: {st}", args.join(" "))));
     }
     Ok(dt)
 }
@@ -89,6 +89,6 @@ pub fn floor_process() -> Result<i32, VmmError> {
     vcpu.set_regs(&r).map_err(|e| VmmError::KvmIoctl("KVM_SET_REGS", e))?;
     match vcpu.run() {
         Ok(VcpuExit::IoOut(0x10, _)) => Ok(0),
-        other => Err(VmmError::Internal(format!("floor VM: unexpected exit {other:?}"))),
+        other => Err(VmmError::Bench(format!("floor VM: unexpected exit {other:?}"))),
     }
 }

@@ -154,7 +154,7 @@ fn sample(out: &mut Vec<Duration>, one: impl FnMut() -> Result<Duration, VmmErro
 fn done<T>(o: Outcome<SysResult<T>>, what: &str) -> Result<T, VmmError> {
     let (r, updates) = o.split();
     let _ = updates.into_parts();
-    r.map_err(|e| VmmError::Internal(format!("engine {what} failed: {e:?}")))
+    r.map_err(|e| VmmError::Bench(format!("engine {what} failed: {e:?}")))
 }
 
 fn new_engine() -> Result<Engine<Mem>, VmmError> {
@@ -167,13 +167,13 @@ fn new_engine() -> Result<Engine<Mem>, VmmError> {
         fault_around: FaultAround { file_pages: 16, anon_pages: ANON_FAULT_AROUND },
         limits: Limits::default(),
     };
-    Engine::new(mem, config).map_err(|e| VmmError::Internal(format!("engine: {e}")))
+    Engine::new(mem, config).map_err(|e| VmmError::Bench(format!("engine: {e}")))
 }
 
 fn new_space(eng: &mut Engine<Mem>) -> Result<AsId, VmmError> {
     let (r, updates) = eng.create_space().split();
     let _ = updates.into_parts();
-    r.map_err(|e| VmmError::Internal(format!("engine create_space: {e}")))
+    r.map_err(|e| VmmError::Bench(format!("engine create_space: {e}")))
 }
 
 /// A populated private RW anonymous mapping of `pages` in the engine.
@@ -405,11 +405,11 @@ pub fn command(runs: u32, json: bool) -> Result<i32, VmmError> {
             let t = Instant::now();
             let child = done(eng.fork(fp), "fork")?;
             let dt = t.elapsed();
-            eng.destroy_space(child).map_err(|e| VmmError::Internal(format!("engine destroy_space: {e}")))?;
+            eng.destroy_space(child).map_err(|e| VmmError::Bench(format!("engine destroy_space: {e}")))?;
             Ok(dt)
         })?;
         // Timings of a broken engine would mean nothing.
-        eng.check_invariants().map_err(|e| VmmError::Internal(format!("engine invariants after the bench: {e:?}")))?;
+        eng.check_invariants().map_err(|e| VmmError::Bench(format!("engine invariants after the bench: {e:?}")))?;
     }
 
     let all = [&mut mmap, &mut mprotect, &mut guard1, &mut guard512, &mut fork];

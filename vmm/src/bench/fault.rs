@@ -59,7 +59,7 @@ fn timed_run_host(spec: &BootSpec) -> Result<(Duration, u64, Duration), VmmError
     let end = m.run(Duration::from_secs(120))?;
     let dt = t.elapsed();
     if end != Ending::Exited(0) {
-        return Err(VmmError::Internal(format!("benchmark guest {} ended with {end:?}", spec.program)));
+        return Err(VmmError::Bench(format!("benchmark guest {} ended with {end:?}", spec.program)));
     }
     Ok((dt, m.kernel.stats.faults, m.stats.host_time))
 }

@@ -118,7 +118,7 @@ fn checkpoint(memory: u64, touched: u64) -> Result<(Base, f64), VmmError> {
     m.checkpoint = CheckpointMode::Stop;
     let end = m.run(Duration::from_secs(600))?;
     if end != Ending::Checkpoint {
-        return Err(VmmError::Internal(format!("forkvm did not reach its checkpoint: {end:?}")));
+        return Err(VmmError::Bench(format!("forkvm did not reach its checkpoint: {end:?}")));
     }
     let parent_rss = rss().0.saturating_sub(before) as f64 / (1 << 20) as f64;
     let base = Base::from_machine(&m, "forkvm", &Default::default())?;
@@ -233,7 +233,7 @@ fn restore_in_new_process(dir: &std::path::Path) -> Result<f64, VmmError> {
         .map_err(|e| VmmError::Host("spawning vmm restore", e))?;
     let err = String::from_utf8_lossy(&o.stderr);
     let j: serde_json::Value = err.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
-    j["restore_ms"].as_f64().ok_or_else(|| VmmError::Internal(format!("vmm restore --lazy printed no restore_ms: {err}")))
+    j["restore_ms"].as_f64().ok_or_else(|| VmmError::Bench(format!("vmm restore --lazy printed no restore_ms: {err}")))
 }
 
 fn disk_usage(dir: &std::path::Path) -> u64 {
@@ -245,7 +245,7 @@ fn expect_pause(e: Ending) -> Result<(), VmmError> {
     if e == Ending::Checkpoint {
         Ok(())
     } else {
-        Err(VmmError::Internal(format!("the child did not pause after its writes: {e:?}")))
+        Err(VmmError::Bench(format!("the child did not pause after its writes: {e:?}")))
     }
 }
 

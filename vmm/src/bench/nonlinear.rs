@@ -76,7 +76,7 @@ fn plan() -> Vec<(usize, usize)> {
 }
 
 fn err(what: &str) -> VmmError {
-    VmmError::Internal(format!("bench nonlinear: {what}"))
+    VmmError::Bench(format!("bench nonlinear: {what}"))
 }
 
 struct Round {

@@ -55,7 +55,7 @@ fn pmem(pages: u64) -> PmemSpec {
 
 fn boot_with_device(program_args: Vec<String>, pages: u64) -> Result<Machine, VmmError> {
     let mut m = Machine::boot(crate::vm::open_kvm()?, &spec("pmem", program_args)?)?;
-    m.plug(&pmem(pages)).map_err(|e| VmmError::Internal(e.to_string()))?;
+    m.plug(&pmem(pages)).map_err(|e| VmmError::Bench(e.to_string()))?;
     Ok(m)
 }
 
@@ -76,7 +76,7 @@ pub fn command(runs: u32, json: bool) -> Result<i32, VmmError> {
             for _ in 0..runs {
                 let mut m = boot_with_device(vec!["chain".into(), procs.to_string(), pages.to_string()], 512)?;
                 m.run(Duration::from_secs(60))?;
-                let rep = m.hot.stats.reports.first().ok_or_else(|| VmmError::Internal("the guest did not unplug".into()))?;
+                let rep = m.hot.stats.reports.first().ok_or_else(|| VmmError::Bench("the guest did not unplug".into()))?;
                 zapped = rep.zapped;
                 rv.push(Duration::from_nanos(rep.revoke_ns));
                 tx.push(Duration::from_nanos(rep.total_ns));
@@ -117,8 +117,8 @@ pub fn command(runs: u32, json: bool) -> Result<i32, VmmError> {
             }
         });
         m.run(Duration::from_secs(60))?;
-        let reply = client.join().ok().flatten().ok_or_else(|| VmmError::Internal("no reply to the unplug".into()))?;
-        let us = reply["request_to_resume_us"].as_f64().ok_or_else(|| VmmError::Internal(format!("unplug failed: {reply}")))?;
+        let reply = client.join().ok().flatten().ok_or_else(|| VmmError::Bench("no reply to the unplug".into()))?;
+        let us = reply["request_to_resume_us"].as_f64().ok_or_else(|| VmmError::Bench(format!("unplug failed: {reply}")))?;
         resume.push(Duration::from_secs_f64(us / 1e6));
         ctl_tx.push(Duration::from_nanos(reply["total_ns"].as_u64().unwrap_or(0)));
     }

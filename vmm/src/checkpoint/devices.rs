@@ -15,7 +15,7 @@
 //! before a VM uses it (`DeviceState::check`).
 
 use crate::device::{self, BackingSource, Placement, Window, Windows};
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use crate::hotplug::{Hotplug, Unplugged};
 use guest_mm::objects::{DeviceState as ObjState, ObjectKind, ObjectTable};
 use guest_mm::ObjectId;
@@ -191,13 +191,13 @@ pub fn engine_memory(ram: &GuestMemoryMmap, windows: &[Window]) -> Result<GuestM
 /// allocator where the checkpoint left it.
 pub fn install(hot: &mut Hotplug, devices: DeviceState, windows: Vec<Window>) -> Result<(), VmmError> {
     if windows.len() != devices.plugged.len() {
-        return Err(VmmError::Internal(format!("{} windows for {} plugged devices", windows.len(), devices.plugged.len())));
+        return Err(InternalError::WindowCount { windows: windows.len(), plugged: devices.plugged.len() }.into());
     }
     hot.windows = Windows::resume_at(devices.next)?;
     hot.unplugged = devices.unplugged;
     for (w, s) in windows.into_iter().zip(devices.plugged) {
         if (w.gpa, w.size, w.slot) != (s.place.gpa, s.place.size, s.place.slot) {
-            return Err(VmmError::Internal(format!("window {} is not where the checkpoint had it", w.name)));
+            return Err(InternalError::WindowMoved(w.name.clone()).into());
         }
         hot.adopt(w, s.obj);
     }

@@ -19,7 +19,7 @@ mod exits;
 use crate::batch::{self, BATCH_CONTINUE_PORT};
 use crate::boot;
 use crate::elf::Elf;
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use crate::kernel::fs::console::Console;
 use crate::kernel::process::FpuState;
 use crate::kernel::signal::frame::user_rflags;
@@ -269,7 +269,7 @@ impl Machine {
                 }
             },
         };
-        let engine = Engine::new(mem, config).map_err(|e| VmmError::Internal(e.to_string()))?;
+        let engine = Engine::new(mem, config).map_err(InternalError::EngineSetup)?;
         let console = if spec.capture { Console::Capture(Vec::new(), Vec::new()) } else { Console::Inherit };
         let mut kernel = Kernel::new(engine, console);
         kernel.max_procs = crate::kernel::max_threads_for_ram(spec.memory);
@@ -371,7 +371,7 @@ impl Machine {
     ) -> Result<Machine, VmmError> {
         let shim = ShimImage::parse(crate::images::SHIM).map_err(|e| VmmError::Image(e.to_string()))?;
         let crate::checkpoint::VmState { kernel, engine, mut regs, fpu, devices, .. } = state;
-        devices.check(engine.objects()).map_err(|e| VmmError::Internal(format!("checkpoint devices: {e}")))?;
+        devices.check(engine.objects()).map_err(InternalError::CheckpointDevices)?;
         let engine = Engine::from_image(crate::checkpoint::devices::engine_memory(&vm.ram.mem, &windows)?, engine);
         let mut kernel = Kernel::from_image(engine, kernel, console);
         kernel.max_procs = crate::kernel::max_threads_for_ram(vm.ram.size);
@@ -489,7 +489,7 @@ impl Machine {
     }
 
     fn load_next_chunk(&mut self) -> Result<(), VmmError> {
-        let chunk = self.chunks.pop().ok_or_else(|| VmmError::Internal("no batch chunk left".into()))?;
+        let chunk = self.chunks.pop().ok_or(InternalError::NoBatchChunk)?;
         self.vm.ram.mem.write_slice(&chunk, GuestAddress(self.shim.batch_pa())).map_err(guest_err)
     }
 
@@ -652,9 +652,7 @@ impl Machine {
         let third_syscall = matches!(trap, Trap::Syscall { .. }) && self.kernel.stats.syscalls >= 2;
         match f {
             VmmFault::Panic if third_syscall => panic!("injected VMM panic (testing aid --inject vmm-panic)"),
-            VmmFault::InternalError if third_syscall => {
-                Err(VmmError::Internal("injected internal error (testing aid --inject vmm-internal-error)".into()))
-            }
+            VmmFault::InternalError if third_syscall => Err(InternalError::Injected.into()),
             VmmFault::Livelock if matches!(trap, Trap::Exception { vector: 14, .. }) => {
                 self.prepare_entry()?;
                 Ok(true)
@@ -668,7 +666,7 @@ impl Machine {
     pub fn measure_bare_exits(&mut self, n: u64) -> Result<Duration, VmmError> {
         const PORT: u16 = 0xd1;
         if !self.chunks.is_empty() || self.stats.exits != 0 {
-            return Err(VmmError::Internal("bare exits are measured on a fresh machine only".into()));
+            return Err(InternalError::BareExitsNotFresh.into());
         }
         let code = [0xe6, PORT as u8, 0xeb, 0xfc]; // 1: out PORT, al ; jmp 1b
         self.vm.ram.mem.write_slice(&code, GuestAddress(self.shim.batch_pa())).map_err(guest_err)?;
@@ -679,7 +677,7 @@ impl Machine {
         for _ in 0..n {
             match self.vcpu.run() {
                 Ok(VcpuExit::IoOut(p, _)) if p == PORT => {}
-                other => return Err(VmmError::Internal(format!("bare-exit loop: unexpected exit {other:?}"))),
+                other => return Err(InternalError::BareExitUnexpected(format!("{other:?}")).into()),
             }
         }
         let dt = t.elapsed();

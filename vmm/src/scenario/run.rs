@@ -9,7 +9,7 @@
 
 use super::compile::Compiled;
 use super::trace::Trace;
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use crate::machine::{BootSpec, Ending, Machine};
 use guest_mm::FaultAround;
 use std::os::unix::fs::PermissionsExt;
@@ -33,7 +33,7 @@ pub fn inject(rule: Option<crate::cli::ScenarioInject>) {
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn runner_image() -> Result<&'static [u8], VmmError> {
-    crate::images::program("scenario").ok_or_else(|| VmmError::Internal("the scenario runner is missing from the guest image".into()))
+    crate::images::program("scenario").ok_or(InternalError::NoScenarioRunner.into())
 }
 
 /// Runs `prog` in a fresh microVM; returns its trace.
@@ -77,7 +77,7 @@ fn native_runner() -> Result<&'static PathBuf, VmmError> {
         Ok(exe)
     })
     .as_ref()
-    .map_err(|e| VmmError::Internal(format!("cannot extract the scenario runner: {e}")))
+    .map_err(|e| InternalError::ScenarioRunnerExtract(e.clone()).into())
 }
 
 /// Runs `prog` as a native process on the host kernel; returns its trace.

@@ -25,7 +25,7 @@
 //! lazy one). Little-endian throughout.
 
 use crate::checkpoint::VmState;
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use bincode::Options;
 use std::path::Path;
 
@@ -86,7 +86,7 @@ fn codec() -> impl Options {
 
 /// state.bin's bytes for `p`.
 pub fn encode(p: &Payload) -> Result<Vec<u8>, VmmError> {
-    let body = codec().serialize(p).map_err(|e| VmmError::Internal(format!("encoding the snapshot state: {e}")))?;
+    let body = codec().serialize(p).map_err(InternalError::SnapshotEncode)?;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());

@@ -12,7 +12,7 @@ use super::{Base, NoCheckpoint, ResetLoop};
 use crate::checkpoint::devices::DeviceModes;
 use crate::cli::{ForkArgs, Inject};
 use crate::device::PmemSpec;
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use crate::kernel::console::Console;
 use crate::machine::Ending;
 use crate::run;
@@ -128,7 +128,7 @@ fn children(a: &ForkArgs, base: &Base, timeout: Duration, checkpoint_ms: f64, ch
             });
         }
     });
-    let mut done = done.into_inner().map_err(|_| VmmError::Internal("a child runner panicked".into()))?;
+    let mut done = done.into_inner().map_err(|_| InternalError::ChildPanicked)?;
     done.sort_by_key(|(i, _, _)| *i);
     let mut reports = Vec::new();
     let mut status = 0;

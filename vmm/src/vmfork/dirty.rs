@@ -11,7 +11,7 @@
 //! host, see docs/vmfork.md) sees only guest writes, not the VMM's, so it
 //! is not used. One of the few files with `unsafe`.
 
-use crate::error::VmmError;
+use crate::error::{InternalError, VmmError};
 use crate::vm::{GuestRam, RamView};
 use std::os::fd::AsRawFd;
 
@@ -55,7 +55,7 @@ const PAGEMAP_SCAN: u64 = (3 << 30) | ((std::mem::size_of::<PmScanArg>() as u64)
 /// The pages of `ram` that are private copies (written since the fork).
 pub fn scan(ram: &GuestRam, pagemap: &std::fs::File) -> Result<Vec<Range>, VmmError> {
     if ram.view != RamView::PrivateCopyOnWrite {
-        return Err(VmmError::Internal("dirty scan of RAM that is not a copy-on-write view".into()));
+        return Err(InternalError::DirtyScanNotCopyOnWrite.into());
     }
     let base = ram.host_base()? as u64;
     let end = base + ram.size;
@@ -97,7 +97,7 @@ pub fn revert(ram: &GuestRam, ranges: &[Range]) -> Result<(), VmmError> {
     let base = ram.host_base()?;
     for r in ranges {
         if r.end > ram.size || r.start >= r.end {
-            return Err(VmmError::Internal(format!("dirty range {r:?} outside guest RAM")));
+            return Err(InternalError::DirtyRangeOutside { start: r.start, end: r.end }.into());
         }
         // SAFETY: the range lies inside the VMM's private mapping of guest RAM
         // (checked above); MADV_DONTNEED there only drops private copies, which
