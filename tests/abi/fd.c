@@ -73,10 +73,14 @@ static void dups(void)
 	close_from_3();
 }
 
-/* F_SETOWN and friends: the owner is recorded per open file description. */
-static void owners(void)
+/* F_SETOWN and friends: the owner is recorded per open file description.
+   Run in a child with a process group of its own: the group the test
+   harness runs us in is not ours to rely on (natively it varies with how
+   the suite runs), and the VM's process 1 leads a session (no setpgid). */
+static int owners_child(void)
 {
 	struct f_owner_ex o;
+	CHECK_OK("setpgid(0, 0)", setpgid(0, 0));
 	int fd = CHECK("dup(1) for the owner calls", syscall(SYS_dup, 1));
 	CHECK("F_GETOWN unset", sys_fcntl(fd, F_GETOWN, 0));
 	CHECK("F_GETOWN_EX unset", sys_fcntl(fd, F_GETOWN_EX, (long)&o));
@@ -88,7 +92,9 @@ static void owners(void)
 	int dup_fd = CHECK("dup of it", syscall(SYS_dup, fd));
 	SHOW("the dup shares the owner", sys_fcntl(dup_fd, F_GETOWN, 0) == getpid());
 	CHECK("F_SETOWN -getpgrp()", sys_fcntl(fd, F_SETOWN, -getpgrp()));
-	SHOW("F_GETOWN is -getpgrp()", sys_fcntl(fd, F_GETOWN, 0) == -getpgrp());
+	/* F_GETOWN would now return -pgrp, which a pgrp below 4096 (the VM's
+	   pids are small) turns into an "error" in syscall(2): fcntl(2), BUGS.
+	   F_GETOWN_EX is how to read it. */
 	CHECK("F_GETOWN_EX of a group", sys_fcntl(fd, F_GETOWN_EX, (long)&o));
 	printf("group owner: type %d (F_OWNER_PGRP %d)\n", o.type, F_OWNER_PGRP);
 	CHECK("F_SETOWN of no such process", sys_fcntl(fd, F_SETOWN, 999999));
@@ -111,6 +117,12 @@ static void owners(void)
 	CHECK("F_SETSIG -1", sys_fcntl(fd, F_SETSIG, -1));
 	CHECK("F_SETSIG 0", sys_fcntl(fd, F_SETSIG, 0));
 	close_from_3();
+	return 0;
+}
+
+static void owners(void)
+{
+	abi_in_child("owner calls in a child with its own process group", owners_child);
 }
 
 static void fcntls(void)

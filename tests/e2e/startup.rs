@@ -64,6 +64,127 @@ fn a_write_to_a_pipe_whose_reader_left_is_sigpipe_as_natively() {
     assert_eq!(guest, host, "with SIGPIPE ignored");
 }
 
+/// Runs `cmd` with `input` written to its stdin piece by piece, `delay`
+/// apart (then stdin closes); returns the exit code and stdout.
+fn with_input(mut cmd: Command, input: &[&[u8]], delay: std::time::Duration) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("spawning");
+    let mut stdin = child.stdin.take().unwrap();
+    let pieces: Vec<Vec<u8>> = input.iter().map(|p| p.to_vec()).collect();
+    let writer = std::thread::spawn(move || {
+        for p in pieces {
+            std::thread::sleep(delay);
+            if stdin.write_all(&p).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let st = child.wait().unwrap();
+    writer.join().unwrap();
+    (st.code(), out)
+}
+
+fn vm_command(exe: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vmm"));
+    c.args(["run", "-q", "--elf", exe, "--"]).args(args);
+    c
+}
+
+#[test]
+fn the_guest_reads_the_vmms_stdin_as_natively_waiting_for_input_that_comes_later() {
+    require_busybox();
+    let quick = std::time::Duration::ZERO;
+    // All at once, then end of file.
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let mut native = Command::new(BUSYBOX);
+    native.arg("md5sum");
+    let host = with_input(native, &[&big], quick);
+    assert_eq!(with_input(vm_command(BUSYBOX, &["md5sum"]), &[&big], quick), host);
+    // A shell reading its script from stdin.
+    let script: &[&[u8]] = &[b"echo one; x=3\n", b"echo $((x+1))\n", b"exit 5\n"];
+    let mut native = Command::new(BUSYBOX);
+    native.arg("sh");
+    let host = with_input(native, script, quick);
+    assert_eq!(host, (Some(5), "one\n4\n".into()));
+    assert_eq!(with_input(vm_command(BUSYBOX, &["sh"]), script, quick), host);
+    // Input that arrives while the reader waits: it sleeps (no busy loop, no
+    // end of file) until each piece comes.
+    let late: &[&[u8]] = &[b"first\n", b"second\n"];
+    let mut native = Command::new(BUSYBOX);
+    native.arg("cat");
+    let host = with_input(native, late, std::time::Duration::from_millis(150));
+    assert_eq!(host, (Some(0), "first\nsecond\n".into()));
+    assert_eq!(with_input(vm_command(BUSYBOX, &["cat"]), late, std::time::Duration::from_millis(150)), host);
+}
+
+/// O_NONBLOCK on an empty stdin, then blocking reads interrupted by a
+/// signal with and without SA_RESTART.
+const STDIN_PROGRAM: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void on_usr1(int s) { (void)s; }
+static void poke_parent_later(void) {
+    if (fork() == 0) { usleep(50000); kill(getppid(), SIGUSR1); _exit(0); }
+}
+int main(void) {
+    char b[64];
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int fl = fcntl(0, F_GETFL);
+    fcntl(0, F_SETFL, fl | O_NONBLOCK);
+    long r = read(0, b, sizeof b);
+    printf("non-blocking read of an empty stdin: %ld %s\n", r, r < 0 ? strerror(errno) : "");
+    fcntl(0, F_SETFL, fl);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    poke_parent_later();
+    r = read(0, b, sizeof b);
+    printf("read interrupted by a handler without SA_RESTART: %ld %s\n", r, r < 0 ? strerror(errno) : "");
+    wait(NULL);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    poke_parent_later();
+    r = read(0, b, 3);
+    printf("with SA_RESTART the read goes on and gets: %ld [%.*s]\n", r, (int)(r > 0 ? r : 0), b);
+    wait(NULL);
+    r = read(0, b, sizeof b);
+    printf("the rest: %ld [%.*s]\n", r, (int)(r > 0 ? r : 0), b);
+    r = read(0, (void *)8, sizeof b);
+    printf("a bad buffer: %ld %s\n", r, r < 0 ? strerror(errno) : "");
+    r = read(0, b, sizeof b);
+    printf("the input a bad buffer did not consume: %ld [%.*s]\n", r, (int)(r > 0 ? r : 0), b);
+    r = read(0, b, sizeof b);
+    printf("end of file: %ld\n", r);
+    return 0;
+}
+"#;
+
+#[test]
+fn stdin_reads_honour_o_nonblock_signals_sa_restart_and_bad_buffers_as_natively() {
+    let exe = cc("stdinprog", STDIN_PROGRAM, &["-static", "-O1"]);
+    // The input comes 300 ms apart: after the non-blocking read and the
+    // interrupted one (50 ms), during the restarted one.
+    let input: &[&[u8]] = &[b"abcdef", b"xyz"];
+    let gap = std::time::Duration::from_millis(300);
+    let host = with_input(Command::new(&exe), input, gap);
+    assert!(host.1.contains("Resource temporarily unavailable") && host.1.contains("Interrupted system call"), "{host:?}");
+    let vm = with_input(vm_command(exe.to_str().unwrap(), &[]), input, gap);
+    assert_eq!(vm, host);
+}
+
 /// The syscall names of a trace, without the exec itself and the signal
 /// and exit lines.
 fn call_names(trace: &str) -> Vec<String> {

@@ -82,9 +82,10 @@ pub enum RunEnd {
 pub enum Step {
     /// Run the (possibly different) current process with the registers given back.
     Resume,
-    /// Nothing can run before the monotonic clock reads `until` (ns): sleep,
-    /// then call `resume_after_idle`.
-    Idle { until: u64 },
+    /// Nothing can run before the monotonic clock reads `until` (ns), or,
+    /// with `input`, before the VMM's stdin has data: sleep until one of
+    /// them, then call `resume_after_idle`.
+    Idle { until: Option<u64>, input: bool },
     /// The current process asked for something only the VMM can do; its
     /// result goes back through `complete_vmm` (RIP is past the call).
     Vmm(VmmRequest),

@@ -74,6 +74,10 @@ pub enum Wait {
     Yield,
     /// vfork: until the child exits.
     Vfork { child: Pid },
+    /// A read of the console's stdin: until the VMM's stdin has data or is at
+    /// end of file; the call then runs again (pipe_read and n_tty_read sleep
+    /// inside the call; running it again is the same to the program).
+    Input,
 }
 
 /// Scheduling state.

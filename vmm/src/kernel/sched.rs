@@ -16,6 +16,7 @@
 
 use super::process::{Pid, RunState, Wait};
 use super::{Cpu, Kernel, KernelError, RunEnd, Step};
+use guest_mm::Errno;
 use kvm_bindings::kvm_regs;
 
 impl Kernel {
@@ -49,7 +50,9 @@ impl Kernel {
                 Wait::Yield => Some(0),
                 // The child is gone (reaped or a zombie): the parent goes on with its pid.
                 Wait::Vfork { child } => self.procs.get(&child).is_none_or(|c| c.is_zombie()).then_some(child as u64),
-                Wait::Sleep { .. } | Wait::Signal => None,
+                // The call runs again now that it will not block.
+                Wait::Input if self.console.input_ready() => Some(Errno::ERESTARTNOINTR.as_return() as u64),
+                Wait::Sleep { .. } | Wait::Signal | Wait::Input => None,
             };
             if let Some(v) = done {
                 let p = self.procs.get_mut(&pid).expect("listed");
@@ -86,8 +89,9 @@ impl Kernel {
                 _ => None,
             })
             .min();
-        if let Some(until) = deadline {
-            return Ok(Step::Idle { until });
+        let input = self.procs.values().any(|p| p.state == RunState::Blocked(Wait::Input));
+        if deadline.is_some() || input {
+            return Ok(Step::Idle { until: deadline, input });
         }
         let stuck: Vec<String> =
             self.procs.values().filter(|p| !p.is_zombie()).map(|p| format!("pid {} ({}) {}", p.pid, p.name, describe(p.state))).collect();
@@ -136,6 +140,7 @@ fn describe(s: RunState) -> &'static str {
         RunState::Blocked(Wait::Sleep { .. }) => "sleeps",
         RunState::Blocked(Wait::Yield) => "yields",
         RunState::Blocked(Wait::Vfork { .. }) => "waits for its vfork child",
+        RunState::Blocked(Wait::Input) => "waits for input",
         RunState::Stopped(_) => "is stopped",
         RunState::Runnable => "is runnable",
         RunState::Zombie(_) => "is a zombie",

@@ -444,6 +444,9 @@ impl Kernel {
                 let head = self.format_call(&call, Some(*v));
                 return self.emit_result(pid, &format!("{head})"), &Kernel::result_text(call.nr, Some(&call.args), *v));
             }
+            // A console read that waits for input runs again when there is
+            // some; its line is printed then, once, as strace prints it.
+            Control::Block(super::process::Wait::Input) => return,
             Control::Block(_) => {
                 let head = self.format_call(&call, None);
                 if let (Some(t), Some(name)) = (self.strace.as_mut(), table::name(call.nr)) {

@@ -168,7 +168,7 @@ fn sleeping_with_nothing_else_to_run_idles_until_the_deadline() {
     regs.rax = nr::NANOSLEEP;
     [regs.rdi, regs.rsi] = [ts, 0];
     let step = k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
-    let Step::Idle { until } = step else { panic!("{step:?}") };
+    let Step::Idle { until: Some(until), input: false } = step else { panic!("{step:?}") };
     assert!(until >= k.clock.monotonic_ns() + 40_000_000);
     std::thread::sleep(std::time::Duration::from_nanos(until - k.clock.monotonic_ns().min(until)));
     assert_eq!(k.resume_after_idle(&mut regs, &mut NoFpu).unwrap(), Step::Resume);

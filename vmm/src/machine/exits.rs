@@ -52,8 +52,8 @@ impl Machine {
                 Step::Finished(RunEnd::Exited(c)) => return Ok(Some(Ending::Exited(c))),
                 Step::Finished(RunEnd::Killed(r)) => return Ok(Some(Ending::Killed(r))),
                 Step::Finished(RunEnd::Deadlock(why)) => return Ok(Some(Ending::Deadlock(why))),
-                Step::Idle { until } => {
-                    if let Some(end) = self.idle(until)? {
+                Step::Idle { until, input } => {
+                    if let Some(end) = self.idle(until, input)? {
                         return Ok(Some(end));
                     }
                     let mut cpu = VcpuCpu { vcpu: &self.vcpu, initial: &self.initial_fpu };
@@ -82,21 +82,32 @@ impl Machine {
     /// Nothing can run until the kernel's clock reads `until`: the vCPU
     /// thread sleeps on the host (no spinning). A kick (control command)
     /// ends the sleep early to serve it; the watchdog ends the run.
-    fn idle(&mut self, until: u64) -> Result<Option<Ending>, VmmError> {
-        let wake = self.kernel.wake_instant(until);
+    fn idle(&mut self, until: Option<u64>, input: bool) -> Result<Option<Ending>, VmmError> {
+        let wake = until.map(|u| self.kernel.wake_instant(u));
         loop {
             if self.dog_expired() {
                 return Ok(Some(Ending::Timeout { rip: self.ctx.rip }));
             }
             let now = Instant::now();
-            if now >= wake {
+            if wake.is_some_and(|w| now >= w) {
                 return Ok(None);
             }
-            let left = (wake - now).min(std::time::Duration::from_millis(100));
-            let ts = libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long };
-            // SAFETY: nanosleep only reads the timespec we own; an interrupted
-            // sleep (a kick) returns early, which is what we want.
-            unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+            let step = std::time::Duration::from_millis(100);
+            let left = wake.map_or(step, |w| (w - now).min(step));
+            if input {
+                // Sleep until stdin is readable (or the slice ends).
+                let mut p = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+                let ms = left.as_millis().max(1) as libc::c_int;
+                // SAFETY: poll reads and writes the one pollfd we own.
+                if unsafe { libc::poll(&mut p, 1, ms) } != 0 {
+                    return Ok(None);
+                }
+            } else {
+                let ts = libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long };
+                // SAFETY: nanosleep only reads the timespec we own; an interrupted
+                // sleep (a kick) returns early, which is what we want.
+                unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+            }
             if self.hot.mailbox.as_ref().is_some_and(|m| m.pending()) {
                 let replies = self.service_mailbox();
                 Machine::send_replies(replies);

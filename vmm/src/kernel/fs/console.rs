@@ -6,8 +6,11 @@
 //! a process's standard descriptors according to what they are (a terminal,
 //! a pipe, a file, /dev/null); the guest gets the same answers for what the
 //! VMM's descriptors are, asked of the host when the run starts (kinds and
-//! flags) or when the guest asks (terminal state). Reads of fd 0 return end
-//! of file: the VMM's stdin reaching the guest is issue 12's.
+//! flags) or when the guest asks (terminal state). Reads of fd 0 read the
+//! VMM's stdin: what it has, never more than the buffer can take; with
+//! nothing there the reader sleeps (`Wait::Input`, the vCPU loop polls the
+//! host's stdin) or gets EAGAIN with O_NONBLOCK, as a pipe or a terminal
+//! reader does; a captured console's stdin is at end of file.
 
 use guest_mm::Errno;
 use linux_abi::stat::{Stat, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK};
@@ -151,6 +154,45 @@ impl Console {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Whether a read of the guest's stdin would not block: the VMM's stdin
+    /// has data, is at end of file, or is not readable at all (a read then
+    /// fails at once). A captured console's stdin is always at end of file.
+    pub fn input_ready(&self) -> bool {
+        match self {
+            Console::Inherit => {
+                let mut p = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+                // SAFETY: poll reads and writes the one pollfd we own; a zero
+                // timeout never blocks.
+                let r = unsafe { libc::poll(&mut p, 1, 0) };
+                r != 0
+            }
+            Console::Capture(..) => true,
+        }
+    }
+
+    /// Reads what the VMM's stdin has, at most `buf.len()` bytes (call only
+    /// when `input_ready`, so that it does not block). 0 is end of file.
+    pub fn read_input(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        match self {
+            Console::Inherit => loop {
+                // SAFETY: read writes at most `buf.len()` bytes into the
+                // buffer we own.
+                let r = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+                if r >= 0 {
+                    return Ok(r as usize);
+                }
+                match std::io::Error::last_os_error().raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    // A closed or write-only stdin reads as end of file.
+                    Some(libc::EBADF) => return Ok(0),
+                    Some(libc::EAGAIN) => return Err(Errno::EAGAIN),
+                    _ => return Err(Errno::EIO),
+                }
+            },
+            Console::Capture(..) => Ok(0),
         }
     }
 

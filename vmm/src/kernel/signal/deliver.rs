@@ -87,6 +87,8 @@ impl Kernel {
                 _ => Errno::ERESTARTSYS,
             },
             Wait::Signal => Errno::ERESTARTNOHAND,
+            // A read that would sleep (pipe_read, n_tty_read): -ERESTARTSYS.
+            Wait::Input => Errno::ERESTARTSYS,
             Wait::Yield => return,
             // The vfork parent is killable only (TASK_KILLABLE): other signals wait.
             Wait::Vfork { .. } if self.procs[&pid].sig.pending.set & Signal::SIGKILL.bit() == 0 => return,

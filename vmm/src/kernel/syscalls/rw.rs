@@ -52,7 +52,24 @@ fn seekable(cx: &Ctx<'_>, kind: &FileKind) -> bool {
 /// Reads up to `len` bytes at `off` of the file into user memory at `buf`.
 fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -> Result<usize, Errno> {
     match kind {
-        FileKind::Console(Stdio::In) => Ok(0),
+        FileKind::Console(Stdio::In) => {
+            // Only what is there: a later segment of a readv does not wait.
+            if len == 0 || !cx.k.console.input_ready() {
+                return Ok(0);
+            }
+            // Consume no more input than the buffer can take: pipe_read
+            // leaves in the pipe what it could not copy. Writing the buffer's
+            // own bytes back finds its writable prefix without changing it.
+            let mut old = vec![0u8; len.min(CHUNK)];
+            let readable = cx.read_user_prefix(buf, &mut old)?;
+            let room = if readable == 0 { 0 } else { cx.write_user_prefix(buf, &old[..readable])? };
+            if room == 0 {
+                return Err(Errno::EFAULT);
+            }
+            let mut data = vec![0u8; room];
+            let n = cx.k.console.read_input(&mut data)?;
+            cx.write_user_prefix(buf, &data[..n])
+        }
         // Reading stdout/stderr opened read-write (a terminal): end of file too.
         FileKind::Console(_) => Ok(0),
         FileKind::Generated(data) => {
@@ -212,6 +229,14 @@ fn rw(cx: &mut Ctx<'_>, dir: Dir, n: u32, segs: Segs, at: Option<u64>) -> SysRes
         return Err(Errno::EINVAL);
     }
     let segs = if dir == Dir::Write && matches!(kind, FileKind::Object(_)) { fsize_limit(cx, start, segs)? } else { segs };
+    // A read of the console's stdin with nothing there yet: EAGAIN for a
+    // non-blocking descriptor, else the process sleeps until there is.
+    if dir == Dir::Read && kind == FileKind::Console(Stdio::In) && segs.iter().any(|s| s.1 > 0) && !cx.k.console.input_ready() {
+        if flags & linux_abi::fcntl::O_NONBLOCK != 0 {
+            return Err(Errno::EAGAIN);
+        }
+        return Ok(super::Control::Block(crate::kernel::process::Wait::Input));
+    }
     let (done, end) = transfer(cx, dir, &kind, start, &segs)?;
     if at.is_none() && !matches!(kind, FileKind::Console(_)) {
         set_offset(cx, id, end);

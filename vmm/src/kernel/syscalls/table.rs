@@ -76,7 +76,7 @@ const SIGSET: Arg = a("sigsetsize", K::Ulong);
 
 /// Every implemented call, sorted by number.
 pub static TABLE: &[Syscall] = &[
-    sc!(nr::READ, rw::read, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong)], Int, Full, "Files, memfds, /proc/self/{maps,pagemap}; the console's stdin reads end of file."),
+    sc!(nr::READ, rw::read, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong)], Int, Full, "Files, memfds, /proc/self/{maps,pagemap}; the console's stdin reads the VMM's stdin (blocking, or EAGAIN with O_NONBLOCK)."),
     sc!(nr::WRITE, rw::write, [FD, a("buf", K::InBuf(2)), a("count", K::Ulong)], Int, Full, "The console writes to the VMM's stdout and stderr."),
     sc!(nr::OPEN, file::open, [PATH, a("flags", K::OpenFlags), a("mode", K::Octal)], Int, Partial, "A flat namespace (no directories yet); O_DIRECTORY is ENOTDIR; modes are not kept."),
     sc!(nr::CLOSE, fd::close, [FD], Int, Full, ""),
@@ -239,8 +239,8 @@ threads-max); uname Linux / vmm / 6.18.0 / x86_64; no RTC and no vDSO. A
 program starts with `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
 and `HOME=/` in its environment (`vmm run --env KEY=VALUE` adds or
 replaces), and argv[0] is the path given to `--elf`. Files: a flat
-namespace (directories come with the VFS), the console as stdin (end of
-file), stdout and stderr, /proc/self/maps and /proc/self/pagemap.
+namespace (directories come with the VFS), the console as stdin, stdout
+and stderr (the VMM's own), /proc/self/maps and /proc/self/pagemap.
 ";
 
 /// docs/syscalls.md: gVisor's format, a row per x86-64 call and per extension.
