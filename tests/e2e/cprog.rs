@@ -17,29 +17,15 @@
 //!
 //! # Normalisation of the native run
 //!
-//! This is the one place it is defined (docs/abi.md points here). The native
-//! run gets the environment the microVM documents for its guest:
-//!
-//! - **argv**: argv\[0\] is the absolute path of the binary, exactly the
-//!   string passed to `--elf` (so AT_EXECFN is the same string too), then the
-//!   test's arguments.
-//! - **environment**: exactly `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
-//!   and `HOME=/`, in that order, then the test's `K=V` pairs in order (which
-//!   the microVM gets as `--env K=V`). The binary is started with `execve`
-//!   from `pre_exec`, because `Command` would sort the environment.
-//! - **descriptors**: stdin is /dev/null, stdout and stderr are pipes, and no
-//!   other descriptor is open (everything above 2 is made close-on-exec).
-//! - **current directory**: a fresh, empty, private temporary directory
-//!   (the programs create files there with relative names), removed after.
-//! - **credentials**: the test process's uid, gid and groups (root in CI), as
-//!   the microVM reports the VMM's own, but with no capabilities: an empty
-//!   bounding set, no ambient capabilities, empty permitted, effective and
-//!   inheritable sets (what `setpriv --bounding-set=-all --inh-caps=-all`
-//!   does), so privileged calls fail with EPERM as in the guest. Dropping the
-//!   bounding set needs CAP_SETPCAP: run the tests as root.
-//! - **resource limits**: [`DEFAULT_RLIMITS`], Linux's INIT_RLIMITS for a
-//!   256 MiB machine with threads-max 2048 (the microVM's defaults).
-//! - **signals**: every disposition SIG_DFL, nothing blocked; umask 022.
+//! Defined once, in `vmm::compare::native` (which `vmm compare` uses too;
+//! docs/abi.md points there): argv\[0\] the absolute path of the binary,
+//! exactly the string passed to `--elf`; the guest's environment (`PATH`
+//! and `HOME=/`, then the test's `K=V` pairs, which the microVM gets as
+//! `--env`); stdin /dev/null, stdout and stderr pipes, nothing else open; a
+//! fresh private working directory; the test process's ids with no
+//! capabilities (dropping the bounding set needs root: run the tests as
+//! root); Linux's INIT_RLIMITS for a 256 MiB machine (the microVM's
+//! defaults); every signal SIG_DFL and unblocked; umask 022.
 //!
 //! Not normalised, so the programs never print them: pids, process groups
 //! and sessions (only relations), addresses, times, CPU numbers and counts
@@ -53,10 +39,7 @@
 //! program, the variant, the first differing line and a unified-diff-like hunk.
 #![allow(dead_code)]
 
-use std::ffi::CString;
-use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, Mutex, OnceLock};
@@ -64,28 +47,6 @@ use std::time::Duration;
 
 /// The microVM's default environment, in order.
 pub const DEFAULT_ENV: [(&str, &str); 2] = [("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ("HOME", "/")];
-
-const INF: u64 = libc::RLIM_INFINITY;
-/// (resource, soft, hard): Linux's INIT_RLIMITS for a 256 MiB machine with
-/// threads-max 2048 (RLIMIT_NPROC and RLIMIT_SIGPENDING are threads-max / 2).
-pub const DEFAULT_RLIMITS: [(libc::__rlimit_resource_t, u64, u64); 16] = [
-    (libc::RLIMIT_CPU, INF, INF),
-    (libc::RLIMIT_FSIZE, INF, INF),
-    (libc::RLIMIT_DATA, INF, INF),
-    (libc::RLIMIT_STACK, 8 << 20, INF),
-    (libc::RLIMIT_CORE, 0, INF),
-    (libc::RLIMIT_RSS, INF, INF),
-    (libc::RLIMIT_NPROC, 1024, 1024),
-    (libc::RLIMIT_NOFILE, 1024, 4096),
-    (libc::RLIMIT_MEMLOCK, 8 << 20, 8 << 20),
-    (libc::RLIMIT_AS, INF, INF),
-    (libc::RLIMIT_LOCKS, INF, INF),
-    (libc::RLIMIT_SIGPENDING, 1024, 1024),
-    (libc::RLIMIT_MSGQUEUE, 819200, 819200),
-    (libc::RLIMIT_NICE, 0, 0),
-    (libc::RLIMIT_RTPRIO, 0, 0),
-    (libc::RLIMIT_RTTIME, INF, INF),
-];
 
 /// How long one run may take before it is killed (a hang is a failure, not a
 /// stuck test suite); longer than `vmm run`'s own 60 s default timeout, so a
@@ -364,90 +325,22 @@ impl Drop for TempCwd {
     }
 }
 
-/// argv and envp prepared before fork: `pre_exec` must not allocate.
-struct ExecImage {
-    _strings: Vec<CString>,
-    path: *const libc::c_char,
-    argv: Vec<*const libc::c_char>,
-    envp: Vec<*const libc::c_char>,
-}
-// SAFETY: the pointers point into `_strings`, owned by the same value and
-// never changed; the child only reads them.
-unsafe impl Send for ExecImage {}
-unsafe impl Sync for ExecImage {}
-
-impl ExecImage {
-    fn new(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> ExecImage {
-        let c = |s: &[u8]| CString::new(s).expect("no NUL in arguments");
-        let path = c(exe.as_os_str().as_bytes());
-        let argv: Vec<CString> = std::iter::once(path.clone()).chain(args.iter().map(|a| c(a.as_bytes()))).collect();
-        let envp: Vec<CString> = DEFAULT_ENV.iter().chain(env.iter()).map(|(k, v)| c(format!("{k}={v}").as_bytes())).collect();
-        let mut strings = vec![path];
-        strings.extend(argv);
-        strings.extend(envp);
-        let ptrs = |r: std::ops::Range<usize>| -> Vec<*const libc::c_char> {
-            strings[r].iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
-        };
-        let n_arg = args.len() + 1;
-        let argv = ptrs(1..1 + n_arg);
-        let envp = ptrs(1 + n_arg..strings.len());
-        ExecImage { path: strings[0].as_ptr(), argv, envp, _strings: strings }
-    }
-}
-
-/// The child side of the normalisation, between fork and exec: only
-/// async-signal-safe calls, and no allocation even on errors (`spawn` reports
-/// only the errno; [`run_native`] says which steps need root).
-fn normalise_and_exec(img: &ExecImage) -> io::Result<()> {
-    // SAFETY: plain system calls on this (forked, single-threaded) process
-    // with pointers to live, initialised values.
-    unsafe {
-        for &(res, cur, max) in &DEFAULT_RLIMITS {
-            let r = libc::rlimit { rlim_cur: cur, rlim_max: max };
-            if libc::setrlimit(res, &r) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        // Everything but stdin, stdout and stderr closes at exec.
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        libc::umask(0o022);
-        // The raw call: libc's sigaction refuses its own internal signals
-        // (32, 33), which the test process may have ignored and exec keeps
-        // ignored. (SIGKILL and SIGSTOP refuse; they are always SIG_DFL.)
-        let dfl = [0u64; 4]; // handler SIG_DFL, flags, restorer, mask
-        for sig in 1..=64 {
-            libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
-        }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        // Capabilities: the bounding set first (needs CAP_SETPCAP), then the rest.
-        for cap in 0..64 {
-            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
-                if io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
-                    break; // past the last capability
-                }
-                return Err(io::Error::last_os_error());
-            }
-        }
-        if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        #[repr(C)]
-        struct CapHeader {
-            version: u32,
-            pid: i32,
-        }
-        let hdr = CapHeader { version: 0x2008_0522, pid: 0 };
-        let data = [0u32; 6];
-        if libc::syscall(libc::SYS_capset, &hdr, data.as_ptr()) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        libc::execve(img.path, img.argv.as_ptr(), img.envp.as_ptr());
-        Err(io::Error::last_os_error())
-    }
+/// Runs `exe` natively under the normalisation described at the top
+/// (`vmm::compare::native`, which `vmm compare` uses too).
+pub fn run_native(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<String> = DEFAULT_ENV.iter().chain(env.iter()).map(|(k, v)| format!("{k}={v}")).collect();
+    let threads = vmm::kernel::max_threads_for_ram(256 << 20) as u64;
+    let spec = vmm::compare::native::NativeSpec {
+        exe,
+        args: &args,
+        env: &env,
+        rlimits: linux_abi::resource::init_rlimits(threads),
+        thp_off: false,
+        timeout: RUN_TIMEOUT,
+    };
+    let r = vmm::compare::native::run(&spec).unwrap_or_else(|e| panic!("running {} natively: {e} (run the tests as root)", exe.display()));
+    Run { code: r.code, stdout: String::from_utf8_lossy(&r.stdout).into(), stderr: String::from_utf8_lossy(&r.stderr).into() }
 }
 
 /// Waits for the child, killing it after [`RUN_TIMEOUT`].
@@ -467,24 +360,6 @@ fn finish(child: std::process::Child, what: &str) -> Run {
     let _ = watchdog.join();
     let code = o.status.code().or_else(|| o.status.signal().map(|s| 128 + s)).unwrap_or(-1);
     Run { code, stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
-}
-
-/// Runs `exe` natively under the normalisation described at the top.
-pub fn run_native(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let cwd = TempCwd::new("native");
-    let img = ExecImage::new(exe, args, env);
-    let mut cmd = Command::new(exe);
-    cmd.current_dir(&cwd.0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // SAFETY: the closure only makes async-signal-safe system calls on
-    // memory prepared before the fork.
-    unsafe { cmd.pre_exec(move || normalise_and_exec(&img)) };
-    let child = cmd.spawn().unwrap_or_else(|e| {
-        panic!(
-            "running {} natively: {e} (the normalisation raises hard rlimits and drops the capability bounding set: run as root)",
-            exe.display()
-        )
-    });
-    finish(child, &exe.display().to_string())
 }
 
 /// Runs `exe` in the microVM: `vmm run -q --elf ABS_PATH [--env K=V]... -- ARGS`.

@@ -5,6 +5,7 @@
 mod abi;
 mod boot;
 mod common;
+mod compare;
 mod cprog;
 mod fuzz;
 mod same_as_linux;

@@ -350,7 +350,7 @@ fn strace_lines_equal_strace_1s_for_decoded_calls_faults_and_signal_deaths() {
 }
 
 /// Compiles `src` (C) with gcc and `flags` into a temporary file.
-fn cc(name: &str, src: &str, flags: &[&str]) -> std::path::PathBuf {
+pub fn cc(name: &str, src: &str, flags: &[&str]) -> std::path::PathBuf {
     let dir = temp_path(name);
     std::fs::create_dir_all(&dir).unwrap();
     let c = dir.join(format!("{name}.c"));

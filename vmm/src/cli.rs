@@ -39,12 +39,41 @@ pub enum Command {
     Bench(BenchArgs),
     /// The system calls the guest's kernel implements (docs/syscalls.md).
     Syscalls(SyscallsArgs),
+    /// Run a static program natively and in the microVM and report where
+    /// they differ (per test for TAP output); see docs/compare.md.
+    #[command(
+        after_help = "Exit status: 0 when both runs are the same, 1 when they differ, 2 for bad input.\n\nExamples:\n  vmm compare -- ./mremap_test\n  vmm compare --json --env LANG=C -- ./my-test arg"
+    )]
+    Compare(CompareArgs),
     /// Send a command to a running VM's control socket (`vmm run --ctl SOCKET`):
     /// `unplug NAME`, `plug NAME PATH|memfd [SIZE]`, `devices`.
     Ctl(CtlArgs),
     /// (internal) The boot benchmark's floor: a minimal VM that runs to one `out`.
     #[command(name = "__floor-boot", hide = true)]
     FloorBoot,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Guest RAM, e.g. 64M, 1G; the native side gets the resource limits of
+    /// a machine this size.
+    #[arg(long, short = 'm', default_value = "256M")]
+    pub memory: String,
+    /// Stop either run after this many seconds (status 124).
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Add to both runs' environment: KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Compare exactly: no rewriting of addresses, times and the program's pid.
+    #[arg(long)]
+    pub exact: bool,
+    /// The report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The program and its arguments (after `--`).
+    #[arg(last = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

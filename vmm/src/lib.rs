@@ -16,6 +16,7 @@ pub mod bench;
 pub mod boot;
 pub mod checkpoint;
 pub mod cli;
+pub mod compare;
 pub mod ctl;
 pub mod device;
 pub mod elf;

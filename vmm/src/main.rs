@@ -55,6 +55,7 @@ fn main() -> ExitCode {
             vmm::run::syscalls(&a);
             Ok(0)
         }
+        Command::Compare(a) => vmm::compare::command(&a),
         Command::Ctl(a) => vmm::ctl::command(&a.socket, &a.command, a.json),
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };

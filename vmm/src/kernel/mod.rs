@@ -203,7 +203,7 @@ impl Kernel {
     pub fn new(engine: Engine<GuestMemoryMmap>, console: Console) -> Self {
         let console_info = match console {
             Console::Inherit => ConsoleInfo::of_host(),
-            Console::Capture(..) => ConsoleInfo::pipes(),
+            Console::Capture(..) => ConsoleInfo::captured(),
         };
         Kernel {
             engine,

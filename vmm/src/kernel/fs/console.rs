@@ -77,7 +77,7 @@ pub struct ConsoleInfo {
 impl ConsoleInfo {
     /// What the VMM's own descriptors are (Console::Inherit).
     pub fn of_host() -> ConsoleInfo {
-        let mut info = ConsoleInfo::pipes();
+        let mut info = ConsoleInfo::captured();
         for s in Stdio::ALL {
             let i = s.fd() as usize;
             // SAFETY: fstat writes into the zeroed struct we own; fcntl and
@@ -110,11 +110,19 @@ impl ConsoleInfo {
         info
     }
 
-    /// Three pipes (Console::Capture): read end for stdin, write ends for the others.
-    pub fn pipes() -> ConsoleInfo {
-        use linux_abi::fcntl::{O_RDONLY, O_WRONLY};
+    /// A captured console (Console::Capture): stdin is /dev/null (what it
+    /// reads: end of file), stdout and stderr are the write ends of pipes,
+    /// as for a program started with its output captured (`vmm compare`'s
+    /// native side is started that way).
+    pub fn captured() -> ConsoleInfo {
+        use linux_abi::fcntl::{O_LARGEFILE, O_RDONLY, O_WRONLY};
         let pipe = (S_IFIFO | 0o600, 0, 0, 0, 4096);
-        ConsoleInfo { kinds: [HostKind::Pipe; 3], flags: [O_RDONLY, O_WRONLY, O_WRONLY], stat: [pipe; 3] }
+        let null = (linux_abi::stat::S_IFCHR | 0o666, linux_abi::stat::makedev(1, 3), 0, 0, 4096);
+        ConsoleInfo {
+            kinds: [HostKind::CharDevice, HostKind::Pipe, HostKind::Pipe],
+            flags: [O_RDONLY | O_LARGEFILE, O_WRONLY, O_WRONLY],
+            stat: [null, pipe, pipe],
+        }
     }
 
     pub fn kind(&self, s: Stdio) -> HostKind {
@@ -232,8 +240,9 @@ mod tests {
 
     #[test]
     fn captured_consoles_are_pipes_that_collect_output() {
-        let info = ConsoleInfo::pipes();
+        let info = ConsoleInfo::captured();
         assert_eq!(info.stat(Stdio::Out).mode & S_IFMT, S_IFIFO);
+        assert_eq!(info.stat(Stdio::In).mode & S_IFMT, linux_abi::stat::S_IFCHR);
         assert!(info.kind(Stdio::Err).is_stream());
         let mut c = Console::Capture(Vec::new(), Vec::new());
         c.write(Stdio::Out, b"hi").unwrap();
