@@ -9,8 +9,11 @@
  */
 #include "abi.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -371,6 +374,51 @@ static void stack_tests(void)
 	abi_in_child("child raising RLIMIT_STACK", child_bigger_stack_limit);
 }
 
+/* Whether the text read from FD (from its current offset) mentions ADDR as
+ * the start of a mapping. */
+static int maps_has(int fd, void *addr)
+{
+	static char buf[64 * 1024];
+	char want[32];
+	long n = 0, r;
+	while (n < (long)sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+		n += r;
+	buf[n] = 0;
+	snprintf(want, sizeof want, "\n%lx-", (unsigned long)addr);
+	return strstr(buf, want) != NULL;
+}
+
+/* /proc/self/maps is generated at open, and again by a read from offset 0. */
+static void proc_maps_tests(void)
+{
+	int fd = CHECK_OK("open /proc/self/maps", open("/proc/self/maps", O_RDONLY));
+	char c;
+	CHECK("read 1 byte", read(fd, &c, 1));
+	void *p = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	SHOW("a mapping made after the first read is not in the rest of that read", !maps_has(fd, p));
+	CHECK("lseek to 0", lseek(fd, 0, SEEK_SET));
+	SHOW("after lseek to 0 a read shows it", maps_has(fd, p));
+	munmap(p, 3 * PAGE);
+	CHECK("pread at 0 after munmap", pread(fd, &c, 1, 0));
+	CHECK("lseek to 0 again", lseek(fd, 0, SEEK_SET));
+	SHOW("after munmap it is gone", !maps_has(fd, p));
+	CHECK("write to maps", write(fd, "x", 1));
+	CHECK("lseek SEEK_END on maps", lseek(fd, 0, SEEK_END));
+	close(fd);
+	CHECK("open maps O_RDWR", open("/proc/self/maps", O_RDWR));
+	char v[32] = {0};
+	fd = CHECK_OK("open /proc/sys/vm/mmap_min_addr", open("/proc/sys/vm/mmap_min_addr", O_RDONLY));
+	long n = read(fd, v, sizeof v - 1);
+	SHOW("mmap_min_addr is a number and a newline", n > 1 && v[n - 1] == '\n' && strtol(v, NULL, 10) >= 0);
+	close(fd);
+	fd = CHECK_OK("open /proc/sys/vm/overcommit_memory", open("/proc/sys/vm/overcommit_memory", O_RDONLY));
+	memset(v, 0, sizeof v);
+	CHECK("read overcommit_memory", read(fd, v, sizeof v - 1));
+	printf("overcommit_memory: %s", v);
+	close(fd);
+	CHECK("open /proc/sys/vm/no_such_sysctl", open("/proc/sys/vm/no_such_sysctl", O_RDONLY));
+}
+
 int main(void)
 {
 	abi_line_buffered();
@@ -383,5 +431,6 @@ int main(void)
 	msync_tests();
 	mseal_tests();
 	stack_tests();
+	proc_maps_tests();
 	return 0;
 }

@@ -77,6 +77,9 @@ pub enum RunEnd {
     Deadlock(String),
 }
 
+/// Linux's default pid_max (PID_MAX_DEFAULT): pids wrap here.
+pub const PID_MAX: process::Pid = 32768;
+
 /// What the vCPU loop does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -277,10 +280,9 @@ impl Kernel {
         std::mem::take(&mut self.pending)
     }
 
-    /// The next free pid, wrapping at Linux's default pid_max (32768) and
+    /// The next free pid, wrapping at Linux's default pid_max (PID_MAX) and
     /// skipping pids in use, as alloc_pid does (pid 1 is never reused).
     pub(crate) fn alloc_pid(&mut self) -> Pid {
-        const PID_MAX: Pid = 32768;
         loop {
             let pid = self.next_pid;
             self.next_pid = if pid + 1 >= PID_MAX { 2 } else { pid + 1 };

@@ -26,10 +26,44 @@ pub enum FileKind {
     Console(Stdio),
     /// A memory object (file, memfd, device window).
     Object(ObjectId),
-    /// A generated read-only file (/proc/self/maps), captured when opened.
+    /// A generated read-only file whose contents are fixed when opened
+    /// (/proc/sys values).
     Generated(Arc<[u8]>),
+    /// /proc/PID/maps of a space, read as Linux's seq_file produces it: each
+    /// read continues the walk over the mappings as they are at that read,
+    /// after the last line it started (`continue_maps`); `data` is the text
+    /// the reader has been given so far plus what it is about to get.
+    Maps { space: guest_mm::AsId, data: Arc<[u8]> },
     /// /proc/self/pagemap of the reading process: 8 bytes per page.
     Pagemap,
+}
+
+/// The maps text a read at byte `pos` continues with, as seq_file makes it
+/// (fs/seq_file.c seq_read_iter with task_mmu.c's m_start/m_next): a line
+/// the reader has started comes from the walk that produced it (seq_file's
+/// buffer); every later line comes from the mappings `fresh` shows now, from
+/// the end address of the last line already produced. At 0 it is `fresh`.
+pub fn continue_maps(old: &[u8], pos: usize, fresh: &str) -> Vec<u8> {
+    let pos = pos.min(old.len());
+    let at_line_start = pos == 0 || old[pos - 1] == b'\n';
+    let keep = if at_line_start { pos } else { old[pos..].iter().position(|&b| b == b'\n').map_or(old.len(), |i| pos + i + 1) };
+    let kept = &old[..keep];
+    // The end address of the last kept line ("start-end perms ...").
+    let last_end = kept
+        .split(|&b| b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .and_then(|l| std::str::from_utf8(l).ok())
+        .and_then(|l| l.split_once('-'))
+        .and_then(|(_, rest)| u64::from_str_radix(rest.split(' ').next().unwrap_or(""), 16).ok())
+        .unwrap_or(0);
+    let mut out = kept.to_vec();
+    for line in fresh.split_inclusive('\n') {
+        let start = line.split('-').next().and_then(|s| u64::from_str_radix(s, 16).ok()).unwrap_or(0);
+        if keep == 0 || start >= last_end {
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+    out
 }
 
 /// One open file description.
@@ -132,6 +166,26 @@ impl FileTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const A: &str = "1000-2000 r--p 0 00:00 0\n5000-6000 rw-p 0 00:00 0\n";
+
+    #[test]
+    fn maps_reads_continue_over_the_mappings_as_they_are_now() {
+        let now = "1000-2000 r--p 0 00:00 0\n3000-4000 rw-p 0 00:00 0\n5000-7000 rw-p 0 00:00 0\n";
+        // From the start: all of it as it is now.
+        assert_eq!(continue_maps(A.as_bytes(), 0, now), now.as_bytes());
+        // Inside the first line: that line as it was, then what lies after its end now.
+        assert_eq!(continue_maps(A.as_bytes(), 3, now), now.as_bytes());
+        // At the start of the second line: fresh lines from 0x2000 on.
+        assert_eq!(continue_maps(A.as_bytes(), 25, now), now.as_bytes());
+        // Inside the second line: it stays as it was (5000-6000), and a mapping
+        // that starts before its end (5000-7000) is not shown again.
+        let r = continue_maps(A.as_bytes(), 30, now);
+        assert_eq!(String::from_utf8(r).unwrap(), A);
+        // Everything read: only mappings above the last end are new.
+        let more = "1000-2000 r--p 0 00:00 0\n9000-a000 rw-p 0 00:00 0\n";
+        assert_eq!(String::from_utf8(continue_maps(A.as_bytes(), A.len(), more)).unwrap(), format!("{A}9000-a000 rw-p 0 00:00 0\n"));
+    }
 
     #[test]
     fn a_description_lives_until_its_last_reference() {

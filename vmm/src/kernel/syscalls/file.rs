@@ -20,19 +20,40 @@ fn status_flags(flags: u64) -> u64 {
     (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
 }
 
-/// /proc/self files: maps is a snapshot taken now (a sequential read from
-/// the start sees one consistent state, as with Linux's seq_file).
+/// The /proc/sys values the guest can read (issue 12 brings the rest of
+/// procfs): what the guest's kernel uses, each as its sysctl prints it.
+fn sysctl(cx: &Ctx<'_>, name: &str) -> Option<String> {
+    let limits = &cx.k.engine.config().limits;
+    Some(match name {
+        "vm/mmap_min_addr" => limits.dac_mmap_min_addr.to_string(),
+        "vm/max_map_count" => limits.max_map_count.to_string(),
+        // The heuristic (OVERCOMMIT_GUESS), the only mode the engine has.
+        "vm/overcommit_memory" => "0".into(),
+        "kernel/pid_max" => crate::kernel::PID_MAX.to_string(),
+        "kernel/threads-max" => cx.k.max_procs.to_string(),
+        _ => return None,
+    })
+}
+
+/// /proc/self files and /proc/sys values. maps is generated at open and by
+/// every read from offset 0 (as Linux's seq_file); /proc/sys values are
+/// read-only here (writing a sysctl is not implemented: EACCES).
 fn open_proc(cx: &mut Ctx<'_>, name: &str, flags: u64) -> Option<Result<i32, Errno>> {
-    let file = name.strip_prefix("/proc/self/").or_else(|| name.strip_prefix("/proc/thread-self/"))?;
+    let kind = if let Some(s) = name.strip_prefix("/proc/sys/") {
+        let Some(v) = sysctl(cx, s) else { return Some(Err(Errno::ENOENT)) };
+        FileKind::Generated(format!("{v}\n").into_bytes().into())
+    } else {
+        let file = name.strip_prefix("/proc/self/").or_else(|| name.strip_prefix("/proc/thread-self/"))?;
+        let space = cx.space();
+        match file {
+            "maps" => FileKind::Maps { space, data: cx.k.engine.maps(space, true).unwrap_or_default().into_bytes().into() },
+            "pagemap" => FileKind::Pagemap,
+            _ => return Some(Err(Errno::ENOENT)),
+        }
+    };
     if flags & O_ACCMODE != O_RDONLY {
         return Some(Err(Errno::EACCES));
     }
-    let space = cx.space();
-    let kind = match file {
-        "maps" => FileKind::Generated(cx.k.engine.maps(space, true).unwrap_or_default().into_bytes().into()),
-        "pagemap" => FileKind::Pagemap,
-        _ => return Some(Err(Errno::ENOENT)),
-    };
     Some(fd::install(cx, kind, status_flags(flags), flags & O_CLOEXEC != 0))
 }
 
@@ -247,7 +268,7 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
     match f.kind.clone() {
         FileKind::Console(s) => Ok(cx.k.console_info.stat(s)),
         FileKind::Object(obj) => stat_object(cx, obj),
-        FileKind::Generated(_) | FileKind::Pagemap => Ok(Stat {
+        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => Ok(Stat {
             dev: makedev(0, 0x16),
             ino: 0x1000 + id.0,
             nlink: 1,

@@ -72,7 +72,7 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
         }
         // Reading stdout/stderr opened read-write (a terminal): end of file too.
         FileKind::Console(_) => Ok(0),
-        FileKind::Generated(data) => {
+        FileKind::Generated(data) | FileKind::Maps { data, .. } => {
             let off = off.min(data.len() as u64) as usize;
             let n = len.min(data.len() - off);
             let data = data.clone();
@@ -138,7 +138,7 @@ fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -
                 Err(e) => Err(e),
             }
         }
-        FileKind::Generated(_) | FileKind::Pagemap => Err(Errno::EBADF),
+        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => Err(Errno::EBADF),
         FileKind::Object(obj) => {
             let mut done = 0;
             while done < len {
@@ -222,6 +222,19 @@ fn rw(cx: &mut Ctx<'_>, dir: Dir, n: u32, segs: Segs, at: Option<u64>) -> SysRes
     let start = match dir {
         Dir::Write => write_pos(cx, &kind, at.unwrap_or(offset), flags),
         Dir::Read => at.unwrap_or(offset),
+    };
+    // seq_file: every read walks the mappings as they are now, after what the
+    // reader was already given.
+    let kind = match kind {
+        FileKind::Maps { space, data } if dir == Dir::Read => {
+            let now = cx.k.engine.maps(space, true).unwrap_or_default();
+            let fresh = FileKind::Maps { space, data: crate::kernel::fs::file::continue_maps(&data, start as usize, &now).into() };
+            if let Some(f) = cx.k.files.get_mut(id) {
+                f.kind = fresh.clone();
+            }
+            fresh
+        }
+        k => k,
     };
     // rw_verify_area: the end of the range must not overflow a loff_t.
     let total: u64 = segs.iter().map(|s| s.1 as u64).sum();
@@ -353,7 +366,7 @@ pub(super) fn lseek(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         // /dev/null and other character devices the console may be: always 0.
         FileKind::Console(_) => 0,
         // seq_lseek and mem_lseek: SEEK_SET and SEEK_CUR only.
-        FileKind::Generated(_) | FileKind::Pagemap => match whence {
+        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => match whence {
             SEEK_SET => off,
             SEEK_CUR => cur.checked_add(off).ok_or(Errno::EINVAL)?,
             _ => return Err(Errno::EINVAL),

@@ -78,7 +78,7 @@ const SIGSET: Arg = a("sigsetsize", K::Ulong);
 pub static TABLE: &[Syscall] = &[
     sc!(nr::READ, rw::read, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong)], Int, Full, "Files, memfds, /proc/self/{maps,pagemap}; the console's stdin reads the VMM's stdin (blocking, or EAGAIN with O_NONBLOCK)."),
     sc!(nr::WRITE, rw::write, [FD, a("buf", K::InBuf(2)), a("count", K::Ulong)], Int, Full, "The console writes to the VMM's stdout and stderr."),
-    sc!(nr::OPEN, file::open, [PATH, a("flags", K::OpenFlags), a("mode", K::Octal)], Int, Partial, "A flat namespace (no directories yet); O_DIRECTORY is ENOTDIR; modes are not kept."),
+    sc!(nr::OPEN, file::open, [PATH, a("flags", K::OpenFlags), a("mode", K::Octal)], Int, Partial, "A flat namespace (no directories yet); O_DIRECTORY is ENOTDIR; modes are not kept. /proc/self/maps (read as seq_file produces it), /proc/self/pagemap, and read-only /proc/sys/vm/{mmap_min_addr,max_map_count,overcommit_memory}, /proc/sys/kernel/{pid_max,threads-max}."),
     sc!(nr::CLOSE, fd::close, [FD], Int, Full, ""),
     sc!(nr::FSTAT, file::fstat, [FD, a("statbuf", K::OutStat)], Int, Partial, "Console descriptors report the VMM's own descriptor's type; files get made-up device and inode numbers and zero times."),
     sc!(nr::LSEEK, rw::lseek, [FD, a("offset", K::Long), a("whence", K::Enum(fcntl::SEEK_NAMES))], Int, Full, "SEEK_DATA/SEEK_HOLE see a file without holes."),
@@ -240,7 +240,8 @@ program starts with `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 and `HOME=/` in its environment (`vmm run --env KEY=VALUE` adds or
 replaces), and argv[0] is the path given to `--elf`. Files: a flat
 namespace (directories come with the VFS), the console as stdin, stdout
-and stderr (the VMM's own), /proc/self/maps and /proc/self/pagemap.
+and stderr (the VMM's own), /proc/self/maps and /proc/self/pagemap, a few
+/proc/sys values (read-only).
 ";
 
 /// docs/syscalls.md: gVisor's format, a row per x86-64 call and per extension.
