@@ -263,7 +263,13 @@ impl<M: PhysMemory> Engine<M> {
         if vma.flags.intersects(VmFlags::SPECIAL | VmFlags::LOCKED) {
             return Err(Errno::EINVAL);
         }
-        self.anon_vma_prepare(id, vma.start);
+        // As the reference kernel does (VM_MAYBE_GUARD, Linux 6.19's
+        // madvise_guard_install): only an anonymous VMA gets an anon_vma; a
+        // shmem or file VMA is marked VM_MAYBE_GUARD alone (which makes fork
+        // copy its tables), so it still merges with its neighbours.
+        if vma.backing == crate::vma::Backing::Anon {
+            self.anon_vma_prepare(id, vma.start);
+        }
         if !vma.flags.contains(VmFlags::MAYBE_GUARD) {
             // Sticky: set on the whole VMA without splitting it.
             if let Some(v) = self.spaces.get_mut(&id).and_then(|s| s.vmas.get_mut(vma.start)) {

@@ -350,8 +350,11 @@ impl Model {
                 Adv::DontNeed | Adv::GuardInstall | Adv::Remove if pg.locked => return Err(Errno::EINVAL),
                 Adv::DontNeed | Adv::DontNeedLocked => pg.discard(),
                 Adv::GuardInstall => {
-                    // madvise_guard_install prepares the VMA's anon_vma first.
-                    self.anon_prepare(s, i);
+                    // madvise_guard_install prepares the anon_vma of an
+                    // anonymous VMA (vma_is_anonymous) first.
+                    if matches!(pg.kind, Kind::Anon { .. }) {
+                        self.anon_prepare(s, i);
+                    }
                     pg.v.anon = self.spaces[s][i].expect("mapped").v.anon;
                     pg.discard();
                     pg.guard = true;

@@ -21,7 +21,8 @@
 //!   its offsets and anon_vma; an unfaulted anonymous VMA takes the new
 //!   address as its offset) merged at the destination, and grows one in place
 //!   by extending it (and merging with the next VMA);
-//! - anon_vma_prepare (a private write fault, a guard install) gives a VMA an
+//! - anon_vma_prepare (a private write fault, a guard install in an
+//!   anonymous VMA) gives a VMA an
 //!   anon_vma, reusing a compatible neighbour's (next first, then prev) unless
 //!   that one was inherited through fork; fork gives every child VMA that had
 //!   one a new, inherited anon_vma (none for VM_WIPEONFORK).
