@@ -55,6 +55,11 @@ fn abi_fd_calls_match_linux() {
 }
 
 #[test]
+fn abi_poll_pidfd_process_madvise_and_userfaultfd_match_linux() {
+    assert_matches_linux("poll", &[], &[]);
+}
+
+#[test]
 fn abi_signals_match_linux() {
     assert_matches_linux("signals", &[], &[]);
 }

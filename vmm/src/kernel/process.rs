@@ -74,6 +74,10 @@ pub enum Wait {
     Yield,
     /// vfork: until the child exits.
     Vfork { child: Pid },
+    /// poll/ppoll: until one of the `nfds` pollfds at `fds` is ready or the
+    /// deadline (monotonic ns) passes; `stdin` says whether the console's
+    /// stdin is among them (the vCPU loop then watches the host's).
+    Poll { fds: u64, nfds: u64, until: Option<u64>, stdin: bool },
     /// A read of the console's stdin: until the VMM's stdin has data or is at
     /// end of file; the call then runs again (pipe_read and n_tty_read sleep
     /// inside the call; running it again is the same to the program).

@@ -52,6 +52,7 @@ impl Kernel {
                 Wait::Vfork { child } => self.procs.get(&child).is_none_or(|c| c.is_zombie()).then_some(child as u64),
                 // The call runs again now that it will not block.
                 Wait::Input if self.console.input_ready() => Some(Errno::ERESTARTNOINTR.as_return() as u64),
+                Wait::Poll { fds, nfds, until, .. } => self.poll_ready(pid, fds, nfds, until),
                 Wait::Sleep { .. } | Wait::Signal | Wait::Input => None,
             };
             if let Some(v) = done {
@@ -86,10 +87,14 @@ impl Kernel {
             .values()
             .filter_map(|p| match p.state {
                 RunState::Blocked(Wait::Sleep { until, .. }) => Some(until),
+                RunState::Blocked(Wait::Poll { until, .. }) => until,
                 _ => None,
             })
             .min();
-        let input = self.procs.values().any(|p| p.state == RunState::Blocked(Wait::Input));
+        let input = self
+            .procs
+            .values()
+            .any(|p| matches!(p.state, RunState::Blocked(Wait::Input) | RunState::Blocked(Wait::Poll { stdin: true, .. })));
         if deadline.is_some() || input {
             return Ok(Step::Idle { until: deadline, input });
         }
@@ -141,6 +146,7 @@ fn describe(s: RunState) -> &'static str {
         RunState::Blocked(Wait::Yield) => "yields",
         RunState::Blocked(Wait::Vfork { .. }) => "waits for its vfork child",
         RunState::Blocked(Wait::Input) => "waits for input",
+        RunState::Blocked(Wait::Poll { .. }) => "polls",
         RunState::Stopped(_) => "is stopped",
         RunState::Runnable => "is runnable",
         RunState::Zombie(_) => "is a zombie",

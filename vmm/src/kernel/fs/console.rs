@@ -181,6 +181,35 @@ impl Console {
         }
     }
 
+    /// The poll mask of one of the guest's standard descriptors: the host's
+    /// answer for the VMM's own descriptor; a captured console's stdin is
+    /// /dev/null (DEFAULT_POLLMASK), its stdout and stderr pipes with room.
+    pub fn poll_mask(&self, s: Stdio) -> u16 {
+        use linux_abi::poll::*;
+        match self {
+            Console::Inherit => {
+                let events = if s == Stdio::In { POLLIN | POLLPRI } else { POLLOUT };
+                let mut p = libc::pollfd { fd: s.fd(), events: events as i16, revents: 0 };
+                // SAFETY: poll reads and writes the one pollfd we own; a zero
+                // timeout never blocks.
+                let r = unsafe { libc::poll(&mut p, 1, 0) };
+                let rev = if r > 0 { p.revents as u16 } else { 0 };
+                // The host reports what it was asked; the normal-data twins
+                // come with them as the kernel's f_op->poll gives both.
+                let mut m = rev & !POLLNVAL;
+                if m & POLLIN != 0 {
+                    m |= POLLRDNORM;
+                }
+                if m & POLLOUT != 0 {
+                    m |= POLLWRNORM;
+                }
+                m
+            }
+            Console::Capture(..) if s == Stdio::In => DEFAULT_POLLMASK,
+            Console::Capture(..) => POLLOUT | POLLWRNORM,
+        }
+    }
+
     /// Reads what the VMM's stdin has, at most `buf.len()` bytes (call only
     /// when `input_ready`, so that it does not block). 0 is end of file.
     pub fn read_input(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {

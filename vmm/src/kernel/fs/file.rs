@@ -36,6 +36,9 @@ pub enum FileKind {
     Maps { space: guest_mm::AsId, data: Arc<[u8]> },
     /// /proc/self/pagemap of the reading process: 8 bytes per page.
     Pagemap,
+    /// A pidfd (pidfd_open): refers to process `pid` (a thread group here:
+    /// there are no threads yet).
+    Pidfd { pid: u32 },
 }
 
 /// The maps text a read at byte `pos` continues with, as seq_file makes it

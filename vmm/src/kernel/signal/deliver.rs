@@ -89,6 +89,8 @@ impl Kernel {
             Wait::Signal => Errno::ERESTARTNOHAND,
             // A read that would sleep (pipe_read, n_tty_read): -ERESTARTSYS.
             Wait::Input => Errno::ERESTARTSYS,
+            // do_sys_poll: -ERESTARTNOHAND (EINTR when a handler runs).
+            Wait::Poll { .. } => Errno::ERESTARTNOHAND,
             Wait::Yield => return,
             // The vfork parent is killable only (TASK_KILLABLE): other signals wait.
             Wait::Vfork { .. } if self.procs[&pid].sig.pending.set & Signal::SIGKILL.bit() == 0 => return,

@@ -268,6 +268,17 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
     match f.kind.clone() {
         FileKind::Console(s) => Ok(cx.k.console_info.stat(s)),
         FileKind::Object(obj) => stat_object(cx, obj),
+        // A pidfs inode: no file type bits, mode 0700.
+        FileKind::Pidfd { .. } => Ok(Stat {
+            dev: makedev(0, 0xd),
+            ino: 0x2000 + id.0,
+            nlink: 1,
+            mode: 0o700,
+            uid: cx.proc().creds.euid,
+            gid: cx.proc().creds.egid,
+            blksize: 4096,
+            ..Default::default()
+        }),
         FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => Ok(Stat {
             dev: makedev(0, 0x16),
             ino: 0x1000 + id.0,

@@ -23,6 +23,8 @@ mod file;
 mod identity;
 mod info;
 mod mm;
+mod pidfd;
+mod poll;
 mod process;
 mod rw;
 mod signal;

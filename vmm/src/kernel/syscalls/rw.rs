@@ -45,6 +45,7 @@ fn lookup(cx: &Ctx<'_>, n: u32, dir: Dir) -> Result<(FileId, FileKind, u64, u64,
 fn seekable(cx: &Ctx<'_>, kind: &FileKind) -> bool {
     match kind {
         FileKind::Console(s) => !cx.k.console_info.kind(*s).is_stream(),
+        FileKind::Pidfd { .. } => false,
         _ => true,
     }
 }
@@ -52,6 +53,8 @@ fn seekable(cx: &Ctx<'_>, kind: &FileKind) -> bool {
 /// Reads up to `len` bytes at `off` of the file into user memory at `buf`.
 fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -> Result<usize, Errno> {
     match kind {
+        // pidfs has no read (FMODE_CAN_READ unset).
+        FileKind::Pidfd { .. } => Err(Errno::EINVAL),
         FileKind::Console(Stdio::In) => {
             // Only what is there: a later segment of a readv does not wait.
             if len == 0 || !cx.k.console.input_ready() {
@@ -117,6 +120,7 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
 /// Writes up to `len` bytes from user memory at `buf` to the file at `off`.
 fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -> Result<usize, Errno> {
     match kind {
+        FileKind::Pidfd { .. } => Err(Errno::EINVAL),
         FileKind::Console(s) => {
             // The console is a pipe on the host side (or a tty); pipe_write
             // copies the user buffer a page-sized chunk at a time and a chunk
@@ -365,6 +369,7 @@ pub(super) fn lseek(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let new = match &kind {
         // /dev/null and other character devices the console may be: always 0.
         FileKind::Console(_) => 0,
+        FileKind::Pidfd { .. } => return Err(Errno::ESPIPE),
         // seq_lseek and mem_lseek: SEEK_SET and SEEK_CUR only.
         FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => match whence {
             SEEK_SET => off,

@@ -8,7 +8,7 @@
 //! table; `vmm syscalls` prints it.
 
 use super::args::{Arg, ArgKind as K, RetKind as R};
-use super::{fd, file, identity, info, mm, process, rw, signal, time, vmm, wait, Handler};
+use super::{fd, file, identity, info, mm, pidfd, poll, process, rw, signal, time, vmm, wait, Handler};
 use linux_abi::{arch, fcntl, mman, sched, sysno as nr, time as t, tty, wait as w};
 
 /// How complete an implementation is.
@@ -81,6 +81,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::OPEN, file::open, [PATH, a("flags", K::OpenFlags), a("mode", K::Octal)], Int, Partial, "A flat namespace (no directories yet); O_DIRECTORY is ENOTDIR; modes are not kept. /proc/self/maps (read as seq_file produces it), /proc/self/pagemap, and read-only /proc/sys/vm/{mmap_min_addr,max_map_count,overcommit_memory}, /proc/sys/kernel/{pid_max,threads-max}."),
     sc!(nr::CLOSE, fd::close, [FD], Int, Full, ""),
     sc!(nr::FSTAT, file::fstat, [FD, a("statbuf", K::OutStat)], Int, Partial, "Console descriptors report the VMM's own descriptor's type; files get made-up device and inode numbers and zero times."),
+    sc!(nr::POLL, poll::poll, [a("fds", K::Ptr), a("nfds", K::Ulong), a("timeout", K::Int)], Int, Partial, "Consoles (the host's answer for the VMM's descriptors), pidfds, files (always ready); a signal without a handler restarts a timed poll with its whole timeout (Linux goes on with the time left)."),
     sc!(nr::LSEEK, rw::lseek, [FD, a("offset", K::Long), a("whence", K::Enum(fcntl::SEEK_NAMES))], Int, Full, "SEEK_DATA/SEEK_HOLE see a file without holes."),
     sc!(nr::MMAP, mm::mmap, [ADDR, LEN, a("prot", K::Prot), a("flags", K::MapFlags), FD, a("offset", K::Hex)], Hex, Full, "Plus MAP_DONTCOPY and MAP_PAGEPROT (our extensions, docs/nonlinear.md)."),
     sc!(nr::MPROTECT, mm::mprotect, [ADDR, LEN, a("prot", K::Prot)], Int, Full, ""),
@@ -171,6 +172,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::NEWFSTATAT, file::newfstatat, [FD, PATH, a("statbuf", K::OutStat), a("flags", K::Flags(fcntl::AT_NAMES))], Int, Partial, "As fstat."),
     sc!(nr::UNLINKAT, file::unlinkat, [FD, PATH, a("flags", K::Flags(fcntl::AT_NAMES))], Int, Partial, "No directories: AT_REMOVEDIR finds none."),
     sc!(nr::READLINKAT, file::readlinkat, [FD, PATH, a("buf", K::OutBuf(3)), a("bufsiz", K::Int)], Int, Partial, "As readlink."),
+    sc!(nr::PPOLL, poll::ppoll, [a("fds", K::Ptr), a("nfds", K::Ulong), a("tsp", K::Ptr), a("sigmask", K::Ptr), a("sigsetsize", K::Ulong)], Int, Partial, "As poll, with the signal mask swapped in for the wait; the time left is not written back to tsp (glibc and musl pass a copy)."),
     sc!(nr::SET_ROBUST_LIST, process::set_robust_list, [a("head", K::Ptr), a("len", K::Ulong)], Int, Partial, "Recorded; robust-futex cleanup at exit comes with threads."),
     sc!(nr::GET_ROBUST_LIST, process::get_robust_list, [a("pid", K::Int), a("head_ptr", K::Ptr), a("len_ptr", K::Ptr)], Int, Full, ""),
     sc!(nr::FALLOCATE, file::fallocate, [FD, a("mode", K::Hex), a("offset", K::Long), a("len", K::Long)], Int, Partial, "Allocation and FALLOC_FL_PUNCH_HOLE|KEEP_SIZE; the other modes are EOPNOTSUPP."),
@@ -182,8 +184,11 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::GETCPU, info::getcpu, [a("cpu", K::Ptr), a("node", K::Ptr), a("tcache", K::Ptr)], Int, Full, "CPU 0, node 0."),
     sc!(nr::GETRANDOM, info::getrandom, [a("buf", K::OutBinary), a("buflen", K::Ulong), a("flags", K::Flags(sched::GRND_NAMES))], Int, Full, "From the host's entropy, or reproducible with vmm run --seed."),
     sc!(nr::MEMFD_CREATE, file::memfd_create, [a("name", K::Str), a("flags", K::Flags(mman::MFD_NAMES))], Int, Partial, "Seals are not implemented yet (MFD_ALLOW_SEALING and MFD_NOEXEC_SEAL are accepted); no hugetlbfs."),
+    sc!(nr::USERFAULTFD, pidfd::userfaultfd, [a("flags", K::Flags(fcntl::O_NAMES))], Int, Partial, "EPERM without UFFD_USER_MODE_ONLY, as for an unprivileged process; user-mode userfaultfds are not implemented yet (ENOSYS)."),
     sc!(nr::MLOCK2, mm::mlock2, [ADDR, LEN, a("flags", K::Hex)], Int, Full, ""),
     sc!(nr::RSEQ, process::rseq, [a("rseq", K::Hex), a("rseq_len", K::Hex), a("flags", K::Hex), a("sig", K::Hex)], Int, Full, "CPU 0; a signal interrupting a critical section moves to its abort handler."),
+    sc!(nr::PIDFD_OPEN, pidfd::pidfd_open, [a("pid", K::Int), a("flags", K::Flags(fcntl::O_NAMES))], Int, Partial, "The descriptor names the process (read, write, poll, fstat of it are not implemented yet; pidfd_send_signal neither)."),
+    sc!(nr::PROCESS_MADVISE, pidfd::process_madvise, [a("pidfd", K::Int), a("iovec", K::Ptr), a("vlen", K::Ulong), a("advice", K::Enum(mman::MADV_NAMES)), a("flags", K::Hex)], Int, Partial, "The caller's own address space (a pidfd of itself or PIDFD_SELF); another process's is EPERM without CAP_SYS_NICE, as for the guest on Linux."),
     sc!(nr::MSEAL, mm::mseal, [ADDR, LEN, a("flags", K::Hex)], Int, Full, ""),
     sc!(vmm::SYS_VMM_PLUG, vmm::plug, [a("name", K::Str), a("size", K::Ulong)], Int, Extension, "Plug a memfd-backed memory window /dev/NAME (docs/unplug.md)."),
     sc!(vmm::SYS_VMM_UNPLUG, vmm::unplug, [a("name", K::Str)], Int, Extension, "The unplug transaction (docs/unplug.md)."),

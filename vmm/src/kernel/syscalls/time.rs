@@ -91,7 +91,7 @@ fn timespec(ns: u64) -> [u8; 16] {
 
 /// get_timespec64 + timespec64_valid: EFAULT, then EINVAL for a negative
 /// second count or nanoseconds outside 0..1e9.
-fn read_timespec(cx: &mut Ctx<'_>, va: u64) -> Result<u64, Errno> {
+pub(super) fn read_timespec(cx: &mut Ctx<'_>, va: u64) -> Result<u64, Errno> {
     let mut b = [0u8; 16];
     cx.read_user(va, &mut b)?;
     let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
