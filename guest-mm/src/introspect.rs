@@ -2,8 +2,9 @@
 //!
 //! Mirrors fs/proc/task_mmu.c show_map_vma (column layout included) and
 //! pte_to_pagemap_entry (bit layout, as an unprivileged reader sees it: no
-//! PFNs). Every VMA carries VM_SOFTDIRTY in Linux until clear_refs, so bit 55
-//! is set for every page inside a VMA, as the host kernel reports it.
+//! PFNs). Bit 55 (soft-dirty) is never set: the reference kernel is built
+//! without CONFIG_MEM_SOFT_DIRTY (pagemap there never reports it, and
+//! clear_refs has no soft-dirty bits to clear).
 
 use crate::addr::{VirtAddr, PAGE_SIZE};
 use crate::engine::Engine;
@@ -18,7 +19,7 @@ use std::fmt::Write;
 /// extension: in a nonlinear VMA they carry the page's file offset (in pages)
 /// instead, present or not (an unprivileged reader sees 0 there on Linux).
 pub const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
-/// pagemap bit 55: soft-dirty.
+/// pagemap bit 55: soft-dirty (never set: no CONFIG_MEM_SOFT_DIRTY).
 pub const PM_SOFT_DIRTY: u64 = 1 << 55;
 /// pagemap bit 56: page exclusively mapped.
 pub const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
@@ -88,7 +89,7 @@ impl<M: PhysMemory> Engine<M> {
         let Some(vma) = space.vmas.find(va) else {
             return Some(0);
         };
-        let mut bits = PM_SOFT_DIRTY;
+        let mut bits = 0;
         match space.tables.get(va.align_down()).kind() {
             PteKind::Present { frame, .. } | PteKind::ProtNone { frame, .. } => {
                 bits |= PM_PRESENT;

@@ -417,6 +417,19 @@ static void proc_maps_tests(void)
 	printf("overcommit_memory: %s", v);
 	close(fd);
 	CHECK("open /proc/sys/vm/no_such_sysctl", open("/proc/sys/vm/no_such_sysctl", O_RDONLY));
+	/* clear_refs: mode 0200, an int from 1 to 5. */
+	CHECK("open /proc/self/clear_refs O_RDONLY", open("/proc/self/clear_refs", O_RDONLY));
+	CHECK("open /proc/self/clear_refs O_RDWR", open("/proc/self/clear_refs", O_RDWR));
+	fd = CHECK_OK("open /proc/self/clear_refs O_WRONLY", open("/proc/self/clear_refs", O_WRONLY));
+	CHECK("write 4 (soft-dirty)", write(fd, "4", 1));
+	CHECK("write \"1\\n\"", write(fd, "1\n", 2));
+	CHECK("write 5", write(fd, "5", 1));
+	CHECK("write 0", write(fd, "0", 1));
+	CHECK("write 6", write(fd, "6", 1));
+	CHECK("write x", write(fd, "x", 1));
+	CHECK("write from a bad buffer", write(fd, (void *)8, 1));
+	CHECK("read clear_refs", read(fd, v, 1));
+	close(fd);
 }
 
 int main(void)

@@ -36,6 +36,11 @@ pub enum FileKind {
     Maps { space: guest_mm::AsId, data: Arc<[u8]> },
     /// /proc/self/pagemap of the reading process: 8 bytes per page.
     Pagemap,
+    /// /proc/self/clear_refs: write-only; a write of a valid type (1-5) is
+    /// accepted and has nothing to clear here (no soft-dirty bits, as on the
+    /// reference host without CONFIG_MEM_SOFT_DIRTY; no young bits or RSS
+    /// high-water mark are kept).
+    ClearRefs,
     /// A pidfd (pidfd_open): refers to process `pid` (a thread group here:
     /// there are no threads yet).
     Pidfd { pid: u32 },

@@ -46,6 +46,9 @@ fn open_proc(cx: &mut Ctx<'_>, name: &str, flags: u64) -> Option<Result<i32, Err
         let file = name.strip_prefix("/proc/self/").or_else(|| name.strip_prefix("/proc/thread-self/"))?;
         let space = cx.space();
         match file {
+            // Mode 0200: only a write-only open is permitted (no capabilities).
+            "clear_refs" if flags & O_ACCMODE != O_WRONLY => return Some(Err(Errno::EACCES)),
+            "clear_refs" => return Some(fd::install(cx, FileKind::ClearRefs, status_flags(flags), flags & O_CLOEXEC != 0)),
             "maps" => FileKind::Maps { space, data: cx.k.engine.maps(space, true).unwrap_or_default().into_bytes().into() },
             "pagemap" => FileKind::Pagemap,
             _ => return Some(Err(Errno::ENOENT)),
@@ -268,6 +271,16 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
     match f.kind.clone() {
         FileKind::Console(s) => Ok(cx.k.console_info.stat(s)),
         FileKind::Object(obj) => stat_object(cx, obj),
+        FileKind::ClearRefs => Ok(Stat {
+            dev: makedev(0, 0x16),
+            ino: 0x1000 + id.0,
+            nlink: 1,
+            mode: S_IFREG | 0o200,
+            uid: cx.proc().creds.euid,
+            gid: cx.proc().creds.egid,
+            blksize: 1024,
+            ..Default::default()
+        }),
         // A pidfs inode: no file type bits, mode 0700.
         FileKind::Pidfd { .. } => Ok(Stat {
             dev: makedev(0, 0xd),

@@ -48,7 +48,9 @@ impl Kernel {
                 Some(_) => 0,
             },
             // No poll operation: always ready both ways.
-            FileKind::Object(_) | FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => DEFAULT_POLLMASK,
+            FileKind::Object(_) | FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap | FileKind::ClearRefs => {
+                DEFAULT_POLLMASK
+            }
         }
     }
 

@@ -53,8 +53,8 @@ fn seekable(cx: &Ctx<'_>, kind: &FileKind) -> bool {
 /// Reads up to `len` bytes at `off` of the file into user memory at `buf`.
 fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -> Result<usize, Errno> {
     match kind {
-        // pidfs has no read (FMODE_CAN_READ unset).
-        FileKind::Pidfd { .. } => Err(Errno::EINVAL),
+        // pidfs has no read (FMODE_CAN_READ unset); clear_refs neither.
+        FileKind::Pidfd { .. } | FileKind::ClearRefs => Err(Errno::EINVAL),
         FileKind::Console(Stdio::In) => {
             // Only what is there: a later segment of a readv does not wait.
             if len == 0 || !cx.k.console.input_ready() {
@@ -120,6 +120,18 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
 /// Writes up to `len` bytes from user memory at `buf` to the file at `off`.
 fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -> Result<usize, Errno> {
     match kind {
+        // clear_refs_write: at most 12 bytes are looked at, an int in 1..=5
+        // (CLEAR_REFS_ALL..CLEAR_REFS_MM_HIWATER_RSS); the whole count is taken.
+        FileKind::ClearRefs => {
+            let mut b = vec![0u8; len.min(12)];
+            cx.read_user(buf, &mut b)?;
+            let text = String::from_utf8_lossy(&b);
+            let t = text.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\0');
+            match t.parse::<i32>() {
+                Ok(1..=5) => Ok(len),
+                _ => Err(Errno::EINVAL),
+            }
+        }
         FileKind::Pidfd { .. } => Err(Errno::EINVAL),
         FileKind::Console(s) => {
             // The console is a pipe on the host side (or a tty); pipe_write
@@ -370,6 +382,8 @@ pub(super) fn lseek(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         // /dev/null and other character devices the console may be: always 0.
         FileKind::Console(_) => 0,
         FileKind::Pidfd { .. } => return Err(Errno::ESPIPE),
+        // noop_llseek.
+        FileKind::ClearRefs => cur,
         // seq_lseek and mem_lseek: SEEK_SET and SEEK_CUR only.
         FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => match whence {
             SEEK_SET => off,
