@@ -213,7 +213,15 @@ pub enum Effect {
 impl Syscall {
     pub fn effect(&self) -> Effect {
         match self.nr {
-            nr::PAUSE | nr::RT_SIGSUSPEND | nr::NANOSLEEP | nr::CLOCK_NANOSLEEP | nr::WAIT4 | nr::RESTART_SYSCALL => Effect::MayBlock,
+            nr::PAUSE
+            | nr::RT_SIGSUSPEND
+            | nr::NANOSLEEP
+            | nr::CLOCK_NANOSLEEP
+            | nr::WAIT4
+            | nr::WAITID
+            | nr::POLL
+            | nr::PPOLL
+            | nr::RESTART_SYSCALL => Effect::MayBlock,
             nr::EXIT | nr::EXIT_GROUP | nr::KILL | nr::TKILL | nr::TGKILL => Effect::MayEnd,
             nr::RT_SIGRETURN => Effect::Replaces,
             nr::FORK | nr::VFORK | nr::CLONE => Effect::Forks,
