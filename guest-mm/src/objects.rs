@@ -164,6 +164,10 @@ pub struct MemObject {
     cache: BTreeMap<u64, Frame>,
     /// Open handles held by the process layer.
     pub handles: u32,
+    /// memfd seals (F_SEAL_*; mm/memfd.c): a shmem object that is not a
+    /// sealable memfd carries F_SEAL_SEAL.
+    #[serde(default)]
+    pub seals: u32,
 }
 
 impl MemObject {
@@ -254,7 +258,8 @@ impl ObjectTable {
         let id = ObjectId(self.next);
         // Inode numbers: distinct per object, stable for a run (like tmpfs's).
         let inode = 1000 + self.next as u64;
-        self.objects.insert(id, MemObject { kind, name, size, inode, cache: BTreeMap::new(), handles: 1 });
+        self.objects
+            .insert(id, MemObject { kind, name, size, inode, cache: BTreeMap::new(), handles: 1, seals: linux_abi::fcntl::F_SEAL_SEAL });
         id
     }
 

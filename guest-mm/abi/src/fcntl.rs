@@ -79,6 +79,14 @@ pub const F_SETPIPE_SZ: u64 = 1031;
 pub const F_GETPIPE_SZ: u64 = 1032;
 pub const F_ADD_SEALS: u64 = 1033;
 pub const F_GET_SEALS: u64 = 1034;
+/// memfd seals (F_ADD_SEALS/F_GET_SEALS).
+pub const F_SEAL_SEAL: u32 = 0x0001;
+pub const F_SEAL_SHRINK: u32 = 0x0002;
+pub const F_SEAL_GROW: u32 = 0x0004;
+pub const F_SEAL_WRITE: u32 = 0x0008;
+pub const F_SEAL_FUTURE_WRITE: u32 = 0x0010;
+pub const F_SEAL_EXEC: u32 = 0x0020;
+pub const F_ALL_SEALS: u32 = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
 pub const F_GET_RW_HINT: u64 = 1035;
 pub const F_SET_RW_HINT: u64 = 1036;
 pub const F_GET_FILE_RW_HINT: u64 = 1037;

@@ -63,6 +63,7 @@ impl<M: PhysMemory> Engine<M> {
         if o.is_device() && end > o.size {
             return Err(Errno::ENOSPC);
         }
+        let data = &data[..self.seal_write_room(obj, offset, data.len())?];
         let mut done = 0;
         while done < data.len() {
             let at = offset + done as u64;

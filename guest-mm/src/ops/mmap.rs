@@ -171,6 +171,14 @@ impl<M: PhysMemory> Engine<M> {
                         if !may_write_shared {
                             vm.remove(VmFlags::MAYWRITE | VmFlags::SHARED);
                         }
+                        // memfd_check_seals_mmap: a write-sealed memfd maps
+                        // shared only read-only, and never writable later.
+                        if super::seals::write_sealed(o.seals) {
+                            if prot.contains(Prot::WRITE) {
+                                return Err(Errno::EPERM);
+                            }
+                            vm.remove(VmFlags::MAYWRITE);
+                        }
                     }
                     map::PRIVATE => {}
                     _ => return Err(Errno::EINVAL),

@@ -19,6 +19,7 @@ pub mod msync;
 pub mod munmap;
 pub mod overcommit;
 pub mod populate;
+pub mod seals;
 pub mod stack;
 pub mod truncate;
 pub mod vma_room;

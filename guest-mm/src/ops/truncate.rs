@@ -40,6 +40,7 @@ impl<M: PhysMemory> Engine<M> {
         if size > MAX_SIZE {
             return Err(Errno::EINVAL);
         }
+        self.seal_check_resize(obj, size)?;
         let old = o.size;
         self.objects.get_mut(obj).expect("checked").size = size;
         if size < old {
@@ -66,6 +67,10 @@ impl<M: PhysMemory> Engine<M> {
             let end = offset.checked_add(len).filter(|e| *e <= MAX_SIZE).ok_or(Errno::EFBIG)?;
             if len == 0 {
                 return Err(Errno::EINVAL);
+            }
+            // shmem_fallocate: a write-sealed memfd keeps its holes as they are.
+            if super::seals::write_sealed(o.seals) {
+                return Err(Errno::EPERM);
             }
             // Whole pages in the hole are dropped; partial pages are zeroed.
             let first = pages_in(offset).unwrap_or(u64::MAX);

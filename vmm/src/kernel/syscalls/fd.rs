@@ -161,6 +161,25 @@ pub(super) fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             }
             set_owner(cx, id, Owner { kind, pid: pid as u32 })
         }
+        // memfd_fcntl: the open mode first (EPERM), then the seal bits, then
+        // whether the file is a memfd at all (EINVAL).
+        F_ADD_SEALS => {
+            let writable = cx.k.files.get(id).ok_or(Errno::EBADF)?.writable();
+            if !writable {
+                return Err(Errno::EPERM);
+            }
+            let seals = a.uint(2);
+            if seals & !linux_abi::fcntl::F_ALL_SEALS != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let obj = memfd_of(cx, id)?;
+            cx.k.engine.add_seals(obj, seals)?;
+            ok(0)
+        }
+        F_GET_SEALS => {
+            let obj = memfd_of(cx, id)?;
+            ok(cx.k.engine.seals(obj).ok_or(Errno::EINVAL)? as u64)
+        }
         F_GETSIG => ok(cx.k.files.get(id).ok_or(Errno::EBADF)?.owner_signal as u64),
         // valid_signal: 0 (SIGIO) up to _NSIG.
         F_SETSIG => {
@@ -173,6 +192,21 @@ pub(super) fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         }
         // pipe_fcntl: not a pipe.
         F_GETPIPE_SZ | F_SETPIPE_SZ => Err(Errno::EBADF),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The memfd behind a description (memfd_file_seals_ptr), else EINVAL.
+fn memfd_of(cx: &Ctx<'_>, id: FileId) -> Result<guest_mm::ObjectId, Errno> {
+    match cx.k.files.get(id).map(|f| &f.kind) {
+        Some(FileKind::Object(obj)) => {
+            let o = cx.k.engine.object(*obj).ok_or(Errno::EINVAL)?;
+            if matches!(o.kind, guest_mm::objects::ObjectKind::Shmem) && o.name.starts_with("/memfd:") {
+                Ok(*obj)
+            } else {
+                Err(Errno::EINVAL)
+            }
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -165,6 +165,15 @@ pub(super) fn memfd_create(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
     let n = cx.read_cstr(a.ptr(0), MFD_NAME_MAX + 1).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
     let obj = cx.k.engine.create_memfd(&String::from_utf8_lossy(&n));
+    // MFD_NOEXEC_SEAL starts sealable with F_SEAL_EXEC; MFD_ALLOW_SEALING
+    // with no seal; otherwise F_SEAL_SEAL (memfd_create).
+    if flags & MFD_NOEXEC_SEAL != 0 {
+        if let Some(o) = cx.k.engine.object_mut_seals(obj) {
+            *o = linux_abi::fcntl::F_SEAL_EXEC;
+        }
+    } else if flags & MFD_ALLOW_SEALING != 0 {
+        cx.k.engine.allow_sealing(obj);
+    }
     let r = fd::install(cx, FileKind::Object(obj), O_RDWR | O_LARGEFILE, flags & MFD_CLOEXEC != 0);
     if r.is_err() {
         let _ = cx.k.engine.put_object(obj);
