@@ -16,7 +16,7 @@ pub mod tap;
 
 use crate::cli::{Cli, CompareArgs};
 use crate::error::VmmError;
-use crate::machine::{Ending, Machine};
+use crate::machine::Machine;
 use clap::Parser;
 use normalize::Rules;
 use std::time::Duration;
@@ -200,14 +200,7 @@ fn run_vm(a: &CompareArgs, exe: &str) -> Result<(Side, crate::machine::BootSpec)
     spec.capture = true;
     spec.quiet = true;
     let mut m = Machine::boot(crate::vm::open_kvm()?, &spec)?;
-    let ending = m.run(timeout)?;
-    let code = match &ending {
-        Ending::Exited(c) => *c,
-        Ending::Killed(r) => 128 + crate::run::signal_number(&r.signal),
-        Ending::Timeout { .. } | Ending::Deadlock(_) => crate::report::EXIT_TIMEOUT,
-        Ending::GuestCrash(_) => crate::report::EXIT_GUEST_CRASH,
-        Ending::Checkpoint => 1,
-    };
+    let code = m.run(timeout)?.shell_code();
     let (out, err) = m.captured();
     let side = Side { code, stdout: String::from_utf8_lossy(out).into_owned(), stderr: String::from_utf8_lossy(err).into_owned() };
     Ok((side, spec))

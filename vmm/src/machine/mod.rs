@@ -165,6 +165,21 @@ pub enum Ending {
     Deadlock(String),
 }
 
+impl Ending {
+    /// The exit status a shell would see for this ending: the program's
+    /// code, 128 + the signal, 124 for a timeout or deadlock, 125 for a
+    /// guest-kernel crash (1 for a checkpoint stop, which ends no program).
+    pub fn shell_code(&self) -> i32 {
+        match self {
+            Ending::Exited(c) => *c,
+            Ending::Killed(r) => 128 + crate::run::signal_number(&r.signal),
+            Ending::Timeout { .. } | Ending::Deadlock(_) => crate::report::EXIT_TIMEOUT,
+            Ending::GuestCrash(_) => crate::report::EXIT_GUEST_CRASH,
+            Ending::Checkpoint => 1,
+        }
+    }
+}
+
 /// What a checkpoint call (`SYS_VM_CHECKPOINT`) does on this machine.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CheckpointMode {

@@ -49,13 +49,7 @@ pub fn in_vm(prog: &Compiled) -> Result<Trace, VmmError> {
         m.kernel.engine.set_shared_writes_ignore_open_mode(true);
     }
     let ending = m.run(TIMEOUT)?;
-    let status = match &ending {
-        Ending::Exited(c) => *c,
-        Ending::Killed(r) => 128 + crate::run::signal_number(&r.signal),
-        Ending::Timeout { .. } | Ending::Deadlock(_) => crate::report::EXIT_TIMEOUT,
-        Ending::GuestCrash(_) => crate::report::EXIT_GUEST_CRASH,
-        Ending::Checkpoint => 1,
-    };
+    let status = ending.shell_code();
     let (out, err) = m.captured();
     let mut t = Trace::parse(&String::from_utf8_lossy(out), status);
     t.other.extend(String::from_utf8_lossy(err).lines().map(str::to_string));

@@ -280,16 +280,6 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
     match f.kind.clone() {
         FileKind::Console(s) => Ok(cx.k.console_info.stat(s)),
         FileKind::Object(obj) => stat_object(cx, obj),
-        FileKind::ClearRefs => Ok(Stat {
-            dev: makedev(0, 0x16),
-            ino: 0x1000 + id.0,
-            nlink: 1,
-            mode: S_IFREG | 0o200,
-            uid: cx.proc().creds.euid,
-            gid: cx.proc().creds.egid,
-            blksize: 1024,
-            ..Default::default()
-        }),
         // A pidfs inode: no file type bits, mode 0700.
         FileKind::Pidfd { .. } => Ok(Stat {
             dev: makedev(0, 0xd),
@@ -301,11 +291,12 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
             blksize: 4096,
             ..Default::default()
         }),
-        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => Ok(Stat {
+        // procfs files: read-only, or write-only for clear_refs.
+        k @ (FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap | FileKind::ClearRefs) => Ok(Stat {
             dev: makedev(0, 0x16),
             ino: 0x1000 + id.0,
             nlink: 1,
-            mode: S_IFREG | 0o444,
+            mode: S_IFREG | if k == FileKind::ClearRefs { 0o200 } else { 0o444 },
             uid: cx.proc().creds.euid,
             gid: cx.proc().creds.egid,
             blksize: 1024,

@@ -10,7 +10,7 @@ use super::{fd, ok, Args, Ctx, SysResult};
 use crate::kernel::fs::FileKind;
 use crate::kernel::process::Pid;
 use guest_mm::Errno;
-use linux_abi::fcntl::{IOVEC_SIZE, O_EXCL, O_NONBLOCK, O_RDWR, UIO_MAXIOV};
+use linux_abi::fcntl::{O_EXCL, O_NONBLOCK, O_RDWR};
 use linux_abi::mman;
 
 /// PIDFD_NONBLOCK is O_NONBLOCK; PIDFD_THREAD is O_EXCL.
@@ -62,24 +62,7 @@ pub(super) fn process_madvise(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
-    // import_iovec.
-    if vlen > UIO_MAXIOV {
-        return Err(Errno::EINVAL);
-    }
-    let mut raw = vec![0u8; vlen as usize * IOVEC_SIZE];
-    cx.read_user(vec, &mut raw)?;
-    let mut ranges = Vec::with_capacity(vlen as usize);
-    for iov in raw.chunks_exact(IOVEC_SIZE) {
-        let base = u64::from_le_bytes(iov[..8].try_into().expect("8 bytes"));
-        let len = u64::from_le_bytes(iov[8..].try_into().expect("8 bytes"));
-        if (len as i64) < 0 {
-            return Err(Errno::EINVAL);
-        }
-        if !super::rw::access_ok(base, len) {
-            return Err(Errno::EFAULT);
-        }
-        ranges.push((base, len));
-    }
+    let ranges = super::rw::import_iovec(cx, vec, vlen)?;
     let target = pidfd_task(cx, pidfd)?;
     if target != cx.pid() {
         if !remote_valid(advice) {
@@ -90,13 +73,13 @@ pub(super) fn process_madvise(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
     let mut done = 0u64;
     for (base, len) in ranges {
-        if let Err(e) = cx.mm(|e, s| e.madvise(s, base, len, advice).split()) {
+        if let Err(e) = cx.mm(|e, s| e.madvise(s, base, len as u64, advice).split()) {
             if done == 0 {
                 return Err(e);
             }
             break;
         }
-        done += len;
+        done += len as u64;
     }
     ok(done)
 }

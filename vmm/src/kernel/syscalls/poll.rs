@@ -32,13 +32,14 @@ struct Scan {
 }
 
 impl Kernel {
-    /// The poll mask of descriptor `fd` of process `pid` (f_op->poll), or
-    /// POLLNVAL when it is not open.
-    fn poll_mask(&self, pid: Pid, fd: i32) -> u16 {
-        let Some(kind) = self.procs.get(&pid).and_then(|p| p.fds.get(fd as u32).ok()).and_then(|e| self.files.get(e.file)).map(|f| &f.kind)
-        else {
-            return POLLNVAL;
-        };
+    /// The file behind descriptor `fd` of process `pid`.
+    fn fd_kind(&self, pid: Pid, fd: i32) -> Option<&FileKind> {
+        self.procs.get(&pid).and_then(|p| p.fds.get(fd as u32).ok()).and_then(|e| self.files.get(e.file)).map(|f| &f.kind)
+    }
+
+    /// The poll mask of a file (f_op->poll), or POLLNVAL for no file.
+    fn poll_mask(&self, kind: Option<&FileKind>) -> u16 {
+        let Some(kind) = kind else { return POLLNVAL };
         match kind {
             FileKind::Console(s) => self.console.poll_mask(*s),
             // pidfd_poll: readable once the process has exited, hung up once reaped.
@@ -65,24 +66,14 @@ impl Kernel {
         for e in raw.chunks_exact(POLLFD_SIZE) {
             let fd = i32::from_le_bytes(e[..4].try_into().expect("4 bytes"));
             let events = u16::from_le_bytes(e[4..6].try_into().expect("2 bytes"));
-            let rev = if fd < 0 {
-                0
-            } else {
-                let mask = self.poll_mask(pid, fd);
-                if mask == POLLNVAL {
-                    POLLNVAL
-                } else {
-                    mask & (events | POLLERR | POLLHUP)
-                }
+            let kind = if fd < 0 { None } else { self.fd_kind(pid, fd) };
+            let rev = match self.poll_mask(kind) {
+                _ if fd < 0 => 0,
+                POLLNVAL => POLLNVAL,
+                mask => mask & (events | POLLERR | POLLHUP),
             };
-            if fd >= 0 && events & (POLLIN | POLLPRI | POLLRDNORM) != 0 {
-                let is_stdin = self
-                    .procs
-                    .get(&pid)
-                    .and_then(|p| p.fds.get(fd as u32).ok())
-                    .and_then(|e| self.files.get(e.file))
-                    .is_some_and(|f| f.kind == FileKind::Console(Stdio::In));
-                scan.stdin |= is_stdin;
+            if events & (POLLIN | POLLPRI | POLLRDNORM) != 0 && kind == Some(&FileKind::Console(Stdio::In)) {
+                scan.stdin = true;
             }
             if rev != 0 {
                 scan.ready += 1;

@@ -301,7 +301,7 @@ enum Segs {
 
 /// import_iovec: validates and reads the iovec array; lengths are clamped so
 /// that the total stays within MAX_RW_COUNT.
-fn import_iovec(cx: &mut Ctx<'_>, vec: u64, count: u64) -> Result<Vec<Seg>, Errno> {
+pub(super) fn import_iovec(cx: &mut Ctx<'_>, vec: u64, count: u64) -> Result<Vec<Seg>, Errno> {
     if count > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
