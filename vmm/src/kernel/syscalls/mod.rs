@@ -23,6 +23,7 @@ mod file;
 mod identity;
 mod info;
 mod mm;
+mod pagemap;
 mod pidfd;
 mod poll;
 mod process;
