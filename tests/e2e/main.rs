@@ -10,6 +10,7 @@ mod cprog;
 mod fuzz;
 mod same_as_linux;
 mod scenarios;
+mod selftests;
 mod startup;
 mod tables;
 mod unplug;

@@ -45,6 +45,12 @@ pub enum Command {
         after_help = "Exit status: 0 when both runs are the same, 1 when they differ, 2 for bad input.\n\nExamples:\n  vmm compare -- ./mremap_test\n  vmm compare --json --env LANG=C -- ./my-test arg"
     )]
     Compare(CompareArgs),
+    /// Build Linux's mm selftests (a folder with build.sh) with glibc and
+    /// musl and compare each with the host kernel (docs/linux-selftests.md).
+    #[command(
+        after_help = "Exit status: 0 when every selftest gives the host's results, 1 when one differs, 2 for bad input.\n\nExamples:\n  vmm selftests ../shared/linux-selftests\n  vmm selftests --markdown ../shared/linux-selftests > docs/linux-selftests.md"
+    )]
+    Selftests(SelftestsArgs),
     /// Send a command to a running VM's control socket (`vmm run --ctl SOCKET`):
     /// `unplug NAME`, `plug NAME PATH|memfd [SIZE]`, `devices`.
     Ctl(CtlArgs),
@@ -77,6 +83,21 @@ pub struct CompareArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct SelftestsArgs {
+    /// The selftests' folder (its build.sh builds DIR/glibc/NAME and DIR/musl/NAME).
+    pub dir: PathBuf,
+    /// Build into this directory (kept) instead of a scratch one.
+    #[arg(long)]
+    pub build_dir: Option<PathBuf>,
+    /// Print docs/linux-selftests.md.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
+    /// Every result and the document as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Guest RAM, e.g. 64M, 1G (suffixes K, M, G; MiB/GiB also accepted).
     #[arg(long, short = 'm', default_value = "256M")]
@@ -106,6 +127,12 @@ pub struct RunArgs {
     /// summary (A anonymous, S shared or zero page, F file, G guard, . absent).
     #[arg(long)]
     pub show_maps: bool,
+    /// The guest's root file system: a host directory, read-only underneath
+    /// with an in-memory writable layer above it (the host directory is never
+    /// written). With --root, --elf names a path inside it. See
+    /// docs/filesystems.md.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Give the guest a host file: NAME=PATH (read-write copy) or NAME=PATH:ro.
     /// The guest opens it as /NAME; changes are never written back.
     #[arg(long = "file", value_name = "NAME=PATH[:ro]")]
