@@ -153,6 +153,11 @@ pub(super) fn do_open(cx: &mut Ctx<'_>, dirfd: i32, path: u64, flags: u64, mode:
         return open_tmpfile(cx, dirfd, &name, flags, mode);
     }
     let r = resolve(cx, dirfd, &name, flags)?;
+    if r.found.is_none() {
+        if let Some(text) = crate::kernel::fs::sysfs::file(&r.path) {
+            return open_sysfs(cx, text, flags, cloexec);
+        }
+    }
     let found = match r.found {
         Some(f) => {
             if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
@@ -204,6 +209,20 @@ pub(super) fn do_open(cx: &mut Ctx<'_>, dirfd: i32, path: u64, flags: u64, mode:
         Found::Proc(n) => open_proc(cx, n, flags),
         Found::File(id) => reopen(cx, id, flags),
     }
+}
+
+/// A sysfs attribute (`fs::sysfs`): read-only text, mode 0444 here.
+fn open_sysfs(cx: &mut Ctx<'_>, text: String, flags: u64, cloexec: bool) -> SysResult {
+    if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+        return Err(Errno::EEXIST);
+    }
+    if flags & O_DIRECTORY != 0 {
+        return Err(Errno::ENOTDIR);
+    }
+    if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+        return Err(Errno::EACCES);
+    }
+    install(cx, FileKind::Generated(text.into_bytes().into()), status_flags(flags), cloexec, None)
 }
 
 fn found_is_dir(cx: &Ctx<'_>, f: &Found) -> bool {
