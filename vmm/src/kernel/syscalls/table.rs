@@ -92,7 +92,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::RT_SIGACTION, signal::rt_sigaction, [a("signum", K::Signal), a("act", K::Ptr), a("oldact", K::Ptr), SIGSET], Int, Full, ""),
     sc!(nr::RT_SIGPROCMASK, signal::rt_sigprocmask, [a("how", K::Int), a("set", K::Ptr), a("oldset", K::Ptr), SIGSET], Int, Full, ""),
     sc!(nr::RT_SIGRETURN, signal::rt_sigreturn, [], Int, Partial, "The FPU state of the interrupted code is kept by the host (sigcontext.fpstate is NULL)."),
-    sc!(nr::IOCTL, fd::ioctl, [FD, a("request", K::Enum(tty::IOCTL_NAMES)), a("arg", K::Ptr)], Int, Partial, "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on files; TCGETS and TIOCGWINSZ answered by the host terminal when the console is one, ENOTTY otherwise."),
+    sc!(nr::IOCTL, fd::ioctl, [FD, a("request", K::Enum(tty::IOCTL_NAMES)), a("arg", K::Ptr)], Int, Partial, "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on files; TCGETS and TIOCGWINSZ answered by the host terminal when the console is one, ENOTTY otherwise; PAGEMAP_SCAN on /proc/self/pagemap (every category, mask, limit and errno of Linux 6.18 without soft-dirty, uffd-wp or THP; other pagemap requests EINVAL)."),
     sc!(nr::PREAD64, rw::pread64, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::PWRITE64, rw::pwrite64, [FD, a("buf", K::InBuf(2)), a("count", K::Ulong), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::READV, rw::readv, [FD, a("iov", K::OutIov(2)), a("iovcnt", K::Int)], Int, Full, ""),
