@@ -129,7 +129,7 @@ impl Vfs {
     fn insert_new(&mut self, parent: Ino, name: &str, node: Node, mode: u32, owner: (u32, u32), sb: Sb, now: Time) -> Ino {
         let ino = Ino(self.next_ino);
         self.next_ino += 1;
-        let is_dir = matches!(node, Node::Dir(_));
+        let is_dir = Inode::type_of(&node) == S_IFDIR;
         let nlink = if is_dir { 2 } else { 1 };
         self.inodes.insert(ino, Inode { node, mode, uid: owner.0, gid: owner.1, nlink, sb, atime: now, mtime: now, ctime: now, refs: 0 });
         if let Some(p) = self.inodes.get_mut(&parent) {
@@ -518,7 +518,8 @@ mod tests {
         let mut v = Vfs::new(1000, 1000, (0, 0));
         let dev = v.child(v.root, "dev").unwrap();
         assert!(v.child(dev, "null").is_some() && v.child(dev, "shm").is_some());
-        assert_eq!(v.get(v.child(v.root, "tmp").unwrap()).unwrap().sb, Sb::Tmp);
+        let tmp = v.child(v.root, "tmp").unwrap();
+        assert_eq!(v.get(tmp).unwrap().sb, Sb::Tmp);
         v.check_invariants().unwrap();
     }
 
@@ -566,7 +567,8 @@ mod tests {
     fn directories_know_their_path_until_removed() {
         let c = creds(0);
         let mut v = Vfs::new(0, 0, (0, 0));
-        let a = v.create(v.root, "a", Node::Dir(Dir::new(v.root, "a", None)), 0o755, &c, (0, 0)).unwrap();
+        let root = v.root;
+        let a = v.create(root, "a", Node::Dir(Dir::new(root, "a", None)), 0o755, &c, (0, 0)).unwrap();
         let b = v.create(a, "b", Node::Dir(Dir::new(a, "b", None)), 0o755, &c, (0, 0)).unwrap();
         assert_eq!(v.dir_path(b).as_deref(), Some("/a/b"));
         assert!(v.is_within(b, a) && !v.is_within(a, b));

@@ -73,6 +73,16 @@ fn after_remove(cx: &mut Ctx<'_>, dead: Option<guest_mm::ObjectId>, victim: Ino)
     }
 }
 
+/// Memory-window device nodes are the VMM's (hot-plug puts and keeps them,
+/// docs/unplug.md): the guest may not remove or rename them, as an
+/// unprivileged process may not change /dev (EACCES).
+fn vmm_managed(cx: &Ctx<'_>, ino: Ino) -> Result<(), Errno> {
+    match cx.k.vfs.get(ino).map(|i| &i.node) {
+        Some(Node::Char(crate::kernel::fs::Device::Window(_))) => Err(Errno::EACCES),
+        _ => Ok(()),
+    }
+}
+
 fn do_mkdir(cx: &mut Ctx<'_>, dirfd: i32, path: u64, mode: u32) -> SysResult {
     let name = cx.read_path(path)?;
     let (dir, last, _) = parent(cx, dirfd, &name)?;
@@ -137,6 +147,7 @@ fn do_unlink(cx: &mut Ctx<'_>, dirfd: i32, path: u64) -> SysResult {
     }
     let c = cx.proc().creds.clone();
     cx.k.vfs.may_delete(dir, victim, &c)?;
+    vmm_managed(cx, victim)?;
     if is_dir(cx, victim) {
         return Err(Errno::EISDIR);
     }
@@ -229,6 +240,10 @@ fn do_rename(cx: &mut Ctx<'_>, olddfd: i32, old: u64, newdfd: i32, new: u64, fla
     }
     let c = cx.proc().creds.clone();
     cx.k.vfs.may_delete(od, src, &c)?;
+    vmm_managed(cx, src)?;
+    if let Some(d) = dst {
+        vmm_managed(cx, d)?;
+    }
     match dst {
         Some(d) => cx.k.vfs.may_delete(nd, d, &c)?,
         None => cx.k.vfs.may_create(nd, &c)?,
@@ -599,12 +614,12 @@ fn chown_found(cx: &mut Ctx<'_>, found: Found, uid: u32, gid: u32) -> SysResult 
     let i = cx.k.vfs.get_mut(ino).ok_or(Errno::ENOENT)?;
     let new_uid = if uid == u32::MAX { i.uid } else { uid };
     let new_gid = if gid == u32::MAX { i.gid } else { gid };
-    if new_uid != i.uid || c.fsuid != i.uid {
-        if new_uid != i.uid || new_gid != i.gid || c.fsuid != i.uid {
-            return Err(Errno::EPERM);
-        }
+    // chown_ok and chgrp_ok: the owner may "change" the uid to itself and
+    // the group to its own or one of its groups.
+    if uid != u32::MAX && (c.fsuid != i.uid || new_uid != i.uid) {
+        return Err(Errno::EPERM);
     }
-    if new_gid != i.gid && new_gid != c.fsgid && !c.groups.contains(&new_gid) {
+    if gid != u32::MAX && (c.fsuid != i.uid || (new_gid != i.gid && new_gid != c.fsgid && !c.groups.contains(&new_gid))) {
         return Err(Errno::EPERM);
     }
     if uid != u32::MAX || gid != u32::MAX {

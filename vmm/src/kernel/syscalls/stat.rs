@@ -190,6 +190,17 @@ pub(super) fn fstat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 
 pub(super) fn newfstatat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let flags = a.int(3) as u32 as u64;
+    // vfs_fstatat: an empty (or, since 6.11, NULL) path with AT_EMPTY_PATH
+    // on a descriptor is fstat, whatever the other flags.
+    if flags & AT_EMPTY_PATH != 0 && a.int(0) >= 0 {
+        let empty = a.ptr(1) == 0 || cx.read_cstr(a.ptr(1), crate::kernel::fs::PATH_MAX)?.is_empty();
+        if empty {
+            let (id, _) = fd::file(cx, a.fd(0))?;
+            let st = stat_file(cx, id)?;
+            cx.write_user(a.ptr(2), &st.to_bytes())?;
+            return ok(0);
+        }
+    }
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE) != 0 {
         return Err(Errno::EINVAL);
     }
