@@ -31,7 +31,7 @@ use crate::errno::Errno;
 use crate::memory::PhysMemory;
 use crate::paging::{MarkerKind, PteKind};
 use crate::space::AsId;
-use crate::vma::{Vma, VmFlags};
+use crate::vma::{VmFlags, Vma};
 use linux_abi::pagemap::*;
 
 /// A validated query (pagemap_scan_get_args has checked every bit).

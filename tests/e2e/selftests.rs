@@ -70,14 +70,7 @@ fn parse_allowed(text: &str) -> Result<Vec<Allowed>, String> {
         if f[5].len() < 10 {
             return Err(bad("a difference needs its reason"));
         }
-        let a = Allowed {
-            selftest: f[0].into(),
-            libc: f[1].into(),
-            number,
-            host: f[3].into(),
-            vm: f[4].into(),
-            reason: f[5].into(),
-        };
+        let a = Allowed { selftest: f[0].into(), libc: f[1].into(), number, host: f[3].into(), vm: f[4].into(), reason: f[5].into() };
         if out.iter().any(|b: &Allowed| (&b.selftest, &b.libc, b.number) == (&a.selftest, &a.libc, a.number)) {
             return Err(bad("listed twice"));
         }
@@ -131,9 +124,8 @@ fn linux_selftests_match_the_host_kernel() {
         for d in r["test_diffs"].as_array().expect("test_diffs") {
             let number = d["number"].as_u64().unwrap_or(0) as u32;
             let (host, vm) = (d["host"].as_str().unwrap_or("missing"), d["vm"].as_str().unwrap_or("missing"));
-            let hit = allowed
-                .iter()
-                .position(|a| a.selftest == selftest && a.libc == libc && a.number == number && a.host == host && a.vm == vm);
+            let hit =
+                allowed.iter().position(|a| a.selftest == selftest && a.libc == libc && a.number == number && a.host == host && a.vm == vm);
             match hit {
                 Some(i) => {
                     seen[i] = true;

@@ -27,8 +27,8 @@ pub mod file;
 pub mod inode;
 pub mod path;
 pub mod procfs;
-pub mod sysfs;
 pub mod proctext;
+pub mod sysfs;
 pub mod vfs;
 
 pub use fdtable::{FdEntry, FdTable};

@@ -84,7 +84,10 @@ mod tests {
     fn thp_reads_as_never_with_linux_sizes_and_defaults() {
         assert_eq!(file("/sys/kernel/mm/transparent_hugepage/enabled").as_deref(), Some("always madvise [never]\n"));
         assert_eq!(file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size").as_deref(), Some("2097152\n"));
-        assert_eq!(file("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled").as_deref(), Some("always [inherit] madvise never\n"));
+        assert_eq!(
+            file("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled").as_deref(),
+            Some("always [inherit] madvise never\n")
+        );
         assert_eq!(file("/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled").as_deref(), Some("always inherit madvise [never]\n"));
         assert_eq!(file("/sys/kernel/mm/transparent_hugepage/hugepages-8kB/enabled"), None);
         assert!(file("/sys/kernel/mm/transparent_hugepage/hugepages-8kB/shmem_enabled").is_some());

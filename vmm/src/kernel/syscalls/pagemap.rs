@@ -77,7 +77,14 @@ fn get_args(cx: &mut Ctx<'_>, uarg: u64) -> Result<ScanArgs, Errno> {
         end: end.next_multiple_of(PAGE_SIZE),
         vec,
         vec_len,
-        query: ScanQuery { flags, max_pages, category_inverted: inverted, category_mask: mask, category_anyof_mask: anyof, return_mask: ret },
+        query: ScanQuery {
+            flags,
+            max_pages,
+            category_inverted: inverted,
+            category_mask: mask,
+            category_anyof_mask: anyof,
+            return_mask: ret,
+        },
     })
 }
 
@@ -98,8 +105,7 @@ fn do_pagemap_scan(cx: &mut Ctx<'_>, uarg: u64) -> SysResult {
         // that stops short (at an unwritable page) is EFAULT.
         let n = st.filled().len();
         if n > 0 {
-            let bytes: Vec<u8> =
-                st.filled().iter().flat_map(|r| [r.start, r.end, r.categories]).flat_map(u64::to_le_bytes).collect();
+            let bytes: Vec<u8> = st.filled().iter().flat_map(|r| [r.start, r.end, r.categories]).flat_map(u64::to_le_bytes).collect();
             match cx.write_user_prefix(vec_out, &bytes) {
                 Ok(done) if done == bytes.len() => {
                     vec_left -= n as u64;
