@@ -231,10 +231,21 @@ impl<M: PhysMemory> Engine<M> {
             let gap = |st: &mut ScanState, from: u64, to: u64| -> Result<(), Errno> {
                 let mut a = from;
                 while a < to {
-                    let pmd_end = ((a / PMD_SPAN) + 1).saturating_mul(PMD_SPAN).min(to);
-                    let cat = if space.tables.has_leaf_table(VirtAddr::new(a)) { vma_category | PAGE_IS_WRITTEN } else { vma_category };
-                    st.run(cat, a, pmd_end)?;
-                    a = pmd_end;
+                    let tables = space.tables.leaf_tables_in(VirtAddr::new(a), VirtAddr::new(to), ENTRY_BATCH);
+                    for t in &tables {
+                        let (lo, hi) = (t.as_u64().max(a), (t.as_u64() + PMD_SPAN).min(to));
+                        if lo > a {
+                            st.run(vma_category, a, lo)?;
+                        }
+                        st.run(vma_category | PAGE_IS_WRITTEN, lo, hi)?;
+                        a = hi;
+                    }
+                    if tables.len() < ENTRY_BATCH {
+                        if a < to {
+                            st.run(vma_category, a, to)?;
+                        }
+                        break;
+                    }
                 }
                 Ok(())
             };

@@ -182,10 +182,15 @@ impl PageTables {
         })
     }
 
-    /// Whether the leaf table (Linux's PTE table under a PMD entry) for
-    /// `va` exists, empty or not.
-    pub fn has_leaf_table(&self, va: VirtAddr) -> bool {
-        self.find_leaf(va).is_some()
+    /// The first `limit` leaf tables (by the start of the 2 MiB they cover)
+    /// overlapping `[start, end)`, in address order; empty upper levels are
+    /// skipped whole.
+    pub fn leaf_tables_in(&self, start: VirtAddr, end: VirtAddr, limit: usize) -> Vec<VirtAddr> {
+        let mut out = Vec::new();
+        if start < end && limit > 0 {
+            collect_tables(&self.root, 4, 0, start.as_u64(), end.as_u64(), limit, &mut out);
+        }
+        out
     }
 
     /// Guest-physical address of `va`'s leaf slot, if its table exists.
@@ -379,6 +384,24 @@ fn collect(node: &Node, level: u8, base: u64, start: u64, end: u64, limit: usize
                     collect(ch, level - 1, lo, start, end, limit, out);
                 }
             }
+        }
+    }
+}
+
+fn collect_tables(node: &Node, level: u8, base: u64, start: u64, end: u64, limit: usize, out: &mut Vec<VirtAddr>) {
+    let sp = span(level);
+    let first = if start > base { ((start - base) / sp) as usize } else { 0 };
+    let Slots::Upper(c) = &node.slots else { return };
+    for (i, child) in c.iter().enumerate().skip(first) {
+        let lo = base + i as u64 * sp;
+        if lo >= end || out.len() >= limit {
+            break;
+        }
+        let Some(ch) = child else { continue };
+        if level == 2 {
+            out.push(VirtAddr::new(lo));
+        } else {
+            collect_tables(ch, level - 1, lo, start, end, limit, out);
         }
     }
 }
