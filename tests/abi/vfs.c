@@ -16,6 +16,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -475,6 +478,64 @@ static void procdev(void)
 	CHECK("readlink /proc/self/cwd is a link", readlink("/proc/self/cwd", buf, sizeof buf) > 0);
 }
 
+static sigjmp_buf jb;
+static void on_bus(int sig) { siglongjmp(jb, sig); }
+
+/* Reads a byte, reporting SIGBUS/SIGSEGV instead of dying. */
+static int touch(volatile char *p)
+{
+	int sig = sigsetjmp(jb, 1);
+	if (sig)
+		return -sig;
+	return *p;
+}
+
+/* Mappings of a named file (in the working directory) and of a tmpfs file
+ * in /dev/shm: shared writes reach read(2), private ones do not, a
+ * truncated page is SIGBUS, holes read zero. */
+static void mapping(const char *what, const char *path)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_bus;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	if (fd < 0) {
+		printf("%s: open -1 %s\n", what, ename(errno));
+		return;
+	}
+	ftruncate(fd, 3 * 4096);
+	char *s = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (s == MAP_FAILED || p == MAP_FAILED) {
+		printf("%s: mmap failed %s\n", what, ename(errno));
+		return;
+	}
+	strcpy(s + 4096, "shared");
+	char b[8] = {0};
+	pread(fd, b, 6, 4096);
+	printf("%s: shared write read back: %s\n", what, b);
+	printf("%s: private sees shared before COW: %c\n", what, p[4096]);
+	p[4096] = 'P';
+	memset(b, 0, sizeof b);
+	pread(fd, b, 6, 4096);
+	printf("%s: private write stays private: %s, shared still: %c\n", what, b, s[4096]);
+	pwrite(fd, "W", 1, 2 * 4096);
+	printf("%s: write(2) seen by shared map: %c, by private: %c\n", what, s[2 * 4096], p[2 * 4096]);
+	printf("%s: hole reads %d\n", what, touch(s));
+	ftruncate(fd, 4096);
+	printf("%s: after truncate page 2 shared: %d private copy: %d private uncopied: %d\n", what, touch(s + 2 * 4096), touch(p + 4096), touch(p + 2 * 4096));
+	struct stat st;
+	fstat(fd, &st);
+	printf("%s: size %lld\n", what, (long long)st.st_size);
+	munmap(s, 3 * 4096);
+	munmap(p, 3 * 4096);
+	close(fd);
+	unlink(path);
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGSEGV, SIG_DFL);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -486,5 +547,7 @@ int main(void)
 	perms();
 	stats();
 	procdev();
+	mapping("file", D "/mapped");
+	mapping("shm", "/dev/shm/vfs-abi-test");
 	return 0;
 }
