@@ -126,7 +126,7 @@ fn read_dev(cx: &mut Ctx<'_>, d: Device, buf: u64, len: usize) -> Result<usize, 
     let n = len.min(CHUNK);
     let mut data = vec![0u8; n];
     match d {
-        Device::Null | Device::Tty | Device::Window(_) => return Ok(0),
+        Device::Null | Device::Tty | Device::Window(_) | Device::Whiteout => return Ok(0),
         Device::Zero | Device::Full => {}
         Device::Random | Device::Urandom => cx.k.rng.fill(&mut data),
     }
