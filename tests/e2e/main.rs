@@ -4,6 +4,7 @@
 
 mod abi;
 mod boot;
+mod busybox_root;
 mod common;
 mod compare;
 mod cprog;
