@@ -9,6 +9,7 @@ mod common;
 mod compare;
 mod cprog;
 mod fuzz;
+mod idle;
 mod same_as_linux;
 mod scenarios;
 mod startup;
