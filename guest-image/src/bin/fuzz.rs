@@ -443,48 +443,6 @@ impl Fuzz {
         }
     }
 
-    /// PAGEMAP_SCAN on the pagemap descriptor with an argument that is well
-    /// formed often enough to reach the walk: ranges from `addr`/`len`, a
-    /// vector the kernel may write (anywhere only for a wild process), any
-    /// masks, limits and lengths.
-    fn pagemap_scan(&mut self) -> i64 {
-        let at = self.arena + 0x800;
-        if probe::store(at, 0).is_err() || probe::store(at + 96, 0).is_err() {
-            return sc(16, [self.fds[3], linux_abi::pagemap::PAGEMAP_SCAN, at, 0, 0, 0]);
-        }
-        let start = if self.rng.one_in(8) { self.addr() } else { self.addr() & !(P - 1) };
-        let end = start.wrapping_add(if self.rng.one_in(8) { self.any() } else { self.len() });
-        let vec_len = match self.rng.below(4) {
-            0 => 0,
-            1 => self.rng.below(8),
-            2 => self.rng.below(1100),
-            _ => self.any(),
-        };
-        let vec = if self.wild && self.rng.one_in(8) { self.addr() } else { self.out_buf(vec_len.saturating_mul(24)) };
-        let small = |f: &mut Self, below: u64| if f.rng.one_in(8) { f.any() } else { f.rng.below(below) };
-        let size = if self.rng.one_in(8) { self.any() } else { 96 };
-        let words = [
-            size,
-            small(self, 4),
-            start,
-            end,
-            self.any(),
-            vec,
-            vec_len,
-            small(self, 600),
-            small(self, 0x200),
-            small(self, 0x200),
-            small(self, 0x200),
-            small(self, 0x200),
-        ];
-        for (i, w) in words.iter().enumerate() {
-            // SAFETY: `at` is in the arena's read-write pages (probed above).
-            unsafe { ((at + 8 * i as u64) as *mut u64).write_volatile(*w) };
-        }
-        let arg = if self.rng.one_in(8) { self.in_struct(12) } else { at };
-        sc(16, [self.fds[3], linux_abi::pagemap::PAGEMAP_SCAN, arg, 0, 0, 0])
-    }
-
     /// A struct pointer for the kernel to read: garbage in the arena, or a bad address.
     fn in_struct(&mut self, words: u64) -> u64 {
         if self.rng.one_in(3) {
@@ -507,7 +465,7 @@ impl Fuzz {
     }
 
     fn syscall(&mut self) {
-        let r = match self.rng.below(48 + 2 * (self.ncalls > 0) as u64) {
+        let r = match self.rng.below(47 + 2 * (self.ncalls > 0) as u64) {
             0 | 1 => {
                 let (fd, len) = (self.fd(), self.len());
                 let buf = self.out_buf(len);
@@ -671,8 +629,7 @@ impl Fuzz {
                 self.instruction();
                 return;
             }
-            46 => self.pagemap_scan(),
-            47..=49 if self.ncalls > 0 => return self.table_call(),
+            46..=48 if self.ncalls > 0 => return self.table_call(),
             41 if self.wild && self.rng.one_in(4) => self.sigreturn(),
             42 if self.wild && self.rng.one_in(4) => sc([60, 231][self.rng.below(2) as usize], [self.any(), 0, 0, 0, 0, 0]),
             _ => {
