@@ -326,10 +326,12 @@ impl Kernel {
         let mut random = [0u8; 16];
         self.rng.fill(&mut random);
         let c = &self.creds;
+        let argv: Vec<Vec<u8>> = spec.argv.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let envp: Vec<Vec<u8>> = spec.envp.iter().map(|s| s.as_bytes().to_vec()).collect();
         let stack = exec::Stack {
-            argv: spec.argv,
-            envp: spec.envp,
-            execfn: spec.path,
+            argv: &argv,
+            envp: &envp,
+            execfn: spec.path.as_bytes(),
             random,
             hwcap: spec.hwcap,
             minsigstksz: signal::frame::MIN_SIGSTKSZ,
@@ -339,7 +341,10 @@ impl Kernel {
             egid: c.egid,
             stack_limit: rlimits[RLIMIT_STACK as usize].cur,
         };
-        let prog = exec::Program { path: spec.exe, image: spec.image.clone(), elf: spec.elf };
+        // The program's file: mapped by its segments, and held as the exe file.
+        let obj = self.engine.create_file(spec.exe, spec.image.clone(), false);
+        self.procs.get_mut(&pid).expect("just added").exe_obj = Some(obj);
+        let prog = exec::Program { obj, elf: spec.elf };
         let entry = exec::load(&mut self.engine, space, &prog, &stack, &mut self.pending)?;
         let regs = kvm_regs { rip: entry.rip, rsp: entry.rsp, rflags: signal::frame::FIXED_RFLAGS, ..Default::default() };
         // The standard descriptors: the console.

@@ -111,8 +111,11 @@ pub struct Process {
     pub sid: Pid,
     /// The task name (comm: the executable's base name, at most 15 bytes).
     pub name: String,
-    /// The executable's path as given to exec (AT_EXECFN, /proc/self/exe).
+    /// What /proc/self/exe reads: the executable's path (d_path of mm->exe_file).
     pub exe: String,
+    /// The executable's file object (mm->exe_file), held: what exec of
+    /// /proc/self/exe runs, and what may not be opened for writing (ETXTBSY).
+    pub exe_obj: Option<guest_mm::ObjectId>,
     /// The file mode creation mask (umask(2)); init's is 0022 and fork copies it.
     pub umask: u32,
     pub space: AsId,
@@ -191,6 +194,7 @@ impl Process {
             pgid: pid,
             sid: pid,
             exe: name.clone(),
+            exe_obj: None,
             umask: 0o022,
             name,
             space,
