@@ -184,6 +184,8 @@ pub struct Kernel {
     pub(crate) uname: Uname,
     /// The identity process 1 starts with.
     pub(crate) creds: Creds,
+    /// AT_HWCAP of every program (the guest CPU's CPUID.1:EDX), from spawn.
+    pub(crate) hwcap: u64,
     /// `vmm run --strace`.
     pub(crate) strace: Option<strace::Strace>,
     /// Print a line when a process is killed (always) and when one exits (verbose).
@@ -225,6 +227,7 @@ impl Kernel {
             rng: random::Rng::from_host(),
             uname: Uname::default(),
             creds: Creds::of_host(),
+            hwcap: 0,
             strace: None,
             quiet: false,
             show_maps: false,
@@ -318,6 +321,7 @@ impl Kernel {
         let space = r?;
         let pid = self.alloc_pid();
         let rlimits = self.init_rlimits();
+        self.hwcap = spec.hwcap;
         let mut p = Process::new(pid, 0, comm_of(spec.path), space, kvm_regs::default(), self.creds.clone(), rlimits);
         p.exe = spec.exe.to_string();
         self.procs.insert(pid, p);

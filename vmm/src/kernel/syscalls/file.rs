@@ -49,6 +49,20 @@ fn open_proc(cx: &mut Ctx<'_>, name: &str, flags: u64) -> Option<Result<i32, Err
             // Mode 0200: only a write-only open is permitted (no capabilities).
             "clear_refs" if flags & O_ACCMODE != O_WRONLY => return Some(Err(Errno::EACCES)),
             "clear_refs" => return Some(fd::install(cx, FileKind::ClearRefs, status_flags(flags), flags & O_CLOEXEC != 0)),
+            // The exe file (a magic link): the program the process runs;
+            // it may not be written while it runs (deny_write_access).
+            "exe" if flags & O_ACCMODE != O_RDONLY => return Some(Err(Errno::ETXTBSY)),
+            "exe" => {
+                let Some(obj) = cx.proc().exe_obj else { return Some(Err(Errno::ENOENT)) };
+                if cx.k.engine.hold_object(obj).is_err() {
+                    return Some(Err(Errno::ENOENT));
+                }
+                let r = fd::install(cx, FileKind::Object(obj), status_flags(flags), flags & O_CLOEXEC != 0);
+                if r.is_err() {
+                    let _ = cx.k.engine.put_object(obj);
+                }
+                return Some(r);
+            }
             "maps" => FileKind::Maps { space, data: cx.k.engine.maps(space, true).unwrap_or_default().into_bytes().into() },
             "pagemap" => FileKind::Pagemap,
             _ => return Some(Err(Errno::ENOENT)),
@@ -249,7 +263,7 @@ const FILES_DEV: u64 = makedev(0, 0x2a);
 
 /// fstat of an object: a regular file (memfds are unlinked: nlink 0), or a
 /// character device for a memory window.
-fn stat_object(cx: &Ctx<'_>, obj: ObjectId) -> Result<Stat, Errno> {
+pub(super) fn stat_object(cx: &Ctx<'_>, obj: ObjectId) -> Result<Stat, Errno> {
     let o = cx.k.engine.object(obj).ok_or(Errno::EBADF)?;
     let c = &cx.proc().creds;
     let (mode, nlink, rdev) = match &o.kind {
@@ -257,6 +271,11 @@ fn stat_object(cx: &Ctx<'_>, obj: ObjectId) -> Result<Stat, Errno> {
         ObjectKind::Shmem if o.name.starts_with("/memfd:") => (S_IFREG | 0o777, 0, 0),
         ObjectKind::Shmem => (S_IFREG | 0o600, 0, 0),
         ObjectKind::File { writable: true, .. } => (S_IFREG | 0o644, cx.k.vfs.links(obj), 0),
+        // A program image a process runs (`vmm run --elf`'s, reached through
+        // /proc/self/exe): executable, and read-only like the others.
+        ObjectKind::File { writable: false, .. } if cx.k.procs.values().any(|p| p.exe_obj == Some(obj)) => {
+            (S_IFREG | 0o555, cx.k.vfs.links(obj), 0)
+        }
         ObjectKind::File { writable: false, .. } => (S_IFREG | 0o444, cx.k.vfs.links(obj), 0),
     };
     let size = o.size as i64;

@@ -1,0 +1,381 @@
+//! execve(2) and execveat(2) (fs/exec.c do_execveat_common, alloc_bprm,
+//! count, copy_strings, bprm_execve, exec_binprm; fs/binfmt_script.c;
+//! fs/binfmt_elf.c load_elf_binary up to begin_new_exec).
+//!
+//! Owns everything an exec checks before the point of no return, in
+//! Linux's order: the name (getname: EFAULT, ENAMETOOLONG, ENOENT when empty
+//! without AT_EMPTY_PATH), the file (`open_exec`, the one place that turns a
+//! path into a file: EINVAL for unknown flags, EBADF, ENOENT, ENOTDIR,
+//! ELOOP for AT_SYMLINK_NOFOLLOW on /proc/self/exe, EACCES for what is not
+//! an executable regular file), argv and envp counted (EFAULT, E2BIG past
+//! MAX_ARG_STRINGS) and copied from the last string down (EFAULT, E2BIG for
+//! a string of MAX_ARG_STRLEN or more and past bprm_stack_limits), an
+//! empty argv given "" as argv[0] (Linux 5.18), then the format: `#!`
+//! scripts (`exec::script`; argv becomes `[interp, arg?, script, argv[1..]]`,
+//! the interpreter opened like the program, ENOENT when the script was
+//! named by a close-on-exec descriptor, ELOOP beyond 5 levels) or a static
+//! ELF (ENOENT for one that needs an interpreter: the guest has none;
+//! ENOEXEC for anything else). Guest memory is untrusted throughout: the
+//! pointer arrays are read in chunks, strings with a length bound, and what
+//! the VMM holds is bounded by the stack limit.
+//!
+//! Then the point of no return: the new image is built whole in a fresh
+//! address space; a failure there (an rlimit too small for the program's
+//! own segments) kills the process with SIGSEGV as Linux's force_fatal_sig
+//! does; otherwise `begin_new_exec` (exec::new_exec) replaces the old image
+//! and the call "returns" 0 into the new program.
+//!
+//! ETXTBSY: exec never sees a writer today. Named files of the flat
+//! namespace carry no execute bit (EACCES first), memfds are not counted as
+//! writers by Linux either (alloc_file_pseudo takes no write access), and
+//! the running executables themselves cannot be opened for writing
+//! (`/proc/self/exe` is ETXTBSY for O_WRONLY/O_RDWR in `file::open_proc`).
+
+use super::file::stat_object;
+use super::{ok, Args, Ctx, SysResult};
+use crate::elf::{Elf, ElfError};
+use crate::kernel::exec::new_exec::NewImage;
+use crate::kernel::exec::script::{self, BINPRM_BUF_SIZE, MAX_NESTING};
+use crate::kernel::exec::stack::{strings_limit, MAX_ARG_STRINGS, MAX_ARG_STRLEN};
+use crate::kernel::exec::{self as loader, Program, Stack};
+use crate::kernel::fs::{FileKind, Vfs, PATH_MAX};
+use crate::kernel::process::comm_of;
+use guest_mm::{Errno, ObjectId, PAGE_SIZE};
+use linux_abi::fcntl::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
+use linux_abi::resource::RLIMIT_STACK;
+use linux_abi::stat::{S_IFMT, S_IFREG};
+
+/// A file exec may run, as `open_exec` found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ExecFile {
+    /// Its engine object (the page cache the program is mapped from).
+    pub obj: ObjectId,
+    /// What /proc/self/exe will read (d_path).
+    pub path: String,
+    /// Its own name (the dentry's): comm after an exec of a descriptor.
+    pub name: String,
+}
+
+/// The most of a file exec reads to find its headers: the ELF and program
+/// headers of any real program are far inside it; a file whose headers lie
+/// beyond is not run (ENOEXEC) rather than copied whole.
+const MAX_HEAD: u64 = 16 << 20;
+
+/// do_open_execat on today's flat namespace: the one function that turns
+/// exec's (dirfd, path, flags) into a file. The caller let an empty `path`
+/// through only with AT_EMPTY_PATH. Checks may_open's MAY_EXEC: a regular
+/// file whose mode has the owner's execute bit (the guest's own ids own
+/// every file; it has no capabilities).
+pub(crate) fn open_exec(cx: &mut Ctx<'_>, dirfd: i32, path: &str, at_flags: u64) -> Result<ExecFile, Errno> {
+    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // /proc/self/fd/N and /dev/fd/N (a symlink to it): magic links to a
+    // descriptor's file.
+    let fd_link = ["/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))
+        .filter(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        .map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
+    let (obj, exe) = if path.is_empty() || fd_link.is_some() {
+        let fd = match fd_link {
+            Some(_) if at_flags & AT_SYMLINK_NOFOLLOW != 0 => return Err(Errno::ELOOP),
+            Some(n) => n,
+            // The current directory: not a regular file.
+            None if dirfd as i64 == AT_FDCWD => return Err(Errno::EACCES),
+            None => dirfd as u32,
+        };
+        let e = cx.proc().fds.get(fd).map_err(|e| if fd_link.is_some() { Errno::ENOENT } else { e })?;
+        match cx.k.files.get(e.file).map(|f| &f.kind) {
+            Some(FileKind::Object(o)) => (*o, None),
+            _ => return Err(Errno::EACCES),
+        }
+    } else if path == "/proc/self/exe" || path == "/proc/thread-self/exe" {
+        // A magic link: AT_SYMLINK_NOFOLLOW stops at it.
+        if at_flags & AT_SYMLINK_NOFOLLOW != 0 {
+            return Err(Errno::ELOOP);
+        }
+        let p = cx.proc();
+        (p.exe_obj.ok_or(Errno::ENOENT)?, Some(p.exe.clone()))
+    } else {
+        if !path.starts_with('/') && dirfd as i64 != AT_FDCWD {
+            // Only the one directory exists: any other dirfd is not one.
+            cx.proc().fds.get(dirfd as u32)?;
+            return Err(Errno::ENOTDIR);
+        }
+        let name = Vfs::normalise(path);
+        if matches!(name.trim_end_matches('/'), "" | "/." | "/..") {
+            return Err(Errno::EACCES);
+        }
+        (cx.k.vfs.lookup(&name).ok_or(Errno::ENOENT)?, None)
+    };
+    let st = stat_object(cx, obj)?;
+    if st.mode & S_IFMT != S_IFREG || st.mode & 0o100 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let path = exe.unwrap_or_else(|| cx.k.engine.object(obj).map(|o| o.name.clone()).unwrap_or_default());
+    let name = path.strip_suffix(" (deleted)").unwrap_or(&path).rsplit('/').next().unwrap_or_default().to_string();
+    Ok(ExecFile { obj, path, name })
+}
+
+/// The strings exec copies, with the room left for them (bprm->p above
+/// bprm->argmin).
+struct Strings {
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    room: u64,
+}
+
+impl Strings {
+    /// Takes `len` bytes (a string and its NUL) of the room: valid_arg_len
+    /// and the argmin check of copy_strings.
+    fn take(&mut self, len: u64) -> Result<(), Errno> {
+        if len > MAX_ARG_STRLEN || len > self.room {
+            return Err(Errno::E2BIG);
+        }
+        self.room -= len;
+        Ok(())
+    }
+}
+
+/// count(): the entries of a NULL-terminated pointer array (0 for a NULL
+/// array), read in chunks; EFAULT at an unreadable entry before the NULL,
+/// E2BIG past MAX_ARG_STRINGS.
+fn count(cx: &mut Ctx<'_>, array: u64) -> Result<u64, Errno> {
+    if array == 0 {
+        return Ok(0);
+    }
+    const CHUNK: u64 = 16 * PAGE_SIZE;
+    let mut n = 0u64;
+    loop {
+        let at = array.checked_add(n * 8).ok_or(Errno::EFAULT)?;
+        let len = (CHUNK - at % PAGE_SIZE) & !7;
+        let mut buf = vec![0u8; len as usize];
+        if cx.read_user(at, &mut buf).is_err() {
+            // Somewhere in the chunk: find the first entry that cannot be
+            // read, unless the NULL comes first.
+            buf.truncate(0);
+            for i in 0..len / 8 {
+                let e = cx.read_u64(at.checked_add(i * 8).ok_or(Errno::EFAULT)?)?;
+                if e == 0 {
+                    return Ok(n + i);
+                }
+                if n + i >= MAX_ARG_STRINGS {
+                    return Err(Errno::E2BIG);
+                }
+            }
+            n += len / 8;
+            continue;
+        }
+        for w in buf.chunks_exact(8) {
+            if u64::from_le_bytes(w.try_into().expect("8 bytes")) == 0 {
+                return Ok(n);
+            }
+            n += 1;
+            if n > MAX_ARG_STRINGS {
+                return Err(Errno::E2BIG);
+            }
+        }
+    }
+}
+
+/// strnlen_user(s, MAX_ARG_STRLEN) and the copy: the string at `va` with
+/// its NUL counted in the length; EFAULT when it cannot be read up to its
+/// NUL, E2BIG when no NUL comes within MAX_ARG_STRLEN bytes.
+fn arg_string(cx: &mut Ctx<'_>, va: u64) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut at = va;
+    loop {
+        let n = (PAGE_SIZE - at % PAGE_SIZE).min(MAX_ARG_STRLEN - out.len() as u64) as usize;
+        let mut buf = vec![0u8; n];
+        cx.read_user(at, &mut buf)?;
+        if let Some(z) = buf.iter().position(|b| *b == 0) {
+            out.extend_from_slice(&buf[..z]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&buf);
+        if out.len() as u64 >= MAX_ARG_STRLEN {
+            return Err(Errno::E2BIG);
+        }
+        at = at.checked_add(n as u64).ok_or(Errno::EFAULT)?;
+    }
+}
+
+/// copy_strings: the `n` strings of `array`, from the last one down (the
+/// order in which Linux finds their errors), each taking its room.
+fn copy_strings(cx: &mut Ctx<'_>, s: &mut Strings, array: u64, n: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::with_capacity(n.min(4096) as usize);
+    for i in (0..n).rev() {
+        let p = cx.read_u64(array.checked_add(i * 8).ok_or(Errno::EFAULT)?)?;
+        let st = arg_string(cx, p)?;
+        s.take(st.len() as u64 + 1)?;
+        out.push(st);
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// The file's first bytes, enough for its format: BINPRM_BUF_SIZE, or the
+/// whole ELF and program headers.
+fn read_head(cx: &mut Ctx<'_>, obj: ObjectId) -> Result<(Vec<u8>, u64), Errno> {
+    let size = cx.k.engine.object(obj).ok_or(Errno::ENOENT)?.size;
+    let mut head = vec![0u8; size.min(BINPRM_BUF_SIZE as u64) as usize];
+    let n = cx.k.engine.read_object(obj, 0, &mut head).map_err(|_| Errno::EIO)?;
+    head.truncate(n);
+    if head.starts_with(b"\x7fELF") {
+        if let Some(end) = Elf::headers_end(&head).filter(|e| *e > head.len() as u64) {
+            if end > size.min(MAX_HEAD) {
+                return Err(Errno::ENOEXEC);
+            }
+            head.resize(end as usize, 0);
+            let n = cx.k.engine.read_object(obj, 0, &mut head).map_err(|_| Errno::EIO)?;
+            head.truncate(n);
+        }
+    }
+    Ok((head, size))
+}
+
+/// What `bprm_execve` settled on: the ELF file to load and its headers.
+struct Binary {
+    file: ExecFile,
+    elf: Elf,
+}
+
+/// exec_binprm: the format handlers, with scripts re-dispatching to their
+/// interpreter at most MAX_NESTING times. `filename` is bprm->filename;
+/// `inaccessible` says the name will not open after exec
+/// (BINPRM_FLAGS_PATH_INACCESSIBLE).
+fn exec_binprm(cx: &mut Ctx<'_>, mut file: ExecFile, filename: &[u8], inaccessible: bool, s: &mut Strings) -> Result<Binary, Errno> {
+    let mut interp: Vec<u8> = filename.to_vec();
+    for depth in 0.. {
+        if depth > MAX_NESTING {
+            return Err(Errno::ELOOP);
+        }
+        let (head, size) = read_head(cx, file.obj)?;
+        if let Some(parsed) = script::parse(&head) {
+            let i = parsed?;
+            if inaccessible {
+                return Err(Errno::ENOENT);
+            }
+            // remove_arg_zero gives argv[0]'s room back; then the script's
+            // name, the optional argument and the interpreter go in front.
+            if !s.argv.is_empty() {
+                let a0 = s.argv.remove(0);
+                s.room += a0.len() as u64 + 1;
+            }
+            s.take(interp.len() as u64 + 1)?;
+            s.argv.insert(0, interp.clone());
+            if let Some(a) = &i.arg {
+                s.take(a.len() as u64 + 1)?;
+                s.argv.insert(0, a.clone());
+            }
+            s.take(i.name.len() as u64 + 1)?;
+            s.argv.insert(0, i.name.clone());
+            let name = String::from_utf8_lossy(&i.name).into_owned();
+            file = open_exec(cx, AT_FDCWD as i32, &name, 0)?;
+            interp = i.name;
+            continue;
+        }
+        return match Elf::parse_head(&head, size, true) {
+            Ok(elf) => Ok(Binary { file, elf }),
+            // The interpreter cannot be there: the guest has no dynamic loader.
+            Err(ElfError::Dynamic(_)) => Err(Errno::ENOENT),
+            Err(_) => Err(Errno::ENOEXEC),
+        };
+    }
+    unreachable!("the loop returns")
+}
+
+/// do_execveat_common.
+fn do_execveat(cx: &mut Ctx<'_>, dirfd: i32, path: u64, argv: u64, envp: u64, flags: u64) -> SysResult {
+    // getname_flags: an empty name is ENOENT unless AT_EMPTY_PATH.
+    let name = cx.read_cstr(path, PATH_MAX)?;
+    if name.is_empty() && flags & AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let file = open_exec(cx, dirfd, &name, flags)?;
+    // alloc_bprm: the name exec shows (AT_EXECFN, the script's argument).
+    let (filename, from_fd) = if dirfd as i64 == AT_FDCWD || name.starts_with('/') {
+        (name.clone(), false)
+    } else if name.is_empty() {
+        (format!("/dev/fd/{dirfd}"), true)
+    } else {
+        (format!("/dev/fd/{dirfd}/{name}"), true)
+    };
+    let inaccessible = from_fd && cx.proc().fds.get(dirfd as u32).is_ok_and(|e| e.cloexec);
+    let argc = count(cx, argv)?;
+    let envc = count(cx, envp)?;
+    let room = strings_limit(cx.proc().rlimit(RLIMIT_STACK), argc, envc).ok_or(Errno::E2BIG)?;
+    let mut s = Strings { argv: Vec::new(), envp: Vec::new(), room };
+    s.take(filename.len() as u64 + 1)?;
+    s.envp = copy_strings(cx, &mut s, envp, envc)?;
+    s.argv = copy_strings(cx, &mut s, argv, argc)?;
+    if s.argv.is_empty() {
+        s.take(1)?;
+        s.argv.push(Vec::new());
+    }
+    let bin = exec_binprm(cx, file, filename.as_bytes(), inaccessible, &mut s)?;
+    let comm = if name.is_empty() { comm_of(&bin.file.name) } else { comm_of(&filename) };
+    commit(cx, bin, &s, filename.as_bytes(), comm)
+}
+
+/// Past the point of no return: the new image in a fresh address space,
+/// then begin_new_exec. A load that fails (an rlimit too small for the
+/// program's segments or stack) kills the process with SIGSEGV.
+fn commit(cx: &mut Ctx<'_>, bin: Binary, s: &Strings, execfn: &[u8], comm: String) -> SysResult {
+    let me = cx.pid();
+    let space = cx.mm(|e, _| {
+        let (r, u) = e.create_space().split();
+        (r.map_err(|_| Errno::ENOMEM), u)
+    })?;
+    cx.k.push_memory_limits(me, space);
+    let mut random = [0u8; 16];
+    cx.k.rng.fill(&mut random);
+    let c = cx.proc().creds.clone();
+    let stack = Stack {
+        argv: &s.argv,
+        envp: &s.envp,
+        execfn,
+        random,
+        hwcap: cx.k.hwcap,
+        minsigstksz: crate::kernel::signal::frame::MIN_SIGSTKSZ,
+        uid: c.uid,
+        euid: c.euid,
+        gid: c.gid,
+        egid: c.egid,
+        stack_limit: cx.proc().rlimit(RLIMIT_STACK),
+    };
+    let prog = Program { obj: bin.file.obj, elf: &bin.elf };
+    let loaded = loader::load(&mut cx.k.engine, space, &prog, &stack, &mut cx.k.pending);
+    let entry = match loaded {
+        Ok(e) => e,
+        Err(_) => {
+            let _ = cx.k.engine.destroy_space(space);
+            cx.k.force_sigsegv();
+            return ok(0);
+        }
+    };
+    if cx.k.engine.hold_object(bin.file.obj).is_err() {
+        let _ = cx.k.engine.destroy_space(space);
+        cx.k.force_sigsegv();
+        return ok(0);
+    }
+    let img = NewImage { space, entry, exe_obj: bin.file.obj, exe: bin.file.path, comm };
+    if cx.k.begin_new_exec(img, cx.regs, cx.cpu).is_err() {
+        // The VMM could not finish (the vCPU's FPU): past the point of no
+        // return, so the process dies as Linux's would.
+        cx.k.force_sigsegv();
+    }
+    ok(0)
+}
+
+/// execve(filename, argv, envp).
+pub(super) fn execve(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    do_execveat(cx, AT_FDCWD as i32, a.ptr(0), a.ptr(1), a.ptr(2), 0)
+}
+
+/// execveat(dirfd, filename, argv, envp, flags).
+pub(super) fn execveat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    do_execveat(cx, a.int(0), a.ptr(1), a.ptr(2), a.ptr(3), a.int(4) as u32 as u64)
+}
