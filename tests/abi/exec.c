@@ -358,6 +358,17 @@ static void exec_long_arg(void)
 	CHECK("execve MAX_ARG_STRLEN-1 bytes", sys_execve("/proc/self/exe", argv, envp));
 }
 
+static long as_limit;
+static void exec_small_as(void)
+{
+	struct rlimit rl = { as_limit, as_limit };
+	setrlimit(RLIMIT_AS, &rl);
+	char *argv[] = { "small", NULL };
+	char *envp[] = { "EXEC_MODE=ran", NULL };
+	/* Past the point of no return, a new image that does not fit is SIGSEGV. */
+	CHECK("execve under a small RLIMIT_AS", sys_execve("/proc/self/exe", argv, envp));
+}
+
 static void vfork_exec(void)
 {
 	char *argv[] = { "vforked", NULL };
@@ -468,6 +479,10 @@ int main(int argc, char **argv, char **envp)
 	const char *mode = getenv("EXEC_MODE");
 	if ((mode && strcmp(mode, "report") == 0) || (argc > 1 && strcmp(argv[1], "report-by-argv") == 0))
 		return report(argc, argv, envp);
+	if (mode && strcmp(mode, "ran") == 0) {
+		printf(" the new image runs\n");
+		return 0;
+	}
 	ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
 	self_path[n > 0 ? n : 0] = 0;
 	snprintf(env_self, sizeof env_self, "EXEC_SELF=%s", self_path);
@@ -486,6 +501,12 @@ int main(int argc, char **argv, char **envp)
 		in_child("nested", exec_nested);
 	in_child("long argument", exec_long_arg);
 	in_child("vfork", vfork_exec);
+	long limits[] = { 64 << 10, 1 << 20, 8 << 20, 10 << 20, 16 << 20 };
+	for (int i = 0; i < 5; i++) {
+		as_limit = limits[i];
+		printf("RLIMIT_AS %ld KiB:\n", as_limit >> 10);
+		in_child("small address space", exec_small_as);
+	}
 	in_child("errors", errors);
 	return 0;
 }
