@@ -459,6 +459,8 @@ static void errors(void)
 	CHECK("ELF magic, nothing else", sys_execveat(elf, "", argv, envp, AT_EMPTY_PATH));
 	int empty_interp = script_fd("ei", "#!  \t\nrest\n", 0);
 	CHECK("#! without an interpreter", sys_execveat(empty_interp, "", argv, envp, AT_EMPTY_PATH));
+	int bare = script_fd("bare", "#!", 0);
+	CHECK("#! and nothing else (an empty name: the current directory)", sys_execveat(bare, "", argv, envp, AT_EMPTY_PATH));
 	int missing = script_fd("mi", "#!/no/such/interpreter -x\n", 0);
 	CHECK("#! with a missing interpreter", sys_execveat(missing, "", argv, envp, AT_EMPTY_PATH));
 	int cloexec_script = script_fd("ce", "#!/proc/self/exe\n", MFD_CLOEXEC);

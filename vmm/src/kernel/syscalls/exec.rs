@@ -379,3 +379,126 @@ pub(super) fn execve(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 pub(super) fn execveat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     do_execveat(cx, a.int(0), a.ptr(1), a.ptr(2), a.ptr(3), a.int(4) as u32 as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::kernel::process::{RunState, Wait};
+    use crate::kernel::tests::{call, kernel_with};
+    use crate::kernel::Kernel;
+    use guest_mm::VirtAddr;
+    use kvm_bindings::kvm_regs;
+    use linux_abi::sysno as nr;
+
+    /// A read-write page of process `k.current` holding `bytes` at its start.
+    fn page_with(k: &mut Kernel, regs: &mut kvm_regs, bytes: &[u8]) -> u64 {
+        let at = call(k, regs, nr::MMAP, [0, 4096, 3, 0x22, u64::MAX, 0]) as u64;
+        let space = k.current_space().unwrap();
+        k.engine.write_user(space, VirtAddr::new(at), bytes).split().0.unwrap();
+        at
+    }
+
+    /// "/proc/self/exe", argv ["a", "bc"] and envp ["E=1"] in one page:
+    /// returns (path, argv, envp).
+    fn exec_args(k: &mut Kernel, regs: &mut kvm_regs) -> (u64, u64, u64) {
+        let mut b = vec![0u8; 256];
+        b[..15].copy_from_slice(b"/proc/self/exe\0");
+        b[16..18].copy_from_slice(b"a\0");
+        b[18..21].copy_from_slice(b"bc\0");
+        b[24..28].copy_from_slice(b"E=1\0");
+        let at = page_with(k, regs, &b);
+        let mut tables = Vec::new();
+        for w in [at + 16, at + 18, 0, at + 24, 0] {
+            tables.extend_from_slice(&u64::to_le_bytes(w));
+        }
+        let space = k.current_space().unwrap();
+        k.engine.write_user(space, VirtAddr::new(at + 128), &tables).split().0.unwrap();
+        (at, at + 128, at + 128 + 24)
+    }
+
+    fn read_u64(k: &mut Kernel, va: u64) -> u64 {
+        let mut b = [0u8; 8];
+        let space = k.current_space().unwrap();
+        k.engine.read_user(space, VirtAddr::new(va), &mut b).split().0.unwrap();
+        u64::from_le_bytes(b)
+    }
+
+    #[test]
+    fn exec_builds_a_new_image_and_resets_what_linux_resets() {
+        let (mut k, mut regs) = kernel_with("hello");
+        let (path, argv, envp) = exec_args(&mut k, &mut regs);
+        let keep = call(&mut k, &mut regs, nr::MEMFD_CREATE, [path, 0, 0, 0, 0, 0]);
+        let close = call(&mut k, &mut regs, nr::MEMFD_CREATE, [path, 1, 0, 0, 0, 0]);
+        // SIGUSR1 handled, SIGUSR2 ignored, SIGINT blocked.
+        let act = page_with(&mut k, &mut regs, &[0x11; 32]);
+        let ign = page_with(&mut k, &mut regs, &1u64.to_le_bytes());
+        assert_eq!(call(&mut k, &mut regs, nr::RT_SIGACTION, [10, act, 0, 8, 0, 0]), 0);
+        assert_eq!(call(&mut k, &mut regs, nr::RT_SIGACTION, [12, ign, 0, 8, 0, 0]), 0);
+        let set = page_with(&mut k, &mut regs, &2u64.to_le_bytes());
+        assert_eq!(call(&mut k, &mut regs, nr::RT_SIGPROCMASK, [0, set, 0, 8, 0, 0]), 0);
+        let old_space = k.current_space().unwrap();
+        let exe = k.process(1).unwrap().exe_obj;
+        {
+            let p = k.procs.get_mut(&1).unwrap();
+            (p.fs_base, p.clear_child_tid, p.robust_list) = (0x1234, 0x5678, (0x9000, 24));
+        }
+        assert_eq!(call(&mut k, &mut regs, nr::EXECVE, [path, argv, envp, 0, 0, 0]), 0);
+        let p = k.process(1).unwrap().clone();
+        assert_ne!(p.space, old_space);
+        assert!(k.engine.space(old_space).is_none(), "the old address space is gone");
+        assert_eq!((p.pid, p.exe_obj, p.name.as_str()), (1, exe, "exe"));
+        assert!(p.fds.get(keep as u32).is_ok() && p.fds.get(close as u32).is_err(), "only the close-on-exec memfd is closed");
+        assert_eq!(p.sig.actions[9].handler, linux_abi::signal::SIG_DFL, "a handled signal is default again");
+        assert_eq!(p.sig.actions[11].handler, linux_abi::signal::SIG_IGN, "an ignored one stays ignored");
+        assert_eq!(p.sig.blocked, 2, "the mask stays");
+        assert_eq!((p.fs_base, p.clear_child_tid, p.robust_list), (0, 0, (0, 0)));
+        let elf = crate::elf::Elf::parse(crate::images::program("hello").unwrap(), true).unwrap();
+        assert_eq!(regs.rip, elf.entry);
+        assert_eq!((regs.rax, regs.rbx, regs.rcx, regs.r11), (0, 0, 0, 0), "start_thread clears the registers");
+        // The new stack: argc 2, argv, NULL, envp, NULL.
+        let sp = regs.rsp;
+        assert_eq!(read_u64(&mut k, sp), 2);
+        assert_ne!(read_u64(&mut k, sp + 8), 0);
+        assert_eq!(read_u64(&mut k, sp + 24), 0);
+        assert_ne!(read_u64(&mut k, sp + 32), 0);
+        assert_eq!(read_u64(&mut k, sp + 40), 0);
+        k.engine.check_invariants().unwrap();
+        let _ = k.take_pending().into_parts();
+    }
+
+    #[test]
+    fn a_failed_exec_changes_nothing_and_hostile_arguments_are_errors() {
+        let (mut k, mut regs) = kernel_with("hello");
+        let (path, argv, envp) = exec_args(&mut k, &mut regs);
+        let space = k.current_space().unwrap();
+        let bad = [0u64, 1, 0xffff_8880_0000_0000, u64::MAX - 7, 1 << 47];
+        for b in bad {
+            assert_eq!(call(&mut k, &mut regs, nr::EXECVE, [b, argv, envp, 0, 0, 0]), -14, "path {b:#x}");
+            if b != 0 {
+                assert_eq!(call(&mut k, &mut regs, nr::EXECVE, [path, b, envp, 0, 0, 0]), -14, "argv {b:#x}");
+                assert_eq!(call(&mut k, &mut regs, nr::EXECVE, [path, argv, b, 0, 0, 0]), -14, "envp {b:#x}");
+            }
+        }
+        // "" (path + 15) with AT_EMPTY_PATH on a closed descriptor; bad flags; NOFOLLOW at the magic link.
+        assert_eq!(call(&mut k, &mut regs, nr::EXECVEAT, [77, path + 15, argv, envp, 0x1000, 0]), -9);
+        assert_eq!(call(&mut k, &mut regs, nr::EXECVE, [path + 15, argv, envp, 0, 0, 0]), -2);
+        assert_eq!(call(&mut k, &mut regs, nr::EXECVEAT, [0, path, argv, envp, 0x2, 0]), -22);
+        assert_eq!(call(&mut k, &mut regs, nr::EXECVEAT, [0, path, argv, envp, 0x100, 0]), -40);
+        assert_eq!(k.current_space(), Some(space), "still the old image");
+        k.engine.check_invariants().unwrap();
+        let _ = k.take_pending().into_parts();
+    }
+
+    #[test]
+    fn a_vfork_parent_runs_again_once_its_child_execs() {
+        let (mut k, mut regs) = kernel_with("hello");
+        let (path, argv, envp) = exec_args(&mut k, &mut regs);
+        call(&mut k, &mut regs, nr::VFORK, [0; 6]);
+        assert_eq!(k.current(), 2, "the child runs; the parent waits");
+        assert_eq!(k.process(1).unwrap().state, RunState::Blocked(Wait::Vfork { child: 2 }));
+        assert_eq!(call(&mut k, &mut regs, nr::EXECVE, [path, argv, envp, 0, 0, 0]), 0);
+        k.poll_waiters().unwrap();
+        let parent = k.process(1).unwrap();
+        assert_eq!((parent.state, parent.regs.rax), (RunState::Runnable, 2), "vfork returns the child's pid");
+        let _ = k.take_pending().into_parts();
+    }
+}
