@@ -648,7 +648,7 @@ impl Fuzz {
     /// execve or execveat with garbage: paths, flags, descriptors, and argv
     /// and envp arrays that are NULL, bad pointers, garbage words, or point
     /// at long and unterminated strings. Process 1's calls always fail: its
-    /// argv holds a kernel address, which is EFAULT whenever the path names
+    /// argv's one string is at a kernel address, which is EFAULT whenever the path names
     /// a program (by chance, through a pointer into our own data). A wild
     /// child sometimes execs /proc/self/exe for real: the new image
     /// (`fuzz exec SEED`) runs a few wild steps of its own and exits.
@@ -696,9 +696,9 @@ impl Fuzz {
         }
     }
 
-    /// argv that always fails: its second entry is a kernel address.
+    /// argv that always fails: its one entry is a kernel address.
     fn failing_argv(&mut self) -> u64 {
-        static ARGV: [u64; 3] = [0, 0xffff_8880_0000_0000, 0];
+        static ARGV: [u64; 2] = [0xffff_8880_0000_0000, 0];
         ARGV.as_ptr() as u64
     }
 

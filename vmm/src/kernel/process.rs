@@ -153,7 +153,7 @@ pub struct Process {
     /// The signal the parent gets when this process ends (clone's CSIGNAL;
     /// SIGCHLD for fork, 0 for none).
     pub exit_signal: u8,
-    /// The vfork parent waiting for this process to exit.
+    /// The vfork parent waiting for this process to exit or exec.
     pub vfork_parent: Option<Pid>,
     /// prctl state: PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE, PR_SET_PDEATHSIG,
     /// PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER.
