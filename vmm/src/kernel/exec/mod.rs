@@ -25,7 +25,7 @@ use guest_mm::ops::mmap::{MapFile, MmapArgs};
 use guest_mm::vma::Prot;
 use guest_mm::{AsId, Engine, Errno, PhysMemory, PteUpdates, VirtAddr, PAGE_SIZE};
 
-pub use stack::{AuxInfo, Stack};
+pub use stack::{ArgArea, AuxInfo, Stack};
 
 /// Top of the stack: Linux's STACK_TOP without randomisation.
 pub const STACK_TOP: u64 = guest_mm::TASK_SIZE;

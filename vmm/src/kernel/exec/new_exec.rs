@@ -45,6 +45,8 @@ pub struct NewImage {
     pub exe: String,
     /// The new task name.
     pub comm: String,
+    /// Where the argument and environment strings are (/proc/PID/cmdline, environ).
+    pub args: super::ArgArea,
 }
 
 impl Kernel {
@@ -59,6 +61,7 @@ impl Kernel {
         let old_exe = p.exe_obj.replace(img.exe_obj);
         p.exe = img.exe;
         p.name = img.comm;
+        p.args = img.args;
         p.sig.flush_for_exec();
         p.clear_child_tid = 0;
         p.robust_list = (0, 0);
@@ -91,5 +94,4 @@ impl Kernel {
         self.fpu_owner = Some(me);
         Ok(())
     }
-
 }

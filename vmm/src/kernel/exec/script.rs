@@ -102,9 +102,7 @@ mod tests {
     use super::*;
 
     fn p(s: &[u8]) -> Option<Result<(String, Option<String>), Errno>> {
-        parse(s).map(|r| {
-            r.map(|i| (String::from_utf8(i.name).unwrap(), i.arg.map(|a| String::from_utf8(a).unwrap())))
-        })
+        parse(s).map(|r| r.map(|i| (String::from_utf8(i.name).unwrap(), i.arg.map(|a| String::from_utf8(a).unwrap()))))
     }
 
     fn ok(name: &str, arg: Option<&str>) -> Option<Result<(String, Option<String>), Errno>> {

@@ -78,6 +78,22 @@ pub fn strings_limit(rlim_stack: u64, argc: u64, envc: u64) -> Option<u64> {
     Some(limit - ptr_size)
 }
 
+/// Where `build` puts the argument and environment strings: the file name
+/// highest, then the environment, then the arguments (copy_strings).
+pub fn areas(st: &Stack<'_>) -> ArgArea {
+    let len = |v: &[Vec<u8>]| v.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
+    let env_end = STACK_TOP - 8 - (st.execfn.len() as u64 + 1);
+    let env_start = env_end - len(st.envp);
+    ArgArea { argv: (env_start - len(st.argv), env_start), envp: (env_start, env_end) }
+}
+
+/// mm->arg_start..arg_end and env_start..env_end.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArgArea {
+    pub argv: (u64, u64),
+    pub envp: (u64, u64),
+}
+
 /// Maps the stack VMA, writes the strings, tables and auxv, and returns the
 /// initial stack pointer (pointing at argc).
 pub fn build<M: PhysMemory>(

@@ -31,14 +31,17 @@
 //! the running executables themselves cannot be opened for writing
 //! (`/proc/self/exe` is ETXTBSY for O_WRONLY/O_RDWR in `file::open_proc`).
 
-use super::file::stat_object;
-use super::{ok, Args, Ctx, SysResult};
+use super::open::{path_in, start_at};
+use super::stat::stat_file;
+use super::{fd, ok, Args, Ctx, SysResult};
 use crate::elf::{Elf, ElfError};
 use crate::kernel::exec::new_exec::NewImage;
 use crate::kernel::exec::script::{self, BINPRM_BUF_SIZE, MAX_NESTING};
 use crate::kernel::exec::stack::{strings_limit, MAX_ARG_STRINGS, MAX_ARG_STRLEN};
 use crate::kernel::exec::{self as loader, Program, Stack};
-use crate::kernel::fs::{FileKind, Vfs, PATH_MAX};
+use crate::kernel::fs::inode::{Ino, Node};
+use crate::kernel::fs::procfs::Shape;
+use crate::kernel::fs::{Access, FileKind, Follow, Found, Last, PATH_MAX};
 use crate::kernel::process::comm_of;
 use guest_mm::{Errno, ObjectId, PAGE_SIZE};
 use linux_abi::fcntl::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
@@ -61,61 +64,102 @@ pub(crate) struct ExecFile {
 /// beyond is not run (ENOEXEC) rather than copied whole.
 const MAX_HEAD: u64 = 16 << 20;
 
-/// do_open_execat on today's flat namespace: the one function that turns
-/// exec's (dirfd, path, flags) into a file. The caller let an empty `path`
-/// through only with AT_EMPTY_PATH. Checks may_open's MAY_EXEC: a regular
-/// file whose mode has the owner's execute bit (the guest's own ids own
-/// every file; it has no capabilities).
+/// do_open_execat: the one function that turns exec's (dirfd, path,
+/// flags) into a file. The caller let an empty `path` through only with
+/// AT_EMPTY_PATH. The walk is the VFS's (symbolic links followed unless
+/// AT_SYMLINK_NOFOLLOW: ELOOP at a link); /proc/self/exe is the running
+/// program's file itself (mm->exe_file, a magic link) and /proc/self/fd/N
+/// and /dev/fd/N a descriptor's file. may_open's MAY_EXEC: a regular file
+/// the caller may execute (EACCES for directories, devices, procfs files
+/// and files without the execute bit); ETXTBSY while the file is open for
+/// writing (deny_write_access; memfds, whose descriptors Linux does not
+/// count as writers, excepted).
 pub(crate) fn open_exec(cx: &mut Ctx<'_>, dirfd: i32, path: &str, at_flags: u64) -> Result<ExecFile, Errno> {
     if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    // /proc/self/fd/N and /dev/fd/N (a symlink to it): magic links to a
-    // descriptor's file.
-    let fd_link = ["/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"]
-        .iter()
-        .find_map(|p| path.strip_prefix(p))
-        .filter(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
-        .map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
-    let (obj, exe) = if path.is_empty() || fd_link.is_some() {
-        let fd = match fd_link {
-            Some(_) if at_flags & AT_SYMLINK_NOFOLLOW != 0 => return Err(Errno::ELOOP),
-            Some(n) => n,
-            // The current directory: not a regular file.
-            None if dirfd as i64 == AT_FDCWD => return Err(Errno::EACCES),
-            None => dirfd as u32,
-        };
-        let e = cx.proc().fds.get(fd).map_err(|e| if fd_link.is_some() { Errno::ENOENT } else { e })?;
-        match cx.k.files.get(e.file).map(|f| &f.kind) {
-            Some(FileKind::Object(o)) => (*o, None),
-            _ => return Err(Errno::EACCES),
-        }
-    } else if path == "/proc/self/exe" || path == "/proc/thread-self/exe" {
-        // A magic link: AT_SYMLINK_NOFOLLOW stops at it.
-        if at_flags & AT_SYMLINK_NOFOLLOW != 0 {
+    let nofollow = at_flags & AT_SYMLINK_NOFOLLOW != 0;
+    if path == "/proc/self/exe" || path == "/proc/thread-self/exe" {
+        if nofollow {
             return Err(Errno::ELOOP);
         }
         let p = cx.proc();
-        (p.exe_obj.ok_or(Errno::ENOENT)?, Some(p.exe.clone()))
-    } else {
-        if !path.starts_with('/') && dirfd as i64 != AT_FDCWD {
-            // Only the one directory exists: any other dirfd is not one.
-            cx.proc().fds.get(dirfd as u32)?;
-            return Err(Errno::ENOTDIR);
-        }
-        let name = Vfs::normalise(path);
-        if matches!(name.trim_end_matches('/'), "" | "/." | "/..") {
-            return Err(Errno::EACCES);
-        }
-        (cx.k.vfs.lookup(&name).ok_or(Errno::ENOENT)?, None)
-    };
-    let st = stat_object(cx, obj)?;
-    if st.mode & S_IFMT != S_IFREG || st.mode & 0o100 == 0 {
-        return Err(Errno::EACCES);
+        let obj = p.exe_obj.ok_or(Errno::ENOENT)?;
+        let exe = p.exe.clone();
+        return Ok(ExecFile { obj, name: base_name(&exe), path: exe });
     }
-    let path = exe.unwrap_or_else(|| cx.k.engine.object(obj).map(|o| o.name.clone()).unwrap_or_default());
-    let name = path.strip_suffix(" (deleted)").unwrap_or(&path).rsplit('/').next().unwrap_or_default().to_string();
-    Ok(ExecFile { obj, path, name })
+    let found = if path.is_empty() {
+        if dirfd as i64 == AT_FDCWD {
+            Found::Ino(cx.proc().cwd)
+        } else {
+            let (id, f) = fd::file(cx, dirfd as u32)?;
+            f.inode.map_or(Found::File(id), Found::Ino)
+        }
+    } else {
+        let start = start_at(cx, dirfd, path)?;
+        let follow = if nofollow { Follow::No } else { Follow::Yes };
+        cx.k.walk(&start, path, follow)?
+    };
+    // A descriptor's file: an inode when it has one.
+    let found = match found {
+        Found::File(id) => match cx.k.files.get(id) {
+            Some(f) if f.inode.is_some() => Found::Ino(f.inode.expect("checked")),
+            Some(_) => Found::File(id),
+            None => return Err(Errno::EBADF),
+        },
+        f => f,
+    };
+    match found {
+        Found::Ino(ino) => {
+            let i = cx.k.vfs.get(ino).ok_or(Errno::ENOENT)?;
+            match &i.node {
+                Node::Symlink(_) => return Err(Errno::ELOOP),
+                Node::File(_) => {}
+                _ => return Err(Errno::EACCES),
+            }
+            if i.mode & S_IFMT != S_IFREG || i.mode & 0o111 == 0 {
+                return Err(Errno::EACCES);
+            }
+            let c = cx.proc().creds.clone();
+            cx.k.vfs.permission(ino, &c, Access::EXEC)?;
+            let canonical = canonical_path(cx, dirfd, path, ino);
+            let obj = cx.k.file_object(ino, &canonical)?;
+            if cx.k.files.iter().any(|(_, f)| f.inode == Some(ino) && f.writable()) {
+                return Err(Errno::ETXTBSY);
+            }
+            let path = cx.k.engine.object(obj).map(|o| o.name.clone()).unwrap_or(canonical);
+            Ok(ExecFile { obj, name: base_name(&path), path })
+        }
+        Found::File(id) => {
+            let st = stat_file(cx, id)?;
+            if st.mode & S_IFMT != S_IFREG || st.mode & 0o100 == 0 {
+                return Err(Errno::EACCES);
+            }
+            let Some(FileKind::Object(obj)) = cx.k.files.get(id).map(|f| f.kind.clone()) else { return Err(Errno::EACCES) };
+            let path = cx.k.engine.object(obj).map(|o| o.name.clone()).unwrap_or_default();
+            Ok(ExecFile { obj, name: base_name(&path), path })
+        }
+        // A procfs link not followed (AT_SYMLINK_NOFOLLOW at /dev/fd/N).
+        Found::Proc(n) if n.shape() == Shape::Link => Err(Errno::ELOOP),
+        // procfs: directories and generated files, none executable.
+        Found::Proc(_) => Err(Errno::EACCES),
+    }
+}
+
+/// The file's own name (its dentry's) from its path: "/memfd:x (deleted)" is "memfd:x".
+fn base_name(path: &str) -> String {
+    path.strip_suffix(" (deleted)").unwrap_or(path).rsplit('/').next().unwrap_or_default().to_string()
+}
+
+/// The canonical path of the file a walk of `path` found (what maps and
+/// /proc/self/exe show): its directory's path and its name.
+fn canonical_path(cx: &mut Ctx<'_>, dirfd: i32, path: &str, ino: Ino) -> String {
+    let Ok(start) = start_at(cx, dirfd, path) else { return path.to_string() };
+    let Ok(p) = cx.k.walk_parent(&start, path) else { return path.to_string() };
+    match (&p.dir, &p.last) {
+        (Found::Ino(d), Last::Name(n)) if cx.k.vfs.child(*d, n) == Some(ino) => path_in(cx, &p.dir, n),
+        _ => path.to_string(),
+    }
 }
 
 /// The strings exec copies, with the room left for them (bprm->p above
@@ -361,7 +405,8 @@ fn commit(cx: &mut Ctx<'_>, bin: Binary, s: &Strings, execfn: &[u8], comm: Strin
         cx.k.force_sigsegv();
         return ok(0);
     }
-    let img = NewImage { space, entry, exe_obj: bin.file.obj, exe: bin.file.path, comm };
+    let args = crate::kernel::exec::stack::areas(&stack);
+    let img = NewImage { space, entry, exe_obj: bin.file.obj, exe: bin.file.path, comm, args };
     if cx.k.begin_new_exec(img, cx.regs, cx.cpu).is_err() {
         // The VMM could not finish (the vCPU's FPU): past the point of no
         // return, so the process dies as Linux's would.

@@ -49,6 +49,7 @@ fn do_fork(cx: &mut Ctx<'_>, o: CloneOpts) -> SysResult {
     if let Some(o) = parent.exe_obj {
         let _ = cx.k.engine.hold_object(o);
     }
+    cx.k.vfs.hold(parent.cwd);
     let pid = cx.k.alloc_pid();
     let mut regs = *cx.regs;
     regs.rax = 0;
