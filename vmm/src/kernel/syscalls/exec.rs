@@ -25,11 +25,9 @@
 //! does; otherwise `begin_new_exec` (exec::new_exec) replaces the old image
 //! and the call "returns" 0 into the new program.
 //!
-//! ETXTBSY: exec never sees a writer today. Named files of the flat
-//! namespace carry no execute bit (EACCES first), memfds are not counted as
-//! writers by Linux either (alloc_file_pseudo takes no write access), and
-//! the running executables themselves cannot be opened for writing
-//! (`/proc/self/exe` is ETXTBSY for O_WRONLY/O_RDWR in `file::open_proc`).
+//! ETXTBSY: a file open for writing is not run, and (in `open`) a running
+//! program is not opened for writing, as deny_write_access has it; memfd
+//! descriptors are not writers (alloc_file_pseudo takes no write access).
 
 use super::open::{path_in, start_at};
 use super::stat::stat_file;
