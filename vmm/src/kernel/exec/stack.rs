@@ -70,7 +70,8 @@ pub const MAX_ARG_STRINGS: u64 = 0x7fff_ffff;
 /// argv counts as one: exec adds ""). E2BIG (None) when the pointers alone
 /// do not fit.
 pub fn strings_limit(rlim_stack: u64, argc: u64, envc: u64) -> Option<u64> {
-    let limit = (rlim_stack / 4).min(MAX_ARG_STRINGS_BYTES).max(ARG_MAX);
+    // ARG_MAX < MAX_ARG_STRINGS_BYTES, so clamp cannot panic.
+    let limit = (rlim_stack / 4).clamp(ARG_MAX, MAX_ARG_STRINGS_BYTES);
     let ptr_size = argc.max(1).checked_add(envc)?.checked_mul(8)?;
     if limit <= ptr_size {
         return None;
