@@ -72,6 +72,11 @@ fn abi_memfd_seals_match_linux() {
 }
 
 #[test]
+fn abi_execve_and_execveat_match_linux() {
+    assert_matches_linux("exec", &[], &[]);
+}
+
+#[test]
 fn abi_signals_match_linux() {
     assert_matches_linux("signals", &[], &[]);
 }

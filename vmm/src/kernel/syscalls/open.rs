@@ -148,7 +148,15 @@ pub(super) fn do_open(cx: &mut Ctx<'_>, dirfd: i32, path: u64, flags: u64, mode:
     if tmpfile {
         return open_tmpfile(cx, dirfd, &name, flags, mode);
     }
-    let r = resolve(cx, dirfd, &name, flags)?;
+    let r = match resolve(cx, dirfd, &name, flags) {
+        // /proc/self/exe is a magic link to the program's file itself: a
+        // program whose path is not in the namespace (`vmm run --elf`
+        // without --root) is still opened through it.
+        Err(Errno::ENOENT) if (name == "/proc/self/exe" || name == "/proc/thread-self/exe") && flags & O_NOFOLLOW == 0 => {
+            return open_exe_file(cx, flags);
+        }
+        r => r?,
+    };
     if r.found.is_none() {
         if let Some(text) = crate::kernel::fs::sysfs::file(&r.path) {
             return open_sysfs(cx, text, flags, cloexec);
@@ -230,6 +238,19 @@ fn found_is_dir(cx: &Ctx<'_>, f: &Found) -> bool {
 }
 
 /// Installs a description holding `inode` (already held for it).
+/// The running program's file (mm->exe_file) opened through
+/// /proc/self/exe: read-only (a running program is not opened for writing:
+/// ETXTBSY, deny_write_access).
+fn open_exe_file(cx: &mut Ctx<'_>, flags: u64) -> SysResult {
+    let obj = cx.proc().exe_obj.ok_or(Errno::ENOENT)?;
+    if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+        return Err(Errno::ETXTBSY);
+    }
+    cx.k.engine.hold_object(obj).map_err(|_| Errno::ENOENT)?;
+    // install puts the handle back if no descriptor is free.
+    install(cx, FileKind::Object(obj), status_flags(flags), flags & O_CLOEXEC != 0, None)
+}
+
 fn install(cx: &mut Ctx<'_>, kind: FileKind, flags: u64, cloexec: bool, inode: Option<crate::kernel::fs::Ino>) -> SysResult {
     let limit = cx.proc().rlimit(linux_abi::resource::RLIMIT_NOFILE);
     let n = match cx.proc().fds.lowest_free(0, limit) {
@@ -290,6 +311,11 @@ fn open_inode(cx: &mut Ctx<'_>, ino: crate::kernel::fs::Ino, path: &str, flags: 
             }
             if write && !object.may_write_shared() {
                 return Err(Errno::EACCES);
+            }
+            // deny_write_access: a program some process runs is not opened
+            // for writing.
+            if (write || flags & O_TRUNC != 0) && cx.k.procs.values().any(|p| p.exe_obj == Some(obj)) {
+                return Err(Errno::ETXTBSY);
             }
             // O_TRUNC truncates whatever the access mode (handle_truncate).
             if flags & O_TRUNC != 0 && matches!(node, Node::File(_)) {
