@@ -185,9 +185,7 @@ impl Vfs {
             }
             let path = e.path();
             let Ok(md) = std::fs::symlink_metadata(&path) else { continue };
-            if let Some(ino) = self.import(dir, &name, &path, &md, sb) {
-                let _ = ino;
-            }
+            let _imported = self.import(dir, &name, &path, &md, sb);
         }
     }
 

@@ -12,8 +12,8 @@
 //! directory. procfs files are generated here at open.
 
 use super::{fd, ok, Args, Ctx, SysResult};
-use crate::kernel::fs::inode::{Data, Device, Dir as DirNode, Node};
-use crate::kernel::fs::procfs::{self, PidFile, ProcNode, Shape, TopFile, SYSCTLS};
+use crate::kernel::fs::inode::{Data, Device, Node};
+use crate::kernel::fs::procfs::{self, PidFile, ProcNode, Shape, SYSCTLS};
 use crate::kernel::fs::FileKind;
 use crate::kernel::fs::{Access, Follow, Found, Last};
 use guest_mm::Errno;
@@ -113,12 +113,9 @@ fn resolve(cx: &mut Ctx<'_>, dirfd: i32, path: &str, flags: u64) -> Result<Resol
         if p.trailing_slash && flags & O_CREAT != 0 {
             return Err(Errno::EISDIR);
         }
-        if let Some(c) = &child {
-            if p.trailing_slash {
-                let f = cx.k.walk(&p.dir, &format!("{name}/"), Follow::Yes)?;
-                return Ok(Resolved { found: Some(f), dir: p.dir, name: Some(name), path: canonical });
-            }
-            let _ = c;
+        if child.is_some() && p.trailing_slash {
+            let f = cx.k.walk(&p.dir, &format!("{name}/"), Follow::Yes)?;
+            return Ok(Resolved { found: Some(f), dir: p.dir, name: Some(name), path: canonical });
         }
         return Ok(Resolved { found: child, dir: p.dir, name: Some(name), path: canonical });
     }
@@ -351,7 +348,6 @@ fn open_tmpfile(cx: &mut Ctx<'_>, dirfd: i32, path: &str, flags: u64, mode: u64)
     let perm = mode as u32 & 0o7777 & !cx.proc().umask;
     let now = cx.k.now();
     let ino = cx.k.vfs.create_unnamed(dir, Data::Object(obj), perm, &c, now)?;
-    let _ = DirNode::new;
     open_inode(cx, ino, &name, flags & !O_DIRECTORY, flags & O_CLOEXEC != 0, false)
 }
 
@@ -429,7 +425,6 @@ fn open_proc(cx: &mut Ctx<'_>, n: ProcNode, flags: u64) -> SysResult {
     if acc != O_RDONLY && kind != FileKind::ClearRefs {
         return Err(Errno::EACCES);
     }
-    let _ = TopFile::Meminfo;
     install(cx, kind, status_flags(flags), cloexec, None)
 }
 
