@@ -35,7 +35,7 @@ fn sysctl(cx: &Ctx<'_>, name: &str) -> Option<String> {
     })
 }
 
-/// /proc/self files and /proc/sys values. maps is generated at open and by
+/// /proc/self files and /proc/sys values. maps (and smaps) is generated at open and by
 /// every read from offset 0 (as Linux's seq_file); /proc/sys values are
 /// read-only here (writing a sysctl is not implemented: EACCES).
 fn open_proc(cx: &mut Ctx<'_>, name: &str, flags: u64) -> Option<Result<i32, Errno>> {
@@ -50,6 +50,7 @@ fn open_proc(cx: &mut Ctx<'_>, name: &str, flags: u64) -> Option<Result<i32, Err
             "clear_refs" if flags & O_ACCMODE != O_WRONLY => return Some(Err(Errno::EACCES)),
             "clear_refs" => return Some(fd::install(cx, FileKind::ClearRefs, status_flags(flags), flags & O_CLOEXEC != 0)),
             "maps" => FileKind::Maps { space, data: cx.k.engine.maps(space, true).unwrap_or_default().into_bytes().into() },
+            "smaps" => FileKind::Smaps { space, data: cx.k.engine.smaps(space, true).unwrap_or_default().into_bytes().into() },
             "pagemap" => FileKind::Pagemap,
             _ => return Some(Err(Errno::ENOENT)),
         }
@@ -292,7 +293,7 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
             ..Default::default()
         }),
         // procfs files: read-only, or write-only for clear_refs.
-        k @ (FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap | FileKind::ClearRefs) => Ok(Stat {
+        k @ (FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Smaps { .. } | FileKind::Pagemap | FileKind::ClearRefs) => Ok(Stat {
             dev: makedev(0, 0x16),
             ino: 0x1000 + id.0,
             nlink: 1,

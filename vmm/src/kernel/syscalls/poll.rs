@@ -49,7 +49,7 @@ impl Kernel {
                 Some(_) => 0,
             },
             // No poll operation: always ready both ways.
-            FileKind::Object(_) | FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap | FileKind::ClearRefs => {
+            FileKind::Object(_) | FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Smaps { .. } | FileKind::Pagemap | FileKind::ClearRefs => {
                 DEFAULT_POLLMASK
             }
         }
