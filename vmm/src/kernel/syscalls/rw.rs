@@ -94,7 +94,13 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
                 let e = if page < TASK_SIZE / PAGE_SIZE { cx.k.engine.pagemap(space, va).unwrap_or(0) } else { 0 };
                 data.extend_from_slice(&e.to_le_bytes());
             }
-            cx.write_user_prefix(buf, &data)
+            // pagemap_read: a copy_to_user that faults fails the whole read
+            // with EFAULT (the bytes before the fault stay written, the
+            // offset does not move), never a short count.
+            match cx.write_user_prefix(buf, &data)? {
+                n if n < data.len() => Err(Errno::EFAULT),
+                n => Ok(n),
+            }
         }
         FileKind::Object(obj) => {
             let mut done = 0;
