@@ -91,10 +91,10 @@ pub mod rseq {
 /// whole longs.
 pub const CPU_MASK_WORD: u64 = 8;
 
-/// pidfd sentinels (include/uapi/linux/pidfd.h, Linux 6.14+): the caller's
+/// pidfd sentinels (include/uapi/linux/fcntl.h, Linux 6.14+): the caller's
 /// thread or thread group, usable where a pidfd is expected.
 pub const PIDFD_SELF_THREAD: i32 = -10000;
-pub const PIDFD_SELF_THREAD_GROUP: i32 = -20000;
+pub const PIDFD_SELF_THREAD_GROUP: i32 = -10001;
 /// Aliases of the sentinels.
 pub const PIDFD_SELF: i32 = PIDFD_SELF_THREAD;
 pub const PIDFD_SELF_PROCESS: i32 = PIDFD_SELF_THREAD_GROUP;
