@@ -783,8 +783,10 @@ impl<'a> Runner<'a> {
     /// Prints, for each VMA of /proc/self/smaps overlapping `[addr,
     /// addr+len)`, the fields whose values are deterministic (sizes in kB):
     /// Size Rss Pss Shared (Shared_Clean + Shared_Dirty) Private
-    /// (Private_Clean + Private_Dirty) Anonymous LazyFree Swap Locked, and
-    /// the VmFlags. Left out: Referenced (accessed bits: the MMU's, aged by
+    /// (Private_Clean + Private_Dirty) Anonymous Swap Locked, and the
+    /// VmFlags. Left out: LazyFree (Linux marks a MADV_FREE'd page lazyfree
+    /// when its CPU's LRU batch drains, lru_lazyfree_fn, so when smaps first
+    /// counts it depends on batching), Referenced (accessed bits: the MMU's, aged by
     /// reclaim and cleared in a forked child), the clean/dirty split and
     /// Pss_Dirty (a page-cache page dirtied by write(2) is dirty in Linux's
     /// folio, which the engine does not track per page), and what a base-page
@@ -816,14 +818,13 @@ impl<'a> Runner<'a> {
                 let v = |i: usize| vals[i];
                 let _ = write!(
                     l,
-                    " Size {} Rss {} Pss {} Shared {} Private {} Anonymous {} LazyFree {} Swap {} Locked {} VmFlags {}",
+                    " Size {} Rss {} Pss {} Shared {} Private {} Anonymous {} Swap {} Locked {} VmFlags {}",
                     v(0),
                     v(1),
                     v(2),
                     v(3) + v(4),
                     v(5) + v(6),
                     v(7),
-                    v(8),
                     v(9),
                     v(10),
                     flags.trim()
