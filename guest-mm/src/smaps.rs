@@ -10,9 +10,11 @@
 //! Invariants: the field order, widths and units are Linux 6.18's; each
 //! record starts with the same header line /proc/pid/maps shows. What is
 //! not modelled, and so can differ from Linux for the same history:
-//! - Dirty: a page counts as dirty when its PTE is dirty. Linux also counts
-//!   a page-cache folio dirtied through write(2) (folio_test_dirty), which
-//!   the engine does not track per page.
+//! - Dirty: a page counts as dirty when its PTE is dirty, or, for a
+//!   page-cache page, when any PTE mapping it is (a write fault through a
+//!   shared mapping dirties the folio in Linux, fault_dirty_shared_page).
+//!   Linux also counts a folio dirtied through write(2) (folio_test_dirty),
+//!   which the engine does not track per page.
 //! - Referenced: the PTE's accessed bit; Linux also counts folios marked
 //!   referenced, and reclaim ages both.
 //!
@@ -103,7 +105,7 @@ impl<M: PhysMemory> Engine<M> {
                 continue;
             }
             let use_ = self.frames.use_of(frame);
-            let dirty = flags.contains(PteFlags::DIRTY);
+            let dirty = flags.contains(PteFlags::DIRTY) || (matches!(use_, Some(FrameUse::Cache { .. })) && self.mapped_dirty(frame));
             s.resident += PAGE_SIZE;
             if flags.contains(PteFlags::ACCESSED) {
                 s.referenced += PAGE_SIZE;
@@ -137,6 +139,17 @@ impl<M: PhysMemory> Engine<M> {
             }
         }
         s
+    }
+
+    /// Whether any PTE mapping `frame` is dirty (the folio's dirty bit, as
+    /// far as mappings set it).
+    fn mapped_dirty(&self, frame: crate::addr::Frame) -> bool {
+        self.frames.rmap(frame).iter().any(|(id, page)| {
+            self.spaces.get(id).is_some_and(|s| match s.tables.get(page.start()).kind() {
+                PteKind::Present { flags, .. } | PteKind::ProtNone { flags, .. } => flags.contains(PteFlags::DIRTY),
+                _ => false,
+            })
+        })
     }
 
     /// The /proc/pid/smaps text of a space (with the [vsyscall] record if `vsyscall`).
