@@ -632,6 +632,57 @@ mod tests {
     }
 
     #[test]
+    fn repeat_counts_must_be_constant_bounded_and_blocks_well_formed() {
+        let err = |src: &str| compile(&parse("s", src).unwrap()).unwrap_err();
+        for (src, what) in [
+            ("repeat 0 {\n  getpid()\n}\n", "1 to 200000"),
+            ("repeat 200001 {\n  getpid()\n}\n", "1 to 200000"),
+            ("repeat -1 {\n  getpid()\n}\n", "got -1"),
+            ("n = getpid()\nrepeat n {\n  getpid()\n}\n", "must be a constant"),
+            ("repeat \"x\" {\n  getpid()\n}\n", "must be a constant"),
+            ("repeat 3\n", "needs a block"),
+            ("repeat 3 {\n}\n", "empty"),
+            ("repeat(1, 2) {\n  getpid()\n}\n", "one count"),
+            ("repeat 2 {\n  fork {\n    getpid()\n  }\n}\n", "inside a 'repeat'"),
+            ("repeat 2 {\n  repeat 2 {\n    repeat 2 {\n      repeat 2 {\n        getpid()\n      }\n    }\n  }\n}\n", "nest at most 3"),
+            ("getpid() {\n  getpid()\n}\n", "take a block"),
+        ] {
+            let e = err(src);
+            assert!(e.message.contains(what), "{src:?}: {}", e.message);
+            assert!(e.line >= 1, "{src:?}: {e}");
+        }
+        let e = parse("s", "repeat 2 {\n  getpid()\n} = 0\n");
+        assert!(e.is_err() || compile(&e.unwrap()).is_err());
+        // PAGE-multiples and constants are fine, with or without parentheses.
+        assert!(compile(&parse("s", "i = repeat 2*PAGE/PAGE {\n  getpid()\n}\nrepeat(3) {\n  getpid()\n}\n").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn names_bound_in_a_repeat_block_stay_in_it_and_outer_names_are_updated() {
+        let e = compile(&parse("s", "repeat 2 {\n  a = getpid()\n}\nread(a)\n").unwrap()).unwrap_err();
+        assert_eq!(e.line, 4);
+        let e = compile(&parse("s", "i = repeat 2 {\n  getpid()\n}\nread(i)\n").unwrap()).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(compile(&parse("s", "a = getpid()\nrepeat 2 {\n  a = getpid()\n}\nread(a)\n").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn new_calls_check_their_arguments() {
+        let err = |src: &str| compile(&parse("s", src).unwrap()).unwrap_err().message;
+        assert!(err("process_madvise(PIDFD_SELF, MADV_COLD, 0, 4096)\n").contains("(addr, len) pairs"));
+        assert!(err("process_madvise(PIDFD_SELF, MADV_COLD, 0)\n").contains("(addr, len) pairs"));
+        let nine = (0..9).map(|_| "1, 1").collect::<Vec<_>>().join(", ");
+        assert!(err(&format!("process_madvise(PIDFD_SELF, MADV_COLD, 0, {nine})\n")).contains("1 to 8"));
+        assert!(err("memfd(\"a\", 0, 0)\n").contains("1 to 2 arguments"));
+        assert!(err("memfd(3)\n").contains("takes a string"));
+        assert!(err("sysread(3, 4)\n").contains("takes 3 arguments"));
+        assert!(err("smaps(1, 2) = 0\n").contains("takes no expectation"));
+        assert!(compile(&parse("s", "m = memfd(\"a\", MFD_CLOEXEC|MFD_ALLOW_SEALING)\nfcntl(m, F_ADD_SEALS, F_SEAL_WRITE|F_SEAL_SEAL)\nlseek(m, 0, SEEK_END)\nprocess_madvise(PIDFD_SELF_PROCESS, MADV_COLD, 0, 0, 1, 4096, 1)\n").unwrap()).is_ok());
+        assert_eq!(constant("PIDFD_SELF_THREAD_GROUP"), Some(-10001i64 as u64));
+        assert_eq!(constant("F_SEAL_FUTURE_WRITE"), Some(0x10));
+    }
+
+    #[test]
     fn backings_expand_and_extensions_are_noticed() {
         let ast = parse("s", "backing anon shmem file\na = map(2*PAGE, PROT_READ, MAP_DONTCOPY)\n").unwrap();
         let c = compile(&ast).unwrap();
