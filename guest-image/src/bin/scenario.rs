@@ -15,6 +15,8 @@
 use core::fmt::Write;
 use ulib::probe::{self, Fault};
 use ulib::scenario::bytecode::*;
+use ulib::scenario::collect::{self, depth, flush_all, out_at, MAX_COLLECT};
+use ulib::scenario::lines::{for_each_line, parse_range};
 use ulib::{sys, Args};
 
 const PROGRAM_MAX: usize = 256 * 1024;
@@ -31,144 +33,6 @@ static mut PROGRAM: [u8; PROGRAM_MAX] = [0; PROGRAM_MAX];
 const PAD_VMAS: usize = 32;
 /// Where the padding VMAs go: far below the mmap area, above the program.
 const PAD_BASE: u64 = 0x2000_0000;
-
-/// Depth of nested repeat blocks the runner collects (the compiler's limit).
-const MAX_COLLECT: usize = 3;
-const COLLECT_BUF: usize = 16 * 1024;
-
-/// The output of one repeat level: the iteration being run (`cur`) and the
-/// run of identical iterations before it (`prev`, `prev_count` times from
-/// iteration `prev_first`), printed once when a different one ends.
-struct Collect {
-    line: u16,
-    iter: u32,
-    cur: [u8; COLLECT_BUF],
-    cur_len: usize,
-    /// The current iteration outgrew `cur` and is being printed directly.
-    spilled: bool,
-    prev: [u8; COLLECT_BUF],
-    prev_len: usize,
-    prev_first: u32,
-    prev_count: u32,
-}
-
-const EMPTY_COLLECT: Collect = Collect {
-    line: 0,
-    iter: 0,
-    cur: [0; COLLECT_BUF],
-    cur_len: 0,
-    spilled: false,
-    prev: [0; COLLECT_BUF],
-    prev_len: 0,
-    prev_first: 0,
-    prev_count: 0,
-};
-static mut COLLECTS: [Collect; MAX_COLLECT] = [EMPTY_COLLECT; MAX_COLLECT];
-/// How many repeat levels are collecting (0: lines go straight to stdout).
-static mut DEPTH: usize = 0;
-
-/// The collector of level `level` (single-threaded runner).
-fn collector(level: usize) -> &'static mut Collect {
-    // SAFETY: the runner is single-threaded and no reference outlives a call.
-    unsafe { &mut (*core::ptr::addr_of_mut!(COLLECTS))[level] }
-}
-
-fn depth() -> usize {
-    // SAFETY: single-threaded.
-    unsafe { DEPTH }
-}
-
-fn set_depth(d: usize) {
-    // SAFETY: single-threaded.
-    unsafe { DEPTH = d }
-}
-
-/// Writes `bytes` (whole lines) at output level `level`: stdout at 0, else
-/// into the iteration collected by repeat level `level - 1`.
-fn out_at(level: usize, bytes: &[u8]) {
-    if level == 0 {
-        let _ = sys::write(1, bytes);
-        return;
-    }
-    let c = collector(level - 1);
-    if c.spilled {
-        out_at(level - 1, bytes);
-        return;
-    }
-    if c.cur_len + bytes.len() <= COLLECT_BUF {
-        c.cur[c.cur_len..c.cur_len + bytes.len()].copy_from_slice(bytes);
-        c.cur_len += bytes.len();
-        return;
-    }
-    // Too much output for one iteration: it cannot be compared, so it is
-    // printed as it comes, as an iteration of its own.
-    flush_group(level - 1);
-    let c = collector(level - 1);
-    group_header(level - 1, c.line, c.iter, 1);
-    let c = collector(level - 1);
-    c.spilled = true;
-    let (buf, n) = (c.cur, c.cur_len);
-    out_at(level - 1, &buf[..n]);
-    out_at(level - 1, bytes);
-}
-
-fn group_header(level: usize, line: u16, first: u32, count: u32) {
-    let mut l = Line::new();
-    if count == 1 {
-        let _ = write!(l, "L{line} iteration {first}:");
-    } else {
-        let _ = write!(l, "L{line} iterations {first}-{} ({count}):", first + (count - 1));
-    }
-    let _ = l.write_str("\n");
-    out_at(level, &l.buf[..l.len]);
-}
-
-/// Prints the pending run of identical iterations of repeat level `level`.
-fn flush_group(level: usize) {
-    let c = collector(level);
-    if c.prev_count == 0 {
-        return;
-    }
-    let (line, first, count) = (c.line, c.prev_first, c.prev_count);
-    c.prev_count = 0;
-    group_header(level, line, first, count);
-    let c = collector(level);
-    let (buf, n) = (c.prev, c.prev_len);
-    out_at(level, &buf[..n]);
-}
-
-/// Ends iteration `c.iter` of level `level`: it joins the pending run if it
-/// printed the same, else the run is printed and this one starts the next.
-fn end_iteration(level: usize) {
-    let c = collector(level);
-    if c.spilled {
-        c.spilled = false;
-        c.cur_len = 0;
-        return;
-    }
-    if c.prev_count > 0 && c.prev_len == c.cur_len && c.prev[..c.prev_len] == c.cur[..c.cur_len] {
-        c.prev_count += 1;
-        c.cur_len = 0;
-        return;
-    }
-    flush_group(level);
-    let c = collector(level);
-    c.prev[..c.cur_len].copy_from_slice(&c.cur[..c.cur_len]);
-    c.prev_len = c.cur_len;
-    c.prev_first = c.iter;
-    c.prev_count = 1;
-    c.cur_len = 0;
-}
-
-/// Prints everything collected (before an exit inside a repeat block).
-fn flush_all() {
-    while depth() > 0 {
-        let level = depth() - 1;
-        end_iteration(level);
-        flush_group(level);
-        set_depth(level);
-    }
-}
 
 /// One output line, written with a single write(2) so that a forked child's
 /// lines and the parent's never interleave mid-line.
@@ -537,22 +401,16 @@ impl<'a> Runner<'a> {
                         return Err(Malformed(r.pos));
                     }
                     let start = r.pos;
-                    let c = collector(level);
-                    c.line = line;
-                    c.cur_len = 0;
-                    c.prev_count = 0;
-                    c.spilled = false;
-                    set_depth(level + 1);
+                    collect::begin(level, line);
                     for i in 0..count {
                         r.pos = start;
-                        collector(level).iter = i;
+                        collect::set_iteration(level, i);
                         self.bind(bind, i as u64);
                         let res = self.run(r, n);
-                        end_iteration(level);
+                        collect::end_iteration(level);
                         res?;
                     }
-                    flush_group(level);
-                    set_depth(level);
+                    collect::end(level);
                     if count == 0 {
                         self.skip(r, n)?;
                     }
@@ -859,50 +717,6 @@ impl<'a> Runner<'a> {
                 sys::mmap((PAD_BASE + 2 * PAGE * i as u64) as usize, PAGE as usize, sys::PROT_NONE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | 0x100000, -1, 0);
             }
         }
-    }
-}
-
-/// "start-end" of a maps or smaps header line.
-fn parse_range(range: &str) -> Option<(u64, u64)> {
-    let (a, b) = range.split_once('-')?;
-    Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
-}
-
-/// Calls `f` with each line of a file (without its newline), reading it in
-/// pieces, so that files of any size (smaps with tens of thousands of VMAs)
-/// are seen whole. A line longer than the buffer is cut.
-fn for_each_line(path: &core::ffi::CStr, mut f: impl FnMut(&[u8])) {
-    let mut buf = [0u8; 8192];
-    let mut have = 0usize;
-    // SAFETY: the path is NUL-terminated; reads go into `buf`.
-    unsafe {
-        let fd = sys::syscall6(sys::SYS_OPENAT, -100isize as usize, path.as_ptr() as usize, 0, 0, 0, 0);
-        if fd < 0 {
-            return;
-        }
-        loop {
-            let r = sys::syscall6(0, fd as usize, buf.as_mut_ptr().add(have) as usize, buf.len() - have, 0, 0, 0);
-            if r <= 0 {
-                break;
-            }
-            have += r as usize;
-            let mut from = 0;
-            while let Some(i) = buf[from..have].iter().position(|b| *b == b'\n') {
-                f(&buf[from..from + i]);
-                from += i + 1;
-            }
-            if from == 0 && have == buf.len() {
-                f(&buf[..have]);
-                have = 0;
-                continue;
-            }
-            buf.copy_within(from..have, 0);
-            have -= from;
-        }
-        if have > 0 {
-            f(&buf[..have]);
-        }
-        sys::syscall6(sys::SYS_CLOSE, fd as usize, 0, 0, 0, 0, 0);
     }
 }
 
