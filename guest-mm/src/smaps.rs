@@ -13,8 +13,10 @@
 //! - Dirty: a page counts as dirty when its PTE is dirty, or, for a
 //!   page-cache page, when any PTE mapping it is (a write fault through a
 //!   shared mapping dirties the folio in Linux, fault_dirty_shared_page).
-//!   Linux also counts a folio dirtied through write(2) (folio_test_dirty),
-//!   which the engine does not track per page.
+//!   write(2) marks the page dirty too (shmem_write_end). The engine maps
+//!   a writable shared page with its PTE dirty bit already set (it does
+//!   not see the MMU set it), so a page of a writable shared mapping that
+//!   was only read counts dirty here, clean in Linux.
 //! - Referenced: the PTE's accessed bit; Linux also counts folios marked
 //!   referenced, and reclaim ages both.
 //!
@@ -105,7 +107,13 @@ impl<M: PhysMemory> Engine<M> {
                 continue;
             }
             let use_ = self.frames.use_of(frame);
-            let dirty = flags.contains(PteFlags::DIRTY) || (matches!(use_, Some(FrameUse::Cache { .. })) && self.mapped_dirty(frame));
+            let dirty = flags.contains(PteFlags::DIRTY)
+                || match use_ {
+                    Some(FrameUse::Cache { obj, index }) => {
+                        self.objects.get(obj).is_some_and(|o| o.was_written(index)) || self.mapped_dirty(frame)
+                    }
+                    _ => false,
+                };
             s.resident += PAGE_SIZE;
             if flags.contains(PteFlags::ACCESSED) {
                 s.referenced += PAGE_SIZE;

@@ -36,14 +36,15 @@ fn normalise(text: &str, how: Normalise) -> String {
                 format!("{head}: {}", pages.chars().map(|c| if c == '0' || c == '1' { '~' } else { c }).collect::<String>())
             }
             // smaps: resident pages of a regular file are the same
-            // heuristic; sizes, anonymous (COW) pages, locks and flags are
-            // still compared.
+            // heuristic, and so is how many mappings share one (Pss,
+            // Shared/Private, and Locked, which is the locked pages' Pss);
+            // sizes, anonymous (COW) pages and flags are still compared.
             _ if text.contains(" VmFlags ") && text.contains(" Rss ") => {
                 let mut out = Vec::new();
                 let mut hide = false;
                 for w in text.split(' ') {
                     out.push(if hide { "~" } else { w });
-                    hide = matches!(w, "Rss" | "Pss" | "Shared" | "Private");
+                    hide = matches!(w, "Rss" | "Pss" | "Shared" | "Private" | "Locked");
                 }
                 out.join(" ")
             }
