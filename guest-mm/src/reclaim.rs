@@ -224,7 +224,10 @@ impl<M: PhysMemory> Engine<M> {
         end: crate::addr::VirtAddr,
         tlb: &mut PteUpdates,
     ) {
-        let Some(obj) = vma.object() else { return };
+        let Some(obj) = vma.object() else {
+            self.discard_lazyfree(id, start, end, tlb);
+            return;
+        };
         for e in self.spaces[&id].tables.entries_in(start, end) {
             let Some(f) = e.pte.frame() else { continue };
             let Some(FrameUse::Cache { obj: o, index }) = self.frames.use_of(f) else { continue };
@@ -241,6 +244,24 @@ impl<M: PhysMemory> Engine<M> {
                 let _ = self.set_entry(id, e.va, new, tlb);
             } else if self.make_evictable(o, index, f) {
                 self.evict(o, index, f, tlb);
+            }
+        }
+    }
+
+    /// MADV_PAGEOUT of anonymous memory: without swap only lazily freed
+    /// pages can go. madvise_pageout drains the LRU batches first, so a page
+    /// MADV_FREE left clean and nothing wrote since (its PTE is clean: a
+    /// write faults on the write-protected entry and dirties it) is
+    /// discarded by shrink_folio_list; a later access sees zeros. Pages
+    /// mapped more than once are skipped, as for page-cache pages.
+    fn discard_lazyfree(&mut self, id: AsId, start: crate::addr::VirtAddr, end: crate::addr::VirtAddr, tlb: &mut PteUpdates) {
+        for e in self.spaces[&id].tables.entries_in(start, end) {
+            let crate::paging::PteKind::Present { frame, flags } = e.pte.kind() else { continue };
+            let lazy = self.frames.use_of(frame) == Some(FrameUse::Anon)
+                && self.frames.mapcount(frame) == 1
+                && !flags.contains(crate::paging::PteFlags::DIRTY);
+            if lazy {
+                let _ = self.zap_keep_markers(id, e.va, e.va.add(PAGE_SIZE), tlb);
             }
         }
     }
