@@ -75,8 +75,15 @@ impl<M: PhysMemory> Engine<M> {
         };
         // show_vma_header_prefix ends with a space after the inode, and
         // seq_pad then pads a named line to 73 columns before " name".
-        let head =
-            format!("{:08x}-{:08x} {} {:08x} {} {} ", v.start.as_u64(), v.end.as_u64(), String::from_utf8_lossy(&perms), offset, dev, inode);
+        let head = format!(
+            "{:08x}-{:08x} {} {:08x} {} {} ",
+            v.start.as_u64(),
+            v.end.as_u64(),
+            String::from_utf8_lossy(&perms),
+            offset,
+            dev,
+            inode
+        );
         if name.is_empty() {
             head
         } else {

@@ -281,8 +281,19 @@ impl ObjectTable {
         let id = ObjectId(self.next);
         // Inode numbers: distinct per object, stable for a run (like tmpfs's).
         let inode = 1000 + self.next as u64;
-        self.objects
-            .insert(id, MemObject { kind, name, size, inode, cache: BTreeMap::new(), handles: 1, seals: linux_abi::fcntl::F_SEAL_SEAL, written: Default::default() });
+        self.objects.insert(
+            id,
+            MemObject {
+                kind,
+                name,
+                size,
+                inode,
+                cache: BTreeMap::new(),
+                handles: 1,
+                seals: linux_abi::fcntl::F_SEAL_SEAL,
+                written: Default::default(),
+            },
+        );
         id
     }
 

@@ -29,7 +29,7 @@ use crate::frames::FrameUse;
 use crate::memory::PhysMemory;
 use crate::paging::{PteFlags, PteKind};
 use crate::space::{AddressSpace, AsId};
-use crate::vma::{Vma, VmFlags};
+use crate::vma::{VmFlags, Vma};
 use std::fmt::Write;
 
 /// Linux's PSS_SHIFT: Pss is accumulated in 1/4096ths of a byte.

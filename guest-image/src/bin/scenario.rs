@@ -425,9 +425,9 @@ impl<'a> Runner<'a> {
                     }
                     let e = self.expect(r)?;
                     // SAFETY: the iovec is a local the kernel only reads.
-                    let ret = unsafe {
-                        sys::syscall6(440, pidfd as usize, iov.as_ptr() as usize, npairs, advice as usize, flags as usize, 0)
-                    } as u64;
+                    let ret =
+                        unsafe { sys::syscall6(440, pidfd as usize, iov.as_ptr() as usize, npairs, advice as usize, flags as usize, 0) }
+                            as u64;
                     if (ret as i64) >= 0 {
                         self.bind(bind, ret);
                     }
@@ -651,7 +651,17 @@ impl<'a> Runner<'a> {
     /// kernel without swap always prints as 0 (THP, hugetlb, KSM, SwapPss).
     fn smaps(&self, line: u16, addr: u64, len: u64) {
         const FIELDS: [&str; 11] = [
-            "Size", "Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Anonymous", "LazyFree", "Swap", "Locked",
+            "Size",
+            "Rss",
+            "Pss",
+            "Shared_Clean",
+            "Shared_Dirty",
+            "Private_Clean",
+            "Private_Dirty",
+            "Anonymous",
+            "LazyFree",
+            "Swap",
+            "Locked",
         ];
         let end = addr.saturating_add(len.max(1));
         let mut cur: Option<(u64, u64)> = None;
@@ -714,7 +724,14 @@ impl<'a> Runner<'a> {
             // MAP_FIXED_NOREPLACE; every other page, so none merge.
             // SAFETY: a fresh PROT_NONE mapping nothing else uses.
             unsafe {
-                sys::mmap((PAD_BASE + 2 * PAGE * i as u64) as usize, PAGE as usize, sys::PROT_NONE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | 0x100000, -1, 0);
+                sys::mmap(
+                    (PAD_BASE + 2 * PAGE * i as u64) as usize,
+                    PAGE as usize,
+                    sys::PROT_NONE,
+                    sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | 0x100000,
+                    -1,
+                    0,
+                );
             }
         }
     }

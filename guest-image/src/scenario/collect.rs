@@ -160,7 +160,6 @@ pub fn flush_all() {
     }
 }
 
-
 /// Starts collecting repeat level `level` (of the repeat on `line`).
 pub fn begin(level: usize, line: u16) {
     let c = collector(level);

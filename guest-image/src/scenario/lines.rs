@@ -47,4 +47,3 @@ pub fn for_each_line(path: &core::ffi::CStr, mut f: impl FnMut(&[u8])) {
         sys::syscall6(sys::SYS_CLOSE, fd as usize, 0, 0, 0, 0, 0);
     }
 }
-

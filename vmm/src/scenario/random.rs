@@ -71,7 +71,8 @@ fn kernel_statement(r: &mut Rng, name: &str, pages: u64) -> String {
         3 => format!("pwrite(f, {name} + {at}*PAGE{skew}, {len}*PAGE, {}*PAGE)", r.below(8)),
         4 => format!("lseek(f, {}*PAGE, SEEK_SET)", r.below(8)),
         5 => {
-            let advice = *r.pick(&["MADV_COLD", "MADV_PAGEOUT", "MADV_WILLNEED", "MADV_GUARD_INSTALL", "MADV_DONTNEED", "MADV_POPULATE_READ"]);
+            let advice =
+                *r.pick(&["MADV_COLD", "MADV_PAGEOUT", "MADV_WILLNEED", "MADV_GUARD_INSTALL", "MADV_DONTNEED", "MADV_POPULATE_READ"]);
             let pidfd = *r.pick(&["PIDFD_SELF", "PIDFD_SELF_PROCESS"]);
             format!("process_madvise({pidfd}, {advice}, 0, {name} + {at}*PAGE, {len}*PAGE)")
         }
@@ -106,44 +107,44 @@ pub fn generate_with(seed: u64, index: u64, vocabulary: RandomVocabulary) -> Str
         let at = r.below(pages + 2);
         let len = 1 + r.below(pages + 1);
         let indent = if in_fork > 0 { "  " } else { "" };
-        let line = if kernel && r.below(3) == 0 {
-            kernel_statement(&mut r, &name, pages)
+        let line = if kernel && r.below(3) == 0 { kernel_statement(&mut r, &name, pages) } else { String::new() };
+        let line = if !line.is_empty() {
+            line
         } else {
-            String::new()
-        };
-        let line = if !line.is_empty() { line } else { match r.below(17) {
-            0..=2 => format!("read({name} + {at}*PAGE)"),
-            3..=4 => format!("write({name} + {at}*PAGE, {})", 1 + r.below(250)),
-            5 => format!("mprotect({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(PROTS)),
-            6..=8 => format!("madvise({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(ADVICE)),
-            9 => format!("munmap({name} + {at}*PAGE, {len}*PAGE)"),
-            10 if in_fork == 0 => {
-                fresh += 1;
-                let newlen = 1 + r.below(pages + 4);
-                let n = format!("m{fresh}");
-                let l = format!("{n} = mremap({name} + {at}*PAGE, {len}*PAGE, {newlen}*PAGE, MREMAP_MAYMOVE)");
-                regions.push((n, newlen));
-                l
-            }
-            11 => {
-                if r.below(2) == 0 {
-                    format!("mlock({name} + {at}*PAGE, {len}*PAGE)")
-                } else {
-                    format!("munlock({name} + {at}*PAGE, {len}*PAGE)")
+            match r.below(17) {
+                0..=2 => format!("read({name} + {at}*PAGE)"),
+                3..=4 => format!("write({name} + {at}*PAGE, {})", 1 + r.below(250)),
+                5 => format!("mprotect({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(PROTS)),
+                6..=8 => format!("madvise({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(ADVICE)),
+                9 => format!("munmap({name} + {at}*PAGE, {len}*PAGE)"),
+                10 if in_fork == 0 => {
+                    fresh += 1;
+                    let newlen = 1 + r.below(pages + 4);
+                    let n = format!("m{fresh}");
+                    let l = format!("{n} = mremap({name} + {at}*PAGE, {len}*PAGE, {newlen}*PAGE, MREMAP_MAYMOVE)");
+                    regions.push((n, newlen));
+                    l
                 }
+                11 => {
+                    if r.below(2) == 0 {
+                        format!("mlock({name} + {at}*PAGE, {len}*PAGE)")
+                    } else {
+                        format!("munlock({name} + {at}*PAGE, {len}*PAGE)")
+                    }
+                }
+                12 if in_fork == 0 => {
+                    in_fork = 1 + r.below(4);
+                    s.push_str("fork {\n");
+                    continue;
+                }
+                13 => "maps".to_string(),
+                14 => format!("pagemap({name}, {pages}*PAGE)"),
+                // Linux's remap_file_pages emulation (prot 0): VMA splits, new
+                // offsets, EINVAL on private or anonymous memory.
+                15 => format!("remap_file_pages({name} + {at}*PAGE, {len}*PAGE, 0, {}, 0)", r.below(100)),
+                _ => format!("exec({name} + {at}*PAGE)"),
             }
-            12 if in_fork == 0 => {
-                in_fork = 1 + r.below(4);
-                s.push_str("fork {\n");
-                continue;
-            }
-            13 => "maps".to_string(),
-            14 => format!("pagemap({name}, {pages}*PAGE)"),
-            // Linux's remap_file_pages emulation (prot 0): VMA splits, new
-            // offsets, EINVAL on private or anonymous memory.
-            15 => format!("remap_file_pages({name} + {at}*PAGE, {len}*PAGE, 0, {}, 0)", r.below(100)),
-            _ => format!("exec({name} + {at}*PAGE)"),
-        } };
+        };
         s.push_str(indent);
         s.push_str(&line);
         s.push('\n');

@@ -10,8 +10,10 @@
 //! that checkpoints keep the sharing.
 
 use super::console::Stdio;
+use super::inode::{Device, Ino};
+use super::procfs::ProcNode;
 use guest_mm::ObjectId;
-use linux_abi::fcntl::{O_ACCMODE, O_RDONLY, O_WRONLY};
+use linux_abi::fcntl::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -49,6 +51,16 @@ pub enum FileKind {
     /// A pidfd (pidfd_open): refers to process `pid` (a thread group here:
     /// there are no threads yet).
     Pidfd { pid: u32 },
+    /// A directory (its inode is the description's `inode`): getdents64
+    /// reads it; read(2) is EISDIR.
+    Dir,
+    /// A procfs directory.
+    ProcDir(ProcNode),
+    /// A character device of /dev (null, zero, full, random, urandom).
+    Dev(Device),
+    /// An O_PATH descriptor: names a file without opening it (fs/open.c
+    /// do_o_path); read, write, mmap and ioctl are EBADF.
+    Path,
 }
 
 /// The maps text a read at byte `pos` continues with, as seq_file makes it
@@ -92,6 +104,10 @@ pub struct OpenFile {
     /// generates those signals yet.
     pub owner: Owner,
     pub owner_signal: u32,
+    /// The inode opened, for files opened by name (the holder of one inode
+    /// reference while the description lives).
+    #[serde(default)]
+    pub inode: Option<Ino>,
     refs: u32,
 }
 
@@ -116,11 +132,13 @@ pub enum OwnerKind {
 }
 
 impl OpenFile {
+    /// FMODE_READ: O_RDONLY or O_RDWR (access mode 3 gives neither).
     pub fn readable(&self) -> bool {
-        self.flags & O_ACCMODE != O_WRONLY
+        matches!(self.flags & O_ACCMODE, O_RDONLY | O_RDWR)
     }
+    /// FMODE_WRITE: O_WRONLY or O_RDWR.
     pub fn writable(&self) -> bool {
-        self.flags & O_ACCMODE != O_RDONLY
+        matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
     }
 }
 
@@ -134,9 +152,15 @@ pub struct FileTable {
 impl FileTable {
     /// A new description with one reference.
     pub fn open(&mut self, kind: FileKind, flags: u64) -> FileId {
+        self.open_inode(kind, flags, None)
+    }
+
+    /// A new description of an inode opened by name (the caller holds the
+    /// inode for it).
+    pub fn open_inode(&mut self, kind: FileKind, flags: u64, inode: Option<Ino>) -> FileId {
         self.next += 1;
         let id = FileId(self.next);
-        self.files.insert(id, OpenFile { kind, offset: 0, flags, owner: Owner::default(), owner_signal: 0, refs: 1 });
+        self.files.insert(id, OpenFile { kind, offset: 0, flags, owner: Owner::default(), owner_signal: 0, inode, refs: 1 });
         id
     }
 

@@ -34,8 +34,13 @@ impl Kernel {
     /// Drops one reference to a description; the last one releases what
     /// the description held.
     pub(crate) fn release_file(&mut self, id: FileId) {
-        if let Some(OpenFile { kind: FileKind::Object(obj), .. }) = self.files.release(id) {
-            let _ = self.engine.put_object(obj);
+        if let Some(f) = self.files.release(id) {
+            if let FileKind::Object(obj) = f.kind {
+                let _ = self.engine.put_object(obj);
+            }
+            if let Some(ino) = f.inode {
+                self.put_inode(ino);
+            }
         }
     }
 }
@@ -273,6 +278,11 @@ fn console_ioctl(cx: &mut Ctx<'_>, s: Stdio, request: u64, arg: u64) -> SysResul
     let data = cx.k.console.tty_query(s, request, len)?;
     cx.write_user(arg, &data)?;
     ok(0)
+}
+
+/// Whether descriptor `n` is /dev/zero (whose mappings are anonymous).
+pub(super) fn is_dev_zero(cx: &Ctx<'_>, n: u32) -> bool {
+    matches!(file(cx, n), Ok((_, f)) if f.kind == FileKind::Dev(crate::kernel::fs::Device::Zero))
 }
 
 /// The object and open mode behind a descriptor, for mmap.
