@@ -399,7 +399,7 @@ impl<'a> C<'a> {
                 self.expr(&s.args[0], &mut body)?;
             }
             Kind::ProcessMadvise => {
-                if argc < 5 || argc > 3 + 2 * MAX_IOV || argc % 2 == 0 {
+                if !(5..=3 + 2 * MAX_IOV).contains(&argc) || argc.is_multiple_of(2) {
                     return Err(at(format!(
                         "'process_madvise' takes pidfd, advice, flags and 1 to {MAX_IOV} (addr, len) pairs, got {argc} arguments"
                     )));
