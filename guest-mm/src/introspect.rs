@@ -74,7 +74,8 @@ impl<M: PhysMemory> Engine<M> {
             }
         };
         // show_vma_header_prefix ends with a space after the inode, and
-        // seq_pad then pads a named line to 73 columns before " name".
+        // seq_pad then pads a named line to 72 columns (seq_setwidth) and
+        // puts the space before the name.
         let head = format!(
             "{:08x}-{:08x} {} {:08x} {} {} ",
             v.start.as_u64(),
@@ -87,7 +88,7 @@ impl<M: PhysMemory> Engine<M> {
         if name.is_empty() {
             head
         } else {
-            format!("{head:<73} {name}")
+            format!("{head:<72} {name}")
         }
     }
 
