@@ -1,4 +1,5 @@
-//! Introspection: /proc/pid/maps text and /proc/pid/pagemap entries.
+//! Introspection: /proc/pid/maps text and /proc/pid/pagemap entries
+//! (/proc/pid/smaps is smaps.rs).
 //!
 //! Mirrors fs/proc/task_mmu.c show_map_vma (column layout included) and
 //! pte_to_pagemap_entry (bit layout, as an unprivileged reader sees it: no
@@ -30,41 +31,7 @@ impl<M: PhysMemory> Engine<M> {
         let space = self.spaces.get(&id)?;
         let mut out = String::new();
         for v in space.vmas.iter() {
-            let perms = v.flags.perms();
-            let (offset, dev, inode, name) = match v.backing {
-                // get_vma_name: a VMA without a file is "[heap]" when it
-                // overlaps [start_brk, brk) (vma_is_initial_heap) and "[stack]"
-                // when it contains start_stack (vma_is_initial_stack).
-                Backing::Anon => {
-                    let (s, e) = (v.start.as_u64(), v.end.as_u64());
-                    let name = if s < space.brk && e > space.start_brk {
-                        "[heap]"
-                    } else if s <= space.start_stack && e >= space.start_stack {
-                        "[stack]"
-                    } else {
-                        ""
-                    };
-                    (0, "00:00", 0, name.to_string())
-                }
-                Backing::Object(o) => {
-                    let obj = self.objects.get(o);
-                    (v.pgoff * PAGE_SIZE, "00:01", obj.map_or(0, |o| o.inode), obj.map_or_else(String::new, |o| o.name.clone()))
-                }
-            };
-            let head = format!(
-                "{:08x}-{:08x} {} {:08x} {} {}",
-                v.start.as_u64(),
-                v.end.as_u64(),
-                String::from_utf8_lossy(&perms),
-                offset,
-                dev,
-                inode
-            );
-            if name.is_empty() {
-                let _ = writeln!(out, "{head}");
-            } else {
-                let _ = writeln!(out, "{head:<72} {name}");
-            }
+            let _ = writeln!(out, "{}", self.map_line(space, v));
         }
         if vsyscall {
             let _ = writeln!(out, "{VSYSCALL_LINE}");
@@ -80,6 +47,48 @@ impl<M: PhysMemory> Engine<M> {
             Some(FrameUse::Cache { .. }) => true,
             Some(_) => false,
             None => !vma.is_anonymous(),
+        }
+    }
+
+    /// One /proc/pid/maps line of `v`, without its newline (show_map_vma).
+    pub(crate) fn map_line(&self, space: &crate::space::AddressSpace, v: &crate::vma::Vma) -> String {
+        let perms = v.flags.perms();
+        let (offset, dev, inode, name) = match v.backing {
+            // get_vma_name: a VMA without a file is "[heap]" when it
+            // overlaps [start_brk, brk) (vma_is_initial_heap) and "[stack]"
+            // when it contains start_stack (vma_is_initial_stack).
+            Backing::Anon => {
+                let (s, e) = (v.start.as_u64(), v.end.as_u64());
+                let name = if s < space.brk && e > space.start_brk {
+                    "[heap]"
+                } else if s <= space.start_stack && e >= space.start_stack {
+                    "[stack]"
+                } else {
+                    ""
+                };
+                (0, "00:00", 0, name.to_string())
+            }
+            Backing::Object(o) => {
+                let obj = self.objects.get(o);
+                (v.pgoff * PAGE_SIZE, "00:01", obj.map_or(0, |o| o.inode), obj.map_or_else(String::new, |o| o.name.clone()))
+            }
+        };
+        // show_vma_header_prefix ends with a space after the inode, and
+        // seq_pad then pads a named line to 72 columns (seq_setwidth) and
+        // puts the space before the name.
+        let head = format!(
+            "{:08x}-{:08x} {} {:08x} {} {} ",
+            v.start.as_u64(),
+            v.end.as_u64(),
+            String::from_utf8_lossy(&perms),
+            offset,
+            dev,
+            inode
+        );
+        if name.is_empty() {
+            head
+        } else {
+            format!("{head:<72} {name}")
         }
     }
 

@@ -50,6 +50,7 @@ pub mod revoke;
 pub mod rlimit;
 pub mod signal;
 pub mod sim;
+pub mod smaps;
 pub mod space;
 pub mod uaccess;
 pub mod vma;

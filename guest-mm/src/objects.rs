@@ -168,6 +168,11 @@ pub struct MemObject {
     /// sealable memfd carries F_SEAL_SEAL.
     #[serde(default)]
     pub seals: u32,
+    /// Cached pages written through write(2): their folio is dirty in
+    /// Linux (shmem_write_end), so reclaim keeps them and smaps counts them
+    /// dirty. Invariant: a subset of the cached indexes.
+    #[serde(default)]
+    written: std::collections::BTreeSet<u64>,
 }
 
 impl MemObject {
@@ -197,7 +202,25 @@ impl MemObject {
     }
 
     pub(crate) fn remove_cached(&mut self, index: u64) -> Option<Frame> {
+        self.written.remove(&index);
         self.cache.remove(&index)
+    }
+
+    /// Cached page `index` was written through write(2).
+    pub(crate) fn mark_written(&mut self, index: u64) {
+        if self.cache.contains_key(&index) {
+            self.written.insert(index);
+        }
+    }
+
+    /// Page `index` was written back (msync): clean again.
+    pub(crate) fn clear_written(&mut self, index: u64) {
+        self.written.remove(&index);
+    }
+
+    /// Whether cached page `index` was written through write(2).
+    pub fn was_written(&self, index: u64) -> bool {
+        self.written.contains(&index)
     }
 
     /// Contents of page `index` of a file when it is not cached (zero past the data).
@@ -258,8 +281,19 @@ impl ObjectTable {
         let id = ObjectId(self.next);
         // Inode numbers: distinct per object, stable for a run (like tmpfs's).
         let inode = 1000 + self.next as u64;
-        self.objects
-            .insert(id, MemObject { kind, name, size, inode, cache: BTreeMap::new(), handles: 1, seals: linux_abi::fcntl::F_SEAL_SEAL });
+        self.objects.insert(
+            id,
+            MemObject {
+                kind,
+                name,
+                size,
+                inode,
+                cache: BTreeMap::new(),
+                handles: 1,
+                seals: linux_abi::fcntl::F_SEAL_SEAL,
+                written: Default::default(),
+            },
+        );
         id
     }
 

@@ -12,8 +12,10 @@
 //!   bytes go to the file's host-side contents, `objects::FileData`), as
 //!   pageout() would, within a writeback budget of as many pages as the
 //!   pool has, so a guest cannot move unbounded data into host memory; past
-//!   the budget dirty pages stay. Shmem pages are never evicted: without swap
-//!   they have no backing store (Linux keeps them too when there is no swap).
+//!   the budget dirty pages stay. Dirty shmem pages are never evicted:
+//!   without swap they have no backing store (Linux keeps them too when
+//!   there is no swap); clean ones (never written: zeros, not written by
+//!   write(2)) are dropped as Linux drops a clean folio.
 //!   Device frames are not pool frames and never move.
 //! - Unmapping: a linear entry becomes none; an entry of a nonlinear VMA
 //!   becomes an offset marker with its offset and protection, so the page
@@ -23,8 +25,8 @@
 //!   unmapping to the guest.
 //! - MADV_PAGEOUT unmaps the page-cache pages mapped in its range that
 //!   nothing else maps (Linux skips folios with a mapcount above 1): file
-//!   pages then leave memory, shmem pages stay cached (no swap) and fault
-//!   back in;
+//!   pages then leave memory, dirty shmem pages stay cached (no swap) and
+//!   fault back in, clean shmem pages leave;
 //!   MADV_COLD only deactivates in Linux, which has no observable effect, and
 //!   is accepted without doing anything.
 
@@ -59,6 +61,20 @@ impl<M: PhysMemory> Engine<M> {
             orig[..d.len()].copy_from_slice(d);
         }
         now == orig
+    }
+
+    /// Whether shmem page `index` in `frame` is clean, as Linux's folio
+    /// would be: never written. The engine maps a writable shared page with
+    /// its dirty bit set (it does not see the MMU set it), so a write
+    /// through a mapping is told by the contents: a page that was never
+    /// written holds zeros. (A page written with zeros through a mapping is
+    /// dirty in Linux and dropped here.) write(2) marks pages written.
+    fn shmem_page_is_clean(&self, obj: ObjectId, index: u64, frame: Frame) -> bool {
+        if self.objects.get(obj).is_none_or(|o| o.was_written(index)) {
+            return false;
+        }
+        let mut now = [0u8; PAGE_SIZE as usize];
+        self.mem.read(frame.start(), &mut now).is_ok() && now.iter().all(|b| *b == 0)
     }
 
     /// Whether page `index` of `obj` in `frame` may be dropped: it is clean,
@@ -122,7 +138,12 @@ impl<M: PhysMemory> Engine<M> {
             return;
         }
         for (index, frame) in o.cached_range(first, last.saturating_add(1)) {
-            let _ = self.make_evictable(obj, index, frame);
+            if self.make_evictable(obj, index, frame) {
+                // Written back: the folio is clean again.
+                if let Some(o) = self.objects.get_mut(obj) {
+                    o.clear_written(index);
+                }
+            }
         }
     }
 
@@ -191,9 +212,9 @@ impl<M: PhysMemory> Engine<M> {
     /// then reclaim_pages): every page-cache page mapped here and nowhere
     /// else (mapcount 1: a page mapped twice, even in this space, is
     /// skipped) is unmapped, as try_to_unmap does before pageout. A file page
-    /// then leaves memory (written back first if dirty); a shmem page stays
-    /// in the page cache, since without swap pageout cannot write it
-    /// anywhere, and faults back in with its data. Anonymous pages stay
+    /// then leaves memory (written back first if dirty); a dirty shmem page
+    /// stays in the page cache, since without swap pageout cannot write it
+    /// anywhere, and faults back in with its data; a clean one is dropped. Anonymous pages stay
     /// mapped (no swap: add_to_swap fails before they are unmapped).
     pub(crate) fn pageout_range(
         &mut self,
@@ -203,7 +224,10 @@ impl<M: PhysMemory> Engine<M> {
         end: crate::addr::VirtAddr,
         tlb: &mut PteUpdates,
     ) {
-        let Some(obj) = vma.object() else { return };
+        let Some(obj) = vma.object() else {
+            self.discard_lazyfree(id, start, end, tlb);
+            return;
+        };
         for e in self.spaces[&id].tables.entries_in(start, end) {
             let Some(f) = e.pte.frame() else { continue };
             let Some(FrameUse::Cache { obj: o, index }) = self.frames.use_of(f) else { continue };
@@ -211,11 +235,33 @@ impl<M: PhysMemory> Engine<M> {
                 continue;
             }
             let shmem = matches!(self.objects.get(o).map(|x| &x.kind), Some(ObjectKind::Shmem));
-            if shmem {
+            if shmem && self.shmem_page_is_clean(o, index, f) {
+                // shrink_folio_list drops a clean shmem folio from the page
+                // cache like a clean file folio; a refault reads a hole.
+                self.evict(o, index, f, tlb);
+            } else if shmem {
                 let new = if is_nonlinear(vma) { self.dropped_entry(vma, e.va, e.pte) } else { Pte::NONE };
                 let _ = self.set_entry(id, e.va, new, tlb);
             } else if self.make_evictable(o, index, f) {
                 self.evict(o, index, f, tlb);
+            }
+        }
+    }
+
+    /// MADV_PAGEOUT of anonymous memory: without swap only lazily freed
+    /// pages can go. madvise_pageout drains the LRU batches first, so a page
+    /// MADV_FREE left clean and nothing wrote since (its PTE is clean: a
+    /// write faults on the write-protected entry and dirties it) is
+    /// discarded by shrink_folio_list; a later access sees zeros. Pages
+    /// mapped more than once are skipped, as for page-cache pages.
+    fn discard_lazyfree(&mut self, id: AsId, start: crate::addr::VirtAddr, end: crate::addr::VirtAddr, tlb: &mut PteUpdates) {
+        for e in self.spaces[&id].tables.entries_in(start, end) {
+            let crate::paging::PteKind::Present { frame, flags } = e.pte.kind() else { continue };
+            let lazy = self.frames.use_of(frame) == Some(FrameUse::Anon)
+                && self.frames.mapcount(frame) == 1
+                && !flags.contains(crate::paging::PteFlags::DIRTY);
+            if lazy {
+                let _ = self.zap_keep_markers(id, e.va, e.va.add(PAGE_SIZE), tlb);
             }
         }
     }

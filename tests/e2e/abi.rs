@@ -66,6 +66,13 @@ fn abi_poll_pidfd_process_madvise_and_userfaultfd_match_linux() {
     assert_matches_linux("poll", &[], &[]);
 }
 
+/// Anonymous fault-around (our batching, 16 pages by default) is off: Linux
+/// without mTHP maps one anonymous page per fault, and smaps shows Rss.
+#[test]
+fn abi_smaps_records_match_linux() {
+    assert_matches_linux_with("smaps", &["--anon-fault-around", "1"], &[], &[]);
+}
+
 #[test]
 fn abi_memfd_seals_match_linux() {
     assert_matches_linux("memfd", &[], &[]);

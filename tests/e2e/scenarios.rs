@@ -22,6 +22,22 @@ fn a_passing_scenario_passes_in_the_microvm_and_on_the_host() {
     }
 }
 
+/// A repeat prints runs of identical iterations once, and an exit inside
+/// one prints what the iteration collected before the process ends.
+#[test]
+fn repeat_collapses_identical_iterations_and_exit_inside_flushes_them() {
+    let src = "a = mmap(0, 4*PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\ni = repeat 4 {\n  read(a + i*PAGE)\n  write(a, 1)\n}\nrepeat 3 {\n  munmap(a, PAGE) = 0\n  exit(0)\n}\n";
+    let f = scenario_file("repeat.scn", src);
+    for host in [false, true] {
+        let args: Vec<&str> = if host { vec!["scenario", "--host", &f] } else { vec!["scenario", &f] };
+        let o = vmm(&args);
+        assert!(o.stdout.contains("iterations 0-3 (4):"), "host={host}\n{}", o.stdout);
+        assert_eq!(o.stdout.matches("SEGV_ACCERR").count(), 1, "one run printed once:\n{}", o.stdout);
+        assert!(o.stdout.contains("iteration 0:") && o.stdout.contains("exit 0"), "host={host}\n{}", o.stdout);
+        assert_eq!(o.stdout.matches("munmap(a, PAGE) = 0").count(), 1, "{}", o.stdout);
+    }
+}
+
 #[test]
 fn a_wrong_expectation_exits_1_and_names_the_line() {
     let f = scenario_file("wrong.scn", "a = mmap(0, PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nwrite(a, 1) = ok\n");

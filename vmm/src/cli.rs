@@ -268,6 +268,10 @@ pub struct DiffArgs {
     /// Seed of the random series.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Which statements random scenarios use (a seed names the same
+    /// scenarios forever within one vocabulary).
+    #[arg(long, value_enum, default_value_t = RandomVocabulary::Memory)]
+    pub vocabulary: RandomVocabulary,
     /// Where shrunk reproducers of divergent random scenarios are saved.
     #[arg(long, default_value = ".")]
     pub save: PathBuf,
@@ -279,6 +283,17 @@ pub struct DiffArgs {
     /// Testing aid: break one engine rule in the microVM (controls of the corpus tests).
     #[arg(long, value_enum, hide = true)]
     pub inject: Option<ScenarioInject>,
+}
+
+/// The statements `vmm diff --random` draws from.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RandomVocabulary {
+    /// The memory operations: probes, mprotect, munmap, mremap, madvise,
+    /// mlock, remap_file_pages, fork, maps, pagemap.
+    Memory,
+    /// Those, plus kernel accesses through user memory (read(2)/write(2) of
+    /// a file into and out of the regions), process_madvise and smaps.
+    Kernel,
 }
 
 /// Engine rules a scenario control breaks on purpose (microVM side only).

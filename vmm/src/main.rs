@@ -32,7 +32,7 @@ fn main() -> ExitCode {
                 Err(vmm::error::VmmError::Usage("vmm diff needs scenario files or --random N".into()))
             } else {
                 vmm::scenario::run::inject(a.inject);
-                vmm::scenario::commands::diff(&a.files, a.random, a.seed, a.json, a.quiet, &a.save)
+                vmm::scenario::commands::diff(&a.files, a.random, a.seed, a.vocabulary, a.json, a.quiet, &a.save)
             }
         }
         Command::Fork(a) => vmm::vmfork::command::command(&a),

@@ -15,6 +15,8 @@
 use core::fmt::Write;
 use ulib::probe::{self, Fault};
 use ulib::scenario::bytecode::*;
+use ulib::scenario::collect::{self, depth, flush_all, out_at, MAX_COLLECT};
+use ulib::scenario::lines::{for_each_line, parse_range};
 use ulib::{sys, Args};
 
 const PROGRAM_MAX: usize = 256 * 1024;
@@ -26,7 +28,11 @@ const FENCE_REG: u8 = 0xfe;
 const FENCE_PAGES: u64 = 16;
 
 static mut PROGRAM: [u8; PROGRAM_MAX] = [0; PROGRAM_MAX];
-static mut TEXT: [u8; 128 * 1024] = [0; 128 * 1024];
+/// VMAs the runner makes the process have before the first statement (see
+/// `pad_vmas`), so that vm.max_map_count is reached at the same statement.
+const PAD_VMAS: usize = 32;
+/// Where the padding VMAs go: far below the mmap area, above the program.
+const PAD_BASE: u64 = 0x2000_0000;
 
 /// One output line, written with a single write(2) so that a forked child's
 /// lines and the parent's never interleave mid-line.
@@ -51,7 +57,7 @@ impl Line {
     }
     fn emit(mut self) {
         let _ = self.write_str("\n");
-        let _ = sys::write(1, &self.buf[..self.len]);
+        out_at(depth(), &self.buf[..self.len]);
     }
 }
 
@@ -273,7 +279,13 @@ impl<'a> Runner<'a> {
                         }
                     }
                     let _ = write!(l, "= ");
-                    self.value(&mut l, ret);
+                    if nr as usize == sys::SYS_GETPID && (ret as i64) > 0 {
+                        // Process ids differ between the worlds (1 in the
+                        // microVM): the value is bound, not printed.
+                        let _ = write!(l, "pid");
+                    } else {
+                        self.value(&mut l, ret);
+                    }
                     self.check(&mut l, e, Some(ret), None);
                 }
                 OP_READ | OP_EXEC => {
@@ -378,7 +390,58 @@ impl<'a> Runner<'a> {
                     let _ = self.expect(r)?;
                     let _ = write!(l, "exit {c}");
                     l.emit();
+                    flush_all();
                     sys::exit(c as i32);
+                }
+                OP_REPEAT => {
+                    let n = r.u16()? as usize;
+                    let count = r.u16()? as u32 | (r.u16()? as u32) << 16;
+                    let level = depth();
+                    if level >= MAX_COLLECT {
+                        return Err(Malformed(r.pos));
+                    }
+                    let start = r.pos;
+                    collect::begin(level, line);
+                    for i in 0..count {
+                        r.pos = start;
+                        collect::set_iteration(level, i);
+                        self.bind(bind, i as u64);
+                        let res = self.run(r, n);
+                        collect::end_iteration(level);
+                        res?;
+                    }
+                    collect::end(level);
+                    if count == 0 {
+                        self.skip(r, n)?;
+                    }
+                    continue;
+                }
+                OP_PMADVISE => {
+                    let npairs = (r.u8()? as usize).min(MAX_IOV);
+                    let (pidfd, advice, flags) = (self.expr(r)?, self.expr(r)?, self.expr(r)?);
+                    let mut iov = [(0u64, 0u64); MAX_IOV];
+                    for slot in iov.iter_mut().take(npairs) {
+                        *slot = (self.expr(r)?, self.expr(r)?);
+                    }
+                    let e = self.expect(r)?;
+                    // SAFETY: the iovec is a local the kernel only reads.
+                    let ret =
+                        unsafe { sys::syscall6(440, pidfd as usize, iov.as_ptr() as usize, npairs, advice as usize, flags as usize, 0) }
+                            as u64;
+                    if (ret as i64) >= 0 {
+                        self.bind(bind, ret);
+                    }
+                    let _ = write!(l, "= ");
+                    self.value(&mut l, ret);
+                    self.check(&mut l, e, Some(ret), None);
+                }
+                OP_SMAPS => {
+                    let (addr, len) = (self.expr(r)?, self.expr(r)?);
+                    let _ = self.expect(r)?;
+                    let _ = write!(l, "smaps");
+                    l.emit();
+                    self.smaps(line, addr, len);
+                    continue;
                 }
                 OP_MAPS => {
                     let _ = self.expect(r)?;
@@ -445,6 +508,15 @@ impl<'a> Runner<'a> {
                     continue;
                 }
                 OP_MAPS => 0,
+                OP_SMAPS => 2,
+                OP_PMADVISE => 3 + 2 * (r.u8()? as usize).min(MAX_IOV),
+                OP_REPEAT => {
+                    let n = r.u16()? as usize;
+                    r.u16()?;
+                    r.u16()?;
+                    self.skip(r, n)?;
+                    continue;
+                }
                 _ => return Err(Malformed(r.pos)),
             };
             for _ in 0..exprs {
@@ -524,27 +596,24 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Whether `[start, end)` overlaps a named region.
+    fn overlaps_region(&self, start: u64, end: u64) -> bool {
+        self.regions[..self.nregions].iter().any(|r| start < r.base + r.len && r.base < end)
+    }
+
     /// Prints the mappings of /proc/self/maps that overlap a named region.
     fn maps(&self, line: u16) {
-        // SAFETY: single-threaded use of the static text buffer.
-        let text = unsafe { &mut *core::ptr::addr_of_mut!(TEXT) };
-        let n = read_file(c"/proc/self/maps", text);
-        let text = &text[..n];
-        for raw in text.split(|b| *b == b'\n') {
-            let Ok(s) = core::str::from_utf8(raw) else { continue };
+        for_each_line(c"/proc/self/maps", |raw| {
+            let Ok(s) = core::str::from_utf8(raw) else { return };
             let mut f = s.split_whitespace();
             let (Some(range), Some(perms), Some(off), Some(_dev), Some(inode)) = (f.next(), f.next(), f.next(), f.next(), f.next()) else {
-                continue;
+                return;
             };
             let path = f.next().unwrap_or("");
-            let Some((a, b)) = range.split_once('-') else { continue };
-            let (Ok(start), Ok(end), Ok(off)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16), u64::from_str_radix(off, 16))
-            else {
-                continue;
-            };
-            let overlaps = self.regions[..self.nregions].iter().any(|r| start < r.base + r.len && r.base < end);
-            if !overlaps {
-                continue;
+            let Some((start, end)) = parse_range(range) else { return };
+            let Ok(off) = u64::from_str_radix(off, 16) else { return };
+            if !self.overlaps_region(start, end) {
+                return;
             }
             let mut l = Line::new();
             let _ = write!(l, "L{line}   ");
@@ -566,6 +635,104 @@ impl<'a> Runner<'a> {
             };
             let _ = write!(l, "{kind}");
             l.emit();
+        });
+    }
+
+    /// Prints, for each VMA of /proc/self/smaps overlapping `[addr,
+    /// addr+len)`, the fields whose values are deterministic (sizes in kB):
+    /// Size Rss Pss Shared (Shared_Clean + Shared_Dirty) Private
+    /// (Private_Clean + Private_Dirty) Anonymous Swap Locked, and the
+    /// VmFlags. Left out: LazyFree (Linux marks a MADV_FREE'd page lazyfree
+    /// when its CPU's LRU batch drains, lru_lazyfree_fn, so when smaps first
+    /// counts it depends on batching), Referenced (accessed bits: the MMU's, aged by
+    /// reclaim and cleared in a forked child), the clean/dirty split and
+    /// Pss_Dirty (a page-cache page dirtied by write(2) is dirty in Linux's
+    /// folio, which the engine does not track per page), and what a base-page
+    /// kernel without swap always prints as 0 (THP, hugetlb, KSM, SwapPss).
+    fn smaps(&self, line: u16, addr: u64, len: u64) {
+        const FIELDS: [&str; 11] = [
+            "Size",
+            "Rss",
+            "Pss",
+            "Shared_Clean",
+            "Shared_Dirty",
+            "Private_Clean",
+            "Private_Dirty",
+            "Anonymous",
+            "LazyFree",
+            "Swap",
+            "Locked",
+        ];
+        let end = addr.saturating_add(len.max(1));
+        let mut cur: Option<(u64, u64)> = None;
+        let mut vals = [0u64; FIELDS.len()];
+        for_each_line(c"/proc/self/smaps", |raw| {
+            let Ok(s) = core::str::from_utf8(raw) else { return };
+            if let Some(range) = s.split(' ').next().filter(|w| !w.ends_with(':')) {
+                cur = parse_range(range);
+                vals = [0; FIELDS.len()];
+                return;
+            }
+            let Some((start, stop)) = cur else { return };
+            if let Some(flags) = s.strip_prefix("VmFlags:") {
+                if !(start < end && addr < stop) {
+                    return;
+                }
+                let mut l = Line::new();
+                let _ = write!(l, "L{line}   ");
+                self.addr(&mut l, start, false);
+                let _ = write!(l, "-");
+                self.addr(&mut l, stop, true);
+                let v = |i: usize| vals[i];
+                let _ = write!(
+                    l,
+                    " Size {} Rss {} Pss {} Shared {} Private {} Anonymous {} Swap {} Locked {} VmFlags {}",
+                    v(0),
+                    v(1),
+                    v(2),
+                    v(3) + v(4),
+                    v(5) + v(6),
+                    v(7),
+                    v(9),
+                    v(10),
+                    flags.trim()
+                );
+                l.emit();
+                return;
+            }
+            let mut w = s.split_whitespace();
+            let (Some(name), Some(val)) = (w.next(), w.next()) else { return };
+            if let Some(i) = FIELDS.iter().position(|f| name.strip_suffix(':') == Some(*f)) {
+                vals[i] = val.parse().unwrap_or(0);
+            }
+        });
+    }
+
+    /// Gives the process exactly PAD_VMAS mappings besides [vsyscall]
+    /// before the first statement, with PROT_NONE pages at PAD_BASE. Linux
+    /// has [vvar], [vvar_vclock] and [vdso] that the guest has not, so
+    /// without this a scenario reaching vm.max_map_count would reach it a
+    /// few mappings apart in the two worlds. Maps and smaps never show them.
+    fn pad_vmas(&self) {
+        let mut n = 0usize;
+        for_each_line(c"/proc/self/maps", |raw| {
+            if !raw.is_empty() && !raw.ends_with(b"[vsyscall]") {
+                n += 1;
+            }
+        });
+        for i in 0..PAD_VMAS.saturating_sub(n) {
+            // MAP_FIXED_NOREPLACE; every other page, so none merge.
+            // SAFETY: a fresh PROT_NONE mapping nothing else uses.
+            unsafe {
+                sys::mmap(
+                    (PAD_BASE + 2 * PAGE * i as u64) as usize,
+                    PAGE as usize,
+                    sys::PROT_NONE,
+                    sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | 0x100000,
+                    -1,
+                    0,
+                );
+            }
         }
     }
 }
@@ -794,8 +961,10 @@ pub fn guest_main(args: &Args) -> i32 {
         }
         let nops = r.u16()? as usize;
         runner.fence();
+        runner.pad_vmas();
         runner.run(&mut r, nops)
     })();
+    flush_all();
     let mut end = Line::new();
     match result {
         Ok(()) => {

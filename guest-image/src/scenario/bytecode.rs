@@ -61,6 +61,21 @@ pub const OP_PGOFF: u8 = 0x42;
 /// page (1 resident), or the errno.
 pub const OP_MINCORE: u8 = 0x43;
 
+/// `u16:nops u32:count`: runs the next `nops` ops `count` times, binding
+/// the iteration (0..count) if bound. Output of identical consecutive
+/// iterations is printed once, after a line naming the iterations.
+pub const OP_REPEAT: u8 = 0x32;
+
+/// `expr:addr expr:len`: print the /proc/self/smaps fields of each VMA
+/// overlapping the range (the deterministic ones, see docs/scenarios.md).
+pub const OP_SMAPS: u8 = 0x44;
+
+/// `u8:npairs expr:pidfd expr:advice expr:flags (expr:addr expr:len)*npairs`:
+/// process_madvise(pidfd, iovec of the pairs, npairs, advice, flags).
+pub const OP_PMADVISE: u8 = 0x02;
+/// Most ranges in one process_madvise iovec.
+pub const MAX_IOV: usize = 8;
+
 /// Pattern value for OP_FILE: page i holds (i + 1) & 0xff.
 pub const PATTERN_PAGE_INDEX: u64 = 0x100;
 

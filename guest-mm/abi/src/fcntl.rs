@@ -87,6 +87,14 @@ pub const F_SEAL_WRITE: u32 = 0x0008;
 pub const F_SEAL_FUTURE_WRITE: u32 = 0x0010;
 pub const F_SEAL_EXEC: u32 = 0x0020;
 pub const F_ALL_SEALS: u32 = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
+pub const F_SEAL_NAMES: &[(u64, &str)] = &[
+    (F_SEAL_SEAL as u64, "F_SEAL_SEAL"),
+    (F_SEAL_SHRINK as u64, "F_SEAL_SHRINK"),
+    (F_SEAL_GROW as u64, "F_SEAL_GROW"),
+    (F_SEAL_WRITE as u64, "F_SEAL_WRITE"),
+    (F_SEAL_FUTURE_WRITE as u64, "F_SEAL_FUTURE_WRITE"),
+    (F_SEAL_EXEC as u64, "F_SEAL_EXEC"),
+];
 pub const F_GET_RW_HINT: u64 = 1035;
 pub const F_SET_RW_HINT: u64 = 1036;
 pub const F_GET_FILE_RW_HINT: u64 = 1037;

@@ -90,3 +90,18 @@ pub mod rseq {
 /// sched_getaffinity: the kernel's cpumask is nr_cpu_ids bits, copied as
 /// whole longs.
 pub const CPU_MASK_WORD: u64 = 8;
+
+/// pidfd sentinels (include/uapi/linux/fcntl.h, Linux 6.14+): the caller's
+/// thread or thread group, usable where a pidfd is expected.
+pub const PIDFD_SELF_THREAD: i32 = -10000;
+pub const PIDFD_SELF_THREAD_GROUP: i32 = -10001;
+/// Aliases of the sentinels.
+pub const PIDFD_SELF: i32 = PIDFD_SELF_THREAD;
+pub const PIDFD_SELF_PROCESS: i32 = PIDFD_SELF_THREAD_GROUP;
+/// The sentinels as 64-bit register values (sign-extended), with their names.
+pub const PIDFD_SELF_NAMES: &[(u64, &str)] = &[
+    (PIDFD_SELF_THREAD as i64 as u64, "PIDFD_SELF_THREAD"),
+    (PIDFD_SELF_THREAD_GROUP as i64 as u64, "PIDFD_SELF_THREAD_GROUP"),
+    (PIDFD_SELF as i64 as u64, "PIDFD_SELF"),
+    (PIDFD_SELF_PROCESS as i64 as u64, "PIDFD_SELF_PROCESS"),
+];

@@ -77,6 +77,7 @@ impl<M: PhysMemory> Engine<M> {
             done += chunk;
             if let Some(o) = self.objects.get_mut(obj) {
                 o.size = o.size.max(at + chunk as u64);
+                o.mark_written(index);
             }
         }
         Ok(done)

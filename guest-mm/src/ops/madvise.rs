@@ -197,7 +197,10 @@ impl<M: PhysMemory> Engine<M> {
 
     /// MADV_FREE (lazyfree): only private anonymous memory. Exclusively mapped
     /// pages become clean; with no memory pressure they keep their contents,
-    /// as on Linux; reclaim may drop clean lazyfree pages.
+    /// as on Linux; MADV_PAGEOUT discards the ones still clean. They are
+    /// also write-protected, so that a later write faults and marks the page
+    /// dirty again (the engine does not see the MMU set the dirty bit):
+    /// Linux's reclaim then keeps it, and so does ours.
     fn madvise_free(&mut self, id: AsId, vma: &Vma, start: VirtAddr, end: VirtAddr, tlb: &mut PteUpdates) -> SysResult<()> {
         if !vma.is_anonymous() || !lru_ok(vma) {
             return Err(Errno::EINVAL);
@@ -207,7 +210,8 @@ impl<M: PhysMemory> Engine<M> {
             if let PteKind::Present { frame, flags } = e.pte.kind() {
                 let exclusive = self.frames.use_of(frame) == Some(FrameUse::Anon) && self.frames.mapcount(frame) == 1;
                 if exclusive && flags.contains(PteFlags::DIRTY) {
-                    self.set_entry(id, e.va, Pte::present(frame, flags - PteFlags::DIRTY), tlb).map_err(|_| Errno::ENOMEM)?;
+                    let clean = flags - PteFlags::DIRTY - PteFlags::WRITABLE;
+                    self.set_entry(id, e.va, Pte::present(frame, clean), tlb).map_err(|_| Errno::ENOMEM)?;
                 }
             }
         }

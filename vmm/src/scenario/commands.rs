@@ -149,7 +149,15 @@ fn report_divergence(l: &Loaded, p: &Compiled, d: &Divergence) {
 }
 
 /// `vmm diff FILE...` and `vmm diff --random N --seed S`.
-pub fn diff(files: &[PathBuf], random_n: Option<u64>, seed: u64, json: bool, quiet: bool, save: &Path) -> Result<i32, VmmError> {
+pub fn diff(
+    files: &[PathBuf],
+    random_n: Option<u64>,
+    seed: u64,
+    vocabulary: crate::cli::RandomVocabulary,
+    json: bool,
+    quiet: bool,
+    save: &Path,
+) -> Result<i32, VmmError> {
     let mut code = 0;
     let mut results = Vec::new();
     let mut inputs: Vec<(String, Result<Loaded, ScenarioError>)> = Vec::new();
@@ -162,7 +170,7 @@ pub fn diff(files: &[PathBuf], random_n: Option<u64>, seed: u64, json: bool, qui
     }
     if let Some(n) = random_n {
         for i in 0..n {
-            let src = random::generate(seed, i);
+            let src = random::generate_with(seed, i, vocabulary);
             let name = format!("random(seed {seed}, #{i})");
             inputs.push((name.clone(), load_text(&name, &src)));
         }

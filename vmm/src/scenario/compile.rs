@@ -15,8 +15,8 @@ use std::collections::HashMap;
 /// The value of a named constant: Linux's (from linux-abi's name tables),
 /// plus our extensions and the language's own names.
 pub fn constant(name: &str) -> Option<u64> {
-    use linux_abi::{fcntl, mman};
-    let tables: [&[(u64, &str)]; 9] = [
+    use linux_abi::{fcntl, mman, sched};
+    let tables: [&[(u64, &str)]; 14] = [
         mman::PROT_NAMES,
         mman::MAP_TYPE_NAMES,
         mman::MAP_NAMES,
@@ -26,6 +26,11 @@ pub fn constant(name: &str) -> Option<u64> {
         mman::MFD_NAMES,
         fcntl::O_ACCMODE_NAMES,
         fcntl::O_NAMES,
+        fcntl::F_NAMES,
+        fcntl::F_SEAL_NAMES,
+        fcntl::FD_FLAG_NAMES,
+        fcntl::SEEK_NAMES,
+        sched::PIDFD_SELF_NAMES,
     ];
     if let Some(v) = tables.iter().find_map(|t| t.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)) {
         return Some(v);
@@ -55,8 +60,14 @@ pub const FIXTURE_PAGES: u64 = 100;
 enum Kind {
     /// A raw system call: number, argument count range, region-length argument.
     Sys(u16, usize, usize, Option<u8>),
-    /// memfd_create(name, 0) / unlink(name): a system call with a string.
+    /// memfd_create(name[, flags]) / unlink(name): a system call with a string.
     StrSys(u16),
+    /// process_madvise(pidfd, advice, flags, addr, len, ...): the ranges
+    /// become the iovec.
+    ProcessMadvise,
+    /// repeat N { ... }: the block runs N times.
+    Repeat,
+    Smaps,
     /// open(path, flags): openat(AT_FDCWD, path, flags, 0).
     Open,
     Map,
@@ -87,6 +98,17 @@ fn op(name: &str) -> Option<Kind> {
         "remap_file_pages" => Kind::Sys(216, 5, 5, None),
         "msync" => Kind::Sys(26, 3, 3, None),
         "mseal" => Kind::Sys(462, 3, 3, None),
+        // read(2)/write(2) and friends: the kernel accesses the range.
+        "sysread" => Kind::Sys(0, 3, 3, None),
+        "syswrite" => Kind::Sys(1, 3, 3, None),
+        "pread" => Kind::Sys(17, 4, 4, None),
+        "pwrite" => Kind::Sys(18, 4, 4, None),
+        "lseek" => Kind::Sys(8, 3, 3, None),
+        "fcntl" => Kind::Sys(72, 2, 3, None),
+        "pidfd_open" => Kind::Sys(434, 2, 2, None),
+        "process_madvise" => Kind::ProcessMadvise,
+        "repeat" => Kind::Repeat,
+        "smaps" => Kind::Smaps,
         "ftruncate" => Kind::Sys(77, 2, 2, None),
         "fallocate" => Kind::Sys(285, 4, 4, None),
         "close" => Kind::Sys(3, 1, 1, None),
@@ -132,6 +154,36 @@ struct C<'a> {
     nops: Vec<usize>,
     extensions: Vec<(u32, String)>,
     backing: Option<&'a str>,
+    /// How many repeat blocks enclose the statement being compiled.
+    repeat_depth: usize,
+}
+
+/// The largest repeat count (enough to reach vm.max_map_count, 65530).
+pub const MAX_REPEAT: u64 = 200_000;
+/// How deeply repeat blocks may nest (the runner collapses each level).
+pub const MAX_REPEAT_DEPTH: usize = 3;
+
+/// Evaluates an expression of numbers and constants at compile time, as the
+/// runner would (wrapping arithmetic); None if it names a binding or a string.
+fn const_eval(e: &Expr) -> Option<u64> {
+    Some(match e {
+        Expr::Num(v) => *v,
+        Expr::Name(n, _, _) => constant(n)?,
+        Expr::Str(_) => return None,
+        Expr::Bin(op, a, b) => {
+            let (a, b) = (const_eval(a)?, const_eval(b)?);
+            match op {
+                BinOp::Add => a.wrapping_add(b),
+                BinOp::Sub => a.wrapping_sub(b),
+                BinOp::Mul => a.wrapping_mul(b),
+                BinOp::Div => a.checked_div(b).unwrap_or(0),
+                BinOp::Or => a | b,
+                BinOp::And => a & b,
+                BinOp::Shl => a.checked_shl(b as u32).unwrap_or(0),
+                BinOp::Shr => a.checked_shr(b as u32).unwrap_or(0),
+            }
+        }
+    })
 }
 
 impl<'a> C<'a> {
@@ -287,8 +339,8 @@ impl<'a> C<'a> {
             }
             Ok(())
         };
-        if s.block.is_some() && !matches!(kind, Kind::Fork) {
-            return Err(at(format!("only 'fork' takes a block, not '{}'", s.call)));
+        if s.block.is_some() && !matches!(kind, Kind::Fork | Kind::Repeat) {
+            return Err(at(format!("only 'fork' and 'repeat' take a block, not '{}'", s.call)));
         }
         if EXTENSION_NAMES.contains(&s.call.as_str()) {
             self.extensions.push((s.line, s.call.clone()));
@@ -302,11 +354,20 @@ impl<'a> C<'a> {
                 return self.sys(s.line, bind, nr, &s.args, region, &s.expect);
             }
             Kind::StrSys(nr) => {
-                need(1, 1)?;
+                // memfd_create takes its flags (MFD_*) second, 0 if left out.
+                if nr == 319 {
+                    need(1, 2)?;
+                } else {
+                    need(1, 1)?;
+                }
                 if !matches!(s.args[0], Expr::Str(_)) {
                     return Err(at(format!("'{}' takes a string", s.call)));
                 }
-                let args = if nr == 319 { vec![s.args[0].clone(), Expr::Num(0)] } else { vec![s.args[0].clone()] };
+                let args = if nr == 319 {
+                    vec![s.args[0].clone(), s.args.get(1).cloned().unwrap_or(Expr::Num(0))]
+                } else {
+                    vec![s.args[0].clone()]
+                };
                 let bind = self.bind_opt(s)?;
                 return self.sys(s.line, bind, nr, &args, None, &s.expect);
             }
@@ -337,13 +398,30 @@ impl<'a> C<'a> {
                 need(1, 1)?;
                 self.expr(&s.args[0], &mut body)?;
             }
-            Kind::Pagemap | Kind::Pgoff | Kind::Mincore if s.expect.is_some() => {
+            Kind::ProcessMadvise => {
+                if !(5..=3 + 2 * MAX_IOV).contains(&argc) || argc.is_multiple_of(2) {
+                    return Err(at(format!(
+                        "'process_madvise' takes pidfd, advice, flags and 1 to {MAX_IOV} (addr, len) pairs, got {argc} arguments"
+                    )));
+                }
+                let bind = self.bind_opt(s)?;
+                self.header(OP_PMADVISE, s.line, bind);
+                body.push(((argc - 3) / 2) as u8);
+                for a in &s.args {
+                    self.expr(a, &mut body)?;
+                }
+                self.expectation(&s.expect, &mut body)?;
+                self.ops.extend_from_slice(&body);
+                return Ok(());
+            }
+            Kind::Repeat => return self.repeat(s),
+            Kind::Pagemap | Kind::Pgoff | Kind::Mincore | Kind::Smaps if s.expect.is_some() => {
                 return Err(at(format!("'{}' takes no expectation: it prints per-page state, which `vmm diff` compares", s.call)));
             }
             Kind::Maps if s.expect.is_some() => {
                 return Err(at("'maps' takes no expectation: it prints the mappings, which `vmm diff` compares".into()));
             }
-            Kind::Write | Kind::Pagemap | Kind::Pgoff | Kind::Mincore => {
+            Kind::Write | Kind::Pagemap | Kind::Pgoff | Kind::Mincore | Kind::Smaps => {
                 need(2, 2)?;
                 self.expr(&s.args[0], &mut body)?;
                 self.expr(&s.args[1], &mut body)?;
@@ -369,6 +447,10 @@ impl<'a> C<'a> {
             Kind::Maps => need(0, 0)?,
             Kind::Fork => {
                 need(0, 0)?;
+                if self.repeat_depth > 0 {
+                    // A child's lines would bypass the iteration being collected.
+                    return Err(at("'fork' cannot be used inside a 'repeat' block".into()));
+                }
                 let Some(block) = &s.block else { return Err(at("'fork' needs a block: fork { ... }".into())) };
                 self.header(OP_FORK, s.line, NO_BIND);
                 let count_at = self.ops.len();
@@ -396,12 +478,56 @@ impl<'a> C<'a> {
             Kind::Pagemap => OP_PAGEMAP,
             Kind::Pgoff => OP_PGOFF,
             Kind::Mincore => OP_MINCORE,
+            Kind::Smaps => OP_SMAPS,
             _ => unreachable!("handled above"),
         };
         self.expectation(&s.expect, &mut body)?;
         let bind = self.bind_opt(s)?;
         self.header(code, s.line, bind);
         self.ops.extend_from_slice(&body);
+        Ok(())
+    }
+
+    /// `[i =] repeat N { ... }`: a block run N times, N a constant. Names
+    /// first bound inside live in the block; `i` is the iteration (0..N).
+    fn repeat(&mut self, s: &Stmt) -> Result<(), ScenarioError> {
+        let at = |m: String| ScenarioError::at(self.file, s.line, s.col, m);
+        if s.args.len() != 1 {
+            return Err(at(format!("'repeat' takes one count, got {}", s.args.len())));
+        }
+        if s.expect.is_some() {
+            return Err(at("'repeat' takes no expectation: put expectations on the statements in its block".into()));
+        }
+        let Some(block) = &s.block else { return Err(at("'repeat' needs a block: repeat N { ... }".into())) };
+        let Some(n) = const_eval(&s.args[0]) else {
+            return Err(at("the repeat count must be a constant (numbers and constants, no names)".into()));
+        };
+        if n == 0 || n > MAX_REPEAT {
+            return Err(at(format!("the repeat count must be 1 to {MAX_REPEAT}, got {}", n as i64)));
+        }
+        if block.is_empty() {
+            return Err(at("the repeat block is empty".into()));
+        }
+        if self.repeat_depth >= MAX_REPEAT_DEPTH {
+            return Err(at(format!("repeat blocks nest at most {MAX_REPEAT_DEPTH} deep")));
+        }
+        self.scopes.push(HashMap::new());
+        let bind = self.bind_opt(s)?;
+        self.header(OP_REPEAT, s.line, bind);
+        let count_at = self.ops.len();
+        self.ops.extend_from_slice(&[0, 0]);
+        self.ops.extend_from_slice(&(n as u32).to_le_bytes());
+        self.nops.push(0);
+        self.repeat_depth += 1;
+        let r = self.stmts(block);
+        self.repeat_depth -= 1;
+        self.scopes.pop();
+        let nops = self.nops.pop().expect("pushed above");
+        r?;
+        if nops > u16::MAX as usize {
+            return Err(at("the repeat block is too long".into()));
+        }
+        self.ops[count_at..count_at + 2].copy_from_slice(&(nops as u16).to_le_bytes());
         Ok(())
     }
 
@@ -428,6 +554,7 @@ pub fn compile(ast: &Ast) -> Result<Vec<Compiled>, ScenarioError> {
             nops: vec![0],
             extensions: Vec::new(),
             backing,
+            repeat_depth: 0,
         };
         // The fixture object, as the selftest's FIXTURE_SETUP creates it (line 0).
         if let Some(b @ ("shmem" | "file")) = backing {
@@ -502,6 +629,57 @@ mod tests {
     fn a_name_bound_in_a_fork_block_stays_in_it() {
         let e = compile(&parse("s", "fork {\n  a = getpid()\n}\nread(a)\n").unwrap()).unwrap_err();
         assert_eq!(e.line, 4);
+    }
+
+    #[test]
+    fn repeat_counts_must_be_constant_bounded_and_blocks_well_formed() {
+        let err = |src: &str| compile(&parse("s", src).unwrap()).unwrap_err();
+        for (src, what) in [
+            ("repeat 0 {\n  getpid()\n}\n", "1 to 200000"),
+            ("repeat 200001 {\n  getpid()\n}\n", "1 to 200000"),
+            ("repeat -1 {\n  getpid()\n}\n", "got -1"),
+            ("n = getpid()\nrepeat n {\n  getpid()\n}\n", "must be a constant"),
+            ("repeat \"x\" {\n  getpid()\n}\n", "must be a constant"),
+            ("repeat 3\n", "needs a block"),
+            ("repeat 3 {\n}\n", "empty"),
+            ("repeat(1, 2) {\n  getpid()\n}\n", "one count"),
+            ("repeat 2 {\n  fork {\n    getpid()\n  }\n}\n", "inside a 'repeat'"),
+            ("repeat 2 {\n  repeat 2 {\n    repeat 2 {\n      repeat 2 {\n        getpid()\n      }\n    }\n  }\n}\n", "nest at most 3"),
+            ("getpid() {\n  getpid()\n}\n", "take a block"),
+        ] {
+            let e = err(src);
+            assert!(e.message.contains(what), "{src:?}: {}", e.message);
+            assert!(e.line >= 1, "{src:?}: {e}");
+        }
+        let e = parse("s", "repeat 2 {\n  getpid()\n} = 0\n");
+        assert!(e.is_err() || compile(&e.unwrap()).is_err());
+        // PAGE-multiples and constants are fine, with or without parentheses.
+        assert!(compile(&parse("s", "i = repeat 2*PAGE/PAGE {\n  getpid()\n}\nrepeat(3) {\n  getpid()\n}\n").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn names_bound_in_a_repeat_block_stay_in_it_and_outer_names_are_updated() {
+        let e = compile(&parse("s", "repeat 2 {\n  a = getpid()\n}\nread(a)\n").unwrap()).unwrap_err();
+        assert_eq!(e.line, 4);
+        let e = compile(&parse("s", "i = repeat 2 {\n  getpid()\n}\nread(i)\n").unwrap()).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(compile(&parse("s", "a = getpid()\nrepeat 2 {\n  a = getpid()\n}\nread(a)\n").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn new_calls_check_their_arguments() {
+        let err = |src: &str| compile(&parse("s", src).unwrap()).unwrap_err().message;
+        assert!(err("process_madvise(PIDFD_SELF, MADV_COLD, 0, 4096)\n").contains("(addr, len) pairs"));
+        assert!(err("process_madvise(PIDFD_SELF, MADV_COLD, 0)\n").contains("(addr, len) pairs"));
+        let nine = (0..9).map(|_| "1, 1").collect::<Vec<_>>().join(", ");
+        assert!(err(&format!("process_madvise(PIDFD_SELF, MADV_COLD, 0, {nine})\n")).contains("1 to 8"));
+        assert!(err("memfd(\"a\", 0, 0)\n").contains("1 to 2 arguments"));
+        assert!(err("memfd(3)\n").contains("takes a string"));
+        assert!(err("sysread(3, 4)\n").contains("takes 3 arguments"));
+        assert!(err("smaps(1, 2) = 0\n").contains("takes no expectation"));
+        assert!(compile(&parse("s", "m = memfd(\"a\", MFD_CLOEXEC|MFD_ALLOW_SEALING)\nfcntl(m, F_ADD_SEALS, F_SEAL_WRITE|F_SEAL_SEAL)\nlseek(m, 0, SEEK_END)\nprocess_madvise(PIDFD_SELF_PROCESS, MADV_COLD, 0, 0, 1, 4096, 1)\n").unwrap()).is_ok());
+        assert_eq!(constant("PIDFD_SELF_THREAD_GROUP"), Some(-10001i64 as u64));
+        assert_eq!(constant("F_SEAL_FUTURE_WRITE"), Some(0x10));
     }
 
     #[test]

@@ -35,6 +35,19 @@ fn normalise(text: &str, how: Normalise) -> String {
             Some((head, pages)) if head.starts_with("mincore ") && !pages.starts_with('-') => {
                 format!("{head}: {}", pages.chars().map(|c| if c == '0' || c == '1' { '~' } else { c }).collect::<String>())
             }
+            // smaps: resident pages of a regular file are the same
+            // heuristic, and so is how many mappings share one (Pss,
+            // Shared/Private, and Locked, which is the locked pages' Pss);
+            // sizes, anonymous (COW) pages and flags are still compared.
+            _ if text.contains(" VmFlags ") && text.contains(" Rss ") => {
+                let mut out = Vec::new();
+                let mut hide = false;
+                for w in text.split(' ') {
+                    out.push(if hide { "~" } else { w });
+                    hide = matches!(w, "Rss" | "Pss" | "Shared" | "Private" | "Locked");
+                }
+                out.join(" ")
+            }
             _ => text.to_string(),
         },
     }
@@ -82,6 +95,21 @@ mod tests {
         assert!(compare(&a, &b).is_some());
         let c = Trace::parse("L6 pagemap b+0x0: ..F.GF\nEND 0 failed\n", 0);
         assert!(compare_with(&a, &c, Normalise::FilePagePresence).is_some());
+    }
+
+    #[test]
+    fn file_residency_in_smaps_is_not_compared_but_anonymous_pages_and_flags_are() {
+        let line = |rss: u32, anon: u32, flags: &str| {
+            format!("L5   a+0x0-a+0x4000 Size 16 Rss {rss} Pss {rss} Shared 0 Private {rss} Anonymous {anon} LazyFree 0 Swap 0 Locked 0 VmFlags {flags}\nEND 0 failed\n")
+        };
+        let a = Trace::parse(&line(4, 4, "rd sh mr mw me ms"), 0);
+        let b = Trace::parse(&line(16, 4, "rd sh mr mw me ms"), 0);
+        assert_eq!(compare_with(&a, &b, Normalise::FilePagePresence), None);
+        assert!(compare(&a, &b).is_some());
+        let c = Trace::parse(&line(16, 8, "rd sh mr mw me ms"), 0);
+        assert!(compare_with(&a, &c, Normalise::FilePagePresence).is_some());
+        let d = Trace::parse(&line(4, 4, "rd sh mr mw me ms gu"), 0);
+        assert!(compare_with(&a, &d, Normalise::FilePagePresence).is_some());
     }
 
     #[test]

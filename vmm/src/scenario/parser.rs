@@ -209,7 +209,10 @@ impl<'a> P<'a> {
             (None, first, start.clone())
         };
         let mut args = Vec::new();
-        if self.eat(&Tok::LParen) && !self.eat(&Tok::RParen) {
+        // `repeat N { ... }`: the count may be written without parentheses.
+        if call == "repeat" && !matches!(self.peek(), Tok::LParen | Tok::LBrace | Tok::Newline | Tok::Eq) {
+            args.push(self.expr()?);
+        } else if self.eat(&Tok::LParen) && !self.eat(&Tok::RParen) {
             loop {
                 args.push(self.expr()?);
                 if self.eat(&Tok::RParen) {

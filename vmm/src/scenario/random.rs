@@ -8,6 +8,8 @@
 //! Shrinking removes statements (whole fork blocks first) while the
 //! divergence persists, which yields a short reproducer.
 
+use crate::cli::RandomVocabulary;
+
 /// SplitMix64.
 pub struct Rng(u64);
 
@@ -48,8 +50,40 @@ const ADVICE: &[&str] = &[
     "MADV_REMOVE",
 ];
 
-/// Generates scenario `index` of the series named by `seed`.
+/// Generates scenario `index` of the series named by `seed` (the memory vocabulary).
 pub fn generate(seed: u64, index: u64) -> String {
+    generate_with(seed, index, RandomVocabulary::Memory)
+}
+
+/// The kernel vocabulary's statements: read(2)/write(2)/pread/pwrite of the
+/// scratch file `f` into and out of a region (ranges past its end, across
+/// guards and holes, so short counts and EFAULT come up), process_madvise
+/// of the process itself, and smaps.
+fn kernel_statement(r: &mut Rng, name: &str, pages: u64) -> String {
+    let at = r.below(pages + 2);
+    let len = 1 + r.below(pages + 1);
+    // Sub-page offsets: copies that start or stop inside a page.
+    let skew = *r.pick(&["", " + 100", " - 7", " + 4090"]);
+    match r.below(7) {
+        0 => format!("sysread(f, {name} + {at}*PAGE{skew}, {len}*PAGE)"),
+        1 => format!("syswrite(f, {name} + {at}*PAGE{skew}, {len}*PAGE)"),
+        2 => format!("pread(f, {name} + {at}*PAGE{skew}, {len}*PAGE, {}*PAGE)", r.below(8)),
+        3 => format!("pwrite(f, {name} + {at}*PAGE{skew}, {len}*PAGE, {}*PAGE)", r.below(8)),
+        4 => format!("lseek(f, {}*PAGE, SEEK_SET)", r.below(8)),
+        5 => {
+            let advice =
+                *r.pick(&["MADV_COLD", "MADV_PAGEOUT", "MADV_WILLNEED", "MADV_GUARD_INSTALL", "MADV_DONTNEED", "MADV_POPULATE_READ"]);
+            let pidfd = *r.pick(&["PIDFD_SELF", "PIDFD_SELF_PROCESS"]);
+            format!("process_madvise({pidfd}, {advice}, 0, {name} + {at}*PAGE, {len}*PAGE)")
+        }
+        _ => format!("smaps({name}, {pages}*PAGE)"),
+    }
+}
+
+/// Generates scenario `index` of the series named by `seed` in `vocabulary`.
+/// The kernel vocabulary draws the memory vocabulary's statements with the
+/// same generator and replaces some with kernel ones, so its series differ.
+pub fn generate_with(seed: u64, index: u64, vocabulary: RandomVocabulary) -> String {
     let mut r = Rng::new(seed.wrapping_mul(0x1000_0000_01b3) ^ index.wrapping_mul(0x9e37_79b9));
     let backing = *r.pick(&["anon", "shmem", "file"]);
     let mut s = format!("# vmm diff --random, seed {seed}, scenario {index}\nbacking {backing}\n");
@@ -61,6 +95,10 @@ pub fn generate(seed: u64, index: u64) -> String {
         s.push_str(&format!("{name} = map({pages}*PAGE, {})\n", r.pick(PROTS)));
         regions.push((name, pages));
     }
+    let kernel = vocabulary == RandomVocabulary::Kernel;
+    if kernel {
+        s.push_str("f = file(\"scratch\", 8, PAGE_INDEX)\n");
+    }
     let mut fresh = 0;
     let ops = 10 + r.below(30);
     let mut in_fork = 0;
@@ -69,38 +107,43 @@ pub fn generate(seed: u64, index: u64) -> String {
         let at = r.below(pages + 2);
         let len = 1 + r.below(pages + 1);
         let indent = if in_fork > 0 { "  " } else { "" };
-        let line = match r.below(17) {
-            0..=2 => format!("read({name} + {at}*PAGE)"),
-            3..=4 => format!("write({name} + {at}*PAGE, {})", 1 + r.below(250)),
-            5 => format!("mprotect({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(PROTS)),
-            6..=8 => format!("madvise({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(ADVICE)),
-            9 => format!("munmap({name} + {at}*PAGE, {len}*PAGE)"),
-            10 if in_fork == 0 => {
-                fresh += 1;
-                let newlen = 1 + r.below(pages + 4);
-                let n = format!("m{fresh}");
-                let l = format!("{n} = mremap({name} + {at}*PAGE, {len}*PAGE, {newlen}*PAGE, MREMAP_MAYMOVE)");
-                regions.push((n, newlen));
-                l
-            }
-            11 => {
-                if r.below(2) == 0 {
-                    format!("mlock({name} + {at}*PAGE, {len}*PAGE)")
-                } else {
-                    format!("munlock({name} + {at}*PAGE, {len}*PAGE)")
+        let line = if kernel && r.below(3) == 0 { kernel_statement(&mut r, &name, pages) } else { String::new() };
+        let line = if !line.is_empty() {
+            line
+        } else {
+            match r.below(17) {
+                0..=2 => format!("read({name} + {at}*PAGE)"),
+                3..=4 => format!("write({name} + {at}*PAGE, {})", 1 + r.below(250)),
+                5 => format!("mprotect({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(PROTS)),
+                6..=8 => format!("madvise({name} + {at}*PAGE, {len}*PAGE, {})", r.pick(ADVICE)),
+                9 => format!("munmap({name} + {at}*PAGE, {len}*PAGE)"),
+                10 if in_fork == 0 => {
+                    fresh += 1;
+                    let newlen = 1 + r.below(pages + 4);
+                    let n = format!("m{fresh}");
+                    let l = format!("{n} = mremap({name} + {at}*PAGE, {len}*PAGE, {newlen}*PAGE, MREMAP_MAYMOVE)");
+                    regions.push((n, newlen));
+                    l
                 }
+                11 => {
+                    if r.below(2) == 0 {
+                        format!("mlock({name} + {at}*PAGE, {len}*PAGE)")
+                    } else {
+                        format!("munlock({name} + {at}*PAGE, {len}*PAGE)")
+                    }
+                }
+                12 if in_fork == 0 => {
+                    in_fork = 1 + r.below(4);
+                    s.push_str("fork {\n");
+                    continue;
+                }
+                13 => "maps".to_string(),
+                14 => format!("pagemap({name}, {pages}*PAGE)"),
+                // Linux's remap_file_pages emulation (prot 0): VMA splits, new
+                // offsets, EINVAL on private or anonymous memory.
+                15 => format!("remap_file_pages({name} + {at}*PAGE, {len}*PAGE, 0, {}, 0)", r.below(100)),
+                _ => format!("exec({name} + {at}*PAGE)"),
             }
-            12 if in_fork == 0 => {
-                in_fork = 1 + r.below(4);
-                s.push_str("fork {\n");
-                continue;
-            }
-            13 => "maps".to_string(),
-            14 => format!("pagemap({name}, {pages}*PAGE)"),
-            // Linux's remap_file_pages emulation (prot 0): VMA splits, new
-            // offsets, EINVAL on private or anonymous memory.
-            15 => format!("remap_file_pages({name} + {at}*PAGE, {len}*PAGE, 0, {}, 0)", r.below(100)),
-            _ => format!("exec({name} + {at}*PAGE)"),
         };
         s.push_str(indent);
         s.push_str(&line);
@@ -117,6 +160,9 @@ pub fn generate(seed: u64, index: u64) -> String {
     }
     for (name, pages) in &regions {
         s.push_str(&format!("pagemap({name}, {pages}*PAGE)\n"));
+        if kernel {
+            s.push_str(&format!("smaps({name}, {pages}*PAGE)\n"));
+        }
     }
     s.push_str("maps\n");
     s
@@ -189,6 +235,12 @@ mod tests {
             super::super::compile::compile(&ast).unwrap_or_else(|e| panic!("{e}\n{a}"));
         }
         assert_ne!(generate(7, 1), generate(8, 1));
+        for i in 0..50 {
+            let a = generate_with(7, i, RandomVocabulary::Kernel);
+            let ast = super::super::parser::parse("r", &a).unwrap_or_else(|e| panic!("{e}\n{a}"));
+            super::super::compile::compile(&ast).unwrap_or_else(|e| panic!("{e}\n{a}"));
+        }
+        assert!((0..20).any(|i| generate_with(7, i, RandomVocabulary::Kernel).contains("sysread(f")));
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub enum FileKind {
     /// after the last line it started (`continue_maps`); `data` is the text
     /// the reader has been given so far plus what it is about to get.
     Maps { space: guest_mm::AsId, data: Arc<[u8]> },
+    /// /proc/PID/smaps of a space: generated at open and by every read from
+    /// offset 0; a read further on continues that text (Linux's seq_file
+    /// continues the walk per record; readers that read the file through in
+    /// one pass, as every smaps reader does, see the same).
+    Smaps { space: guest_mm::AsId, data: Arc<[u8]> },
     /// /proc/self/pagemap of the reading process: 8 bytes per page.
     Pagemap,
     /// /proc/self/clear_refs: write-only; a write of a valid type (1-5) is

@@ -5,7 +5,7 @@
 //! meminfo.c, and the sysctls the guest reads). Nothing here is stored: a
 //! node is a name for a piece of kernel state, re-resolved at each lookup,
 //! so /proc/PID disappears with its process. Text files are generated when
-//! opened (maps again at every read from offset 0, as seq_file does; see
+//! opened (maps and smaps again at every read from offset 0, as seq_file does; see
 //! `file::continue_maps`); pagemap and clear_refs have their own
 //! description kinds.
 //!
@@ -22,6 +22,7 @@ use linux_abi::stat::{S_IFDIR, S_IFLNK, S_IFREG};
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PidFile {
     Maps,
+    Smaps,
     Pagemap,
     ClearRefs,
     Status,
@@ -34,7 +35,7 @@ pub enum PidFile {
 }
 
 impl PidFile {
-    const ALL: [(&'static str, PidFile); 10] = [
+    const ALL: [(&'static str, PidFile); 11] = [
         ("clear_refs", PidFile::ClearRefs),
         ("cmdline", PidFile::Cmdline),
         ("comm", PidFile::Comm),
@@ -42,6 +43,7 @@ impl PidFile {
         ("maps", PidFile::Maps),
         ("mounts", PidFile::Mounts),
         ("pagemap", PidFile::Pagemap),
+        ("smaps", PidFile::Smaps),
         ("stat", PidFile::Stat),
         ("statm", PidFile::Statm),
         ("status", PidFile::Status),

@@ -138,7 +138,7 @@ impl Kernel {
                 let _ = writeln!(s, "NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0", u8::from(p.prctl.no_new_privs));
                 s
             }
-            PidFile::Maps | PidFile::Pagemap | PidFile::ClearRefs => String::new(),
+            PidFile::Maps | PidFile::Smaps | PidFile::Pagemap | PidFile::ClearRefs => String::new(),
         }
     }
 

@@ -401,6 +401,7 @@ pub(super) fn description_path(cx: &Ctx<'_>, id: crate::kernel::fs::FileId) -> S
         FileKind::Pidfd { .. } => "anon_inode:[pidfd]".into(),
         FileKind::Dev(d) => format!("/dev/{}", format!("{d:?}").to_lowercase()),
         FileKind::Maps { .. } => format!("/proc/{}/maps", cx.pid()),
+        FileKind::Smaps { .. } => format!("/proc/{}/smaps", cx.pid()),
         FileKind::Pagemap => format!("/proc/{}/pagemap", cx.pid()),
         FileKind::ClearRefs => format!("/proc/{}/clear_refs", cx.pid()),
         _ => "anon_inode:[unknown]".into(),

@@ -407,6 +407,7 @@ fn open_proc(cx: &mut Ctx<'_>, n: ProcNode, flags: u64) -> SysResult {
                 // Another process's pagemap needs ptrace access.
                 PidFile::Pagemap => return Err(Errno::EACCES),
                 PidFile::Maps => FileKind::Maps { space, data: cx.k.engine.maps(space, true).unwrap_or_default().into_bytes().into() },
+                PidFile::Smaps => FileKind::Smaps { space, data: cx.k.engine.smaps(space, true).unwrap_or_default().into_bytes().into() },
                 other => FileKind::Generated(cx.k.proc_text(pid, other).into_bytes().into()),
             }
         }

@@ -17,8 +17,7 @@ use linux_abi::mman;
 const PIDFD_NONBLOCK: u64 = O_NONBLOCK;
 const PIDFD_THREAD: u64 = O_EXCL;
 /// The descriptor-less names of the caller (include/uapi/linux/pidfd.h).
-const PIDFD_SELF_THREAD: i32 = -10000;
-const PIDFD_SELF_THREAD_GROUP: i32 = -20000;
+use linux_abi::sched::{PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP};
 
 /// pidfd_open(pid, flags): a close-on-exec descriptor for process `pid`.
 pub(super) fn pidfd_open(cx: &mut Ctx<'_>, a: Args) -> SysResult {

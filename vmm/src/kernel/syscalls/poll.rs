@@ -52,6 +52,7 @@ impl Kernel {
             FileKind::Object(_)
             | FileKind::Generated(_)
             | FileKind::Maps { .. }
+            | FileKind::Smaps { .. }
             | FileKind::Pagemap
             | FileKind::ClearRefs
             | FileKind::Dir

@@ -78,7 +78,7 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
         }
         // Reading stdout/stderr opened read-write (a terminal): end of file too.
         FileKind::Console(_) => Ok(0),
-        FileKind::Generated(data) | FileKind::Maps { data, .. } => {
+        FileKind::Generated(data) | FileKind::Maps { data, .. } | FileKind::Smaps { data, .. } => {
             let off = off.min(data.len() as u64) as usize;
             let n = len.min(data.len() - off);
             let data = data.clone();
@@ -97,7 +97,13 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
                 let e = if page < TASK_SIZE / PAGE_SIZE { cx.k.engine.pagemap(space, va).unwrap_or(0) } else { 0 };
                 data.extend_from_slice(&e.to_le_bytes());
             }
-            cx.write_user_prefix(buf, &data)
+            // pagemap_read: a copy_to_user that faults fails the whole read
+            // with EFAULT (the bytes before the fault stay written, the
+            // offset does not move), never a short count.
+            match cx.write_user_prefix(buf, &data)? {
+                n if n < data.len() => Err(Errno::EFAULT),
+                n => Ok(n),
+            }
         }
         FileKind::Object(obj) => {
             let mut done = 0;
@@ -175,7 +181,7 @@ fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -
                 Err(e) => Err(e),
             }
         }
-        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => Err(Errno::EBADF),
+        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Smaps { .. } | FileKind::Pagemap => Err(Errno::EBADF),
         FileKind::Object(obj) => {
             let mut done = 0;
             while done < len {
@@ -266,6 +272,13 @@ fn rw(cx: &mut Ctx<'_>, dir: Dir, n: u32, segs: Segs, at: Option<u64>) -> SysRes
         FileKind::Maps { space, data } if dir == Dir::Read => {
             let now = cx.k.engine.maps(space, true).unwrap_or_default();
             let fresh = FileKind::Maps { space, data: crate::kernel::fs::file::continue_maps(&data, start as usize, &now).into() };
+            if let Some(f) = cx.k.files.get_mut(id) {
+                f.kind = fresh.clone();
+            }
+            fresh
+        }
+        FileKind::Smaps { space, .. } if dir == Dir::Read && start == 0 => {
+            let fresh = FileKind::Smaps { space, data: cx.k.engine.smaps(space, true).unwrap_or_default().into_bytes().into() };
             if let Some(f) = cx.k.files.get_mut(id) {
                 f.kind = fresh.clone();
             }
@@ -426,7 +439,7 @@ pub(super) fn lseek(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         // noop_llseek.
         FileKind::ClearRefs => cur,
         // seq_lseek and mem_lseek: SEEK_SET and SEEK_CUR only.
-        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap => match whence {
+        FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Smaps { .. } | FileKind::Pagemap => match whence {
             SEEK_SET => off,
             SEEK_CUR => cur.checked_add(off).ok_or(Errno::EINVAL)?,
             _ => return Err(Errno::EINVAL),

@@ -144,16 +144,18 @@ pub(super) fn stat_file(cx: &Ctx<'_>, id: FileId) -> Result<Stat, Errno> {
             ..Default::default()
         }),
         // procfs files: read-only, or write-only for clear_refs.
-        k @ (FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap | FileKind::ClearRefs) => Ok(Stat {
-            dev: Sb::Proc.dev(),
-            ino: 0x1000 + id.0,
-            nlink: 1,
-            mode: S_IFREG | if k == FileKind::ClearRefs { 0o200 } else { 0o444 },
-            uid: cx.proc().creds.euid,
-            gid: cx.proc().creds.egid,
-            blksize: 1024,
-            ..Default::default()
-        }),
+        k @ (FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Smaps { .. } | FileKind::Pagemap | FileKind::ClearRefs) => {
+            Ok(Stat {
+                dev: Sb::Proc.dev(),
+                ino: 0x1000 + id.0,
+                nlink: 1,
+                mode: S_IFREG | if k == FileKind::ClearRefs { 0o200 } else { 0o444 },
+                uid: cx.proc().creds.euid,
+                gid: cx.proc().creds.egid,
+                blksize: 1024,
+                ..Default::default()
+            })
+        }
         FileKind::Dir | FileKind::Path => Err(Errno::EBADF),
     }
 }
