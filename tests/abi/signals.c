@@ -520,15 +520,17 @@ static int child_segv_default(void)
 	return 0;
 }
 
-static volatile int chld_code, chld_status, chld_pid_match;
-static volatile pid_t chld_expect;
+/* The handler records si_pid; the parent compares it after wait4: the
+   child may exit (and the handler run) before fork returns in the parent. */
+static volatile int chld_code, chld_status;
+static volatile pid_t chld_pid;
 static void chld_handler(int sig, siginfo_t *si, void *ctx)
 {
 	(void)ctx;
 	count[sig]++;
 	chld_code = si->si_code;
 	chld_status = si->si_status;
-	chld_pid_match = si->si_pid == chld_expect;
+	chld_pid = si->si_pid;
 }
 
 static void child_tests(void)
@@ -554,12 +556,11 @@ static void child_tests(void)
 	pid_t pid = fork();
 	if (pid == 0)
 		_exit(7);
-	chld_expect = pid;
 	int st = 0;
 	pid_t w = wait4(pid, &st, 0, NULL);
 	printf("wait4: right child %s, %s\n", w == pid ? "yes" : "no", abi_status(st));
 	printf("SIGCHLD handler: ran %d, si_code %d (CLD_EXITED %d), si_status %d, si_pid is the child %s\n",
-	       count[SIGCHLD], chld_code, CLD_EXITED, chld_status, chld_pid_match ? "yes" : "no");
+	       count[SIGCHLD], chld_code, CLD_EXITED, chld_status, chld_pid == pid ? "yes" : "no");
 
 	/* Blocked SIGCHLD: pending after the child is reaped, delivered on unblock. */
 	block(SIGCHLD, SIG_BLOCK);
@@ -569,12 +570,11 @@ static void child_tests(void)
 		raise(SIGTERM);
 		_exit(0);
 	}
-	chld_expect = pid;
 	w = wait4(pid, &st, 0, NULL);
 	printf("wait4: %s, SIGCHLD pending %d\n", abi_status(st), is_pending(SIGCHLD));
 	block(SIGCHLD, SIG_UNBLOCK);
 	printf("SIGCHLD after unblocking: ran %d, si_code %d (CLD_KILLED %d), si_status %d, si_pid is the child %s\n",
-	       count[SIGCHLD], chld_code, CLD_KILLED, chld_status, chld_pid_match ? "yes" : "no");
+	       count[SIGCHLD], chld_code, CLD_KILLED, chld_status, chld_pid == pid ? "yes" : "no");
 	signal(SIGCHLD, SIG_DFL);
 
 	/* WNOHANG on a live child, then SIGKILL. */
