@@ -176,6 +176,7 @@ pub struct Kernel {
     pub(crate) pending: PteUpdates,
     pub(crate) vfs: Vfs,
     pub(crate) files: FileTable,
+    pub(crate) pipes: fs::pipe::Pipes,
     pub stats: Stats,
     pub console: Console,
     pub(crate) console_info: ConsoleInfo,
@@ -208,6 +209,7 @@ impl Kernel {
             Console::Inherit => ConsoleInfo::of_host(),
             Console::Capture(..) => ConsoleInfo::captured(),
         };
+        let pipes = fs::pipe::Pipes::with_limit((engine.frames().total() * guest_mm::PAGE_SIZE) as usize);
         Kernel {
             engine,
             procs: BTreeMap::new(),
@@ -218,6 +220,8 @@ impl Kernel {
             pending: PteUpdates::new(),
             vfs: Vfs::default(),
             files: FileTable::default(),
+            // Pipe buffers come out of the guest's RAM in Linux: no more here.
+            pipes,
             stats: Stats::default(),
             console,
             console_info,

@@ -44,6 +44,9 @@ pub enum FileKind {
     /// A pidfd (pidfd_open): refers to process `pid` (a thread group here:
     /// there are no threads yet).
     Pidfd { pid: u32 },
+    /// One end of a pipe (`fs::pipe`); which end is the description's
+    /// access mode (O_RDONLY or O_WRONLY), as in Linux.
+    Pipe(super::pipe::PipeId),
 }
 
 /// The maps text a read at byte `pos` continues with, as seq_file makes it

@@ -15,6 +15,7 @@
 pub mod console;
 pub mod fdtable;
 pub mod file;
+pub mod pipe;
 
 pub use fdtable::{FdEntry, FdTable};
 pub use file::{FileId, FileKind, FileTable, OpenFile};

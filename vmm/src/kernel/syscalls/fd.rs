@@ -34,8 +34,12 @@ impl Kernel {
     /// Drops one reference to a description; the last one releases what
     /// the description held.
     pub(crate) fn release_file(&mut self, id: FileId) {
-        if let Some(OpenFile { kind: FileKind::Object(obj), .. }) = self.files.release(id) {
-            let _ = self.engine.put_object(obj);
+        match self.files.release(id) {
+            Some(OpenFile { kind: FileKind::Object(obj), .. }) => {
+                let _ = self.engine.put_object(obj);
+            }
+            Some(f @ OpenFile { kind: FileKind::Pipe(pipe), .. }) => self.release_pipe_end(pipe, &f),
+            _ => {}
         }
     }
 }
@@ -190,8 +194,7 @@ pub(super) fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             cx.k.files.get_mut(id).ok_or(Errno::EBADF)?.owner_signal = sig;
             ok(0)
         }
-        // pipe_fcntl: not a pipe.
-        F_GETPIPE_SZ | F_SETPIPE_SZ => Err(Errno::EBADF),
+        cmd @ (F_GETPIPE_SZ | F_SETPIPE_SZ) => super::pipe::fcntl(cx, id, cmd, arg),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -248,6 +251,7 @@ pub(super) fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
     match kind {
         FileKind::Console(s) => console_ioctl(cx, s, request, a.ptr(2)),
+        FileKind::Pipe(pipe) if request == tty::FIONREAD => super::pipe::fionread(cx, pipe, a.ptr(2)),
         FileKind::Object(obj) if request == tty::FIONREAD => {
             let size = cx.k.engine.object(obj).ok_or(Errno::EBADF)?.size;
             let pos = cx.k.files.get(id).map_or(0, |f| f.offset);

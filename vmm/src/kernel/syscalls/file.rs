@@ -280,6 +280,7 @@ fn stat_fd(cx: &Ctx<'_>, n: u32) -> Result<Stat, Errno> {
     match f.kind.clone() {
         FileKind::Console(s) => Ok(cx.k.console_info.stat(s)),
         FileKind::Object(obj) => stat_object(cx, obj),
+        FileKind::Pipe(pipe) => Ok(super::pipe::stat(cx, pipe)),
         // A pidfs inode: no file type bits, mode 0700.
         FileKind::Pidfd { .. } => Ok(Stat {
             dev: makedev(0, 0xd),
@@ -344,6 +345,7 @@ fn do_readlink(cx: &mut Ctx<'_>, path: u64, buf: u64, size: i32) -> SysResult {
     let name = cx.read_path(path)?;
     let target = match name.as_str() {
         "/proc/self/exe" | "/proc/thread-self/exe" => cx.proc().exe.clone(),
+        fd if super::pipe::fd_link(cx, fd).is_some() => super::pipe::fd_link(cx, fd).unwrap_or_default(),
         other if cx.k.vfs.lookup(other).is_some() => return Err(Errno::EINVAL),
         _ => return Err(Errno::ENOENT),
     };
