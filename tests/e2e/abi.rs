@@ -60,6 +60,11 @@ fn abi_poll_pidfd_process_madvise_and_userfaultfd_match_linux() {
 }
 
 #[test]
+fn abi_pipes_select_splice_tee_vmsplice_and_sendfile_match_linux() {
+    assert_matches_linux("pipe", &[], &[]);
+}
+
+#[test]
 fn abi_memfd_seals_match_linux() {
     assert_matches_linux("memfd", &[], &[]);
 }
