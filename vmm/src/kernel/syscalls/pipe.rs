@@ -311,8 +311,58 @@ pub(super) fn pipe_fd(cx: &Ctx<'_>, n: u32) -> Result<(FileId, Option<PipeId>, O
 
 #[cfg(test)]
 mod tests {
-    use crate::kernel::tests::{call, kernel_with};
+    use crate::kernel::tests::{call, kernel_with, NoFpu};
+    use crate::kernel::{RunEnd, Step, Trap};
+    use guest_mm::VirtAddr;
     use linux_abi::sysno as nr;
+
+    /// pipe2 into the stack page; returns (read end, write end).
+    fn make_pipe(k: &mut crate::kernel::Kernel, regs: &mut kvm_bindings::kvm_regs) -> (u64, u64) {
+        let at = regs.rsp - 256;
+        assert_eq!(call(k, regs, nr::PIPE2, [at, 0, 0, 0, 0, 0]), 0);
+        let space = k.current_space().unwrap();
+        let mut b = [0u8; 8];
+        k.engine.read_user(space, VirtAddr::new(at), &mut b).split().0.unwrap();
+        (u32::from_le_bytes(b[..4].try_into().unwrap()) as u64, u32::from_le_bytes(b[4..].try_into().unwrap()) as u64)
+    }
+
+    #[test]
+    fn reading_a_pipe_only_the_reader_can_write_is_a_deadlock_report() {
+        let (mut k, mut regs) = kernel_with("hello");
+        let (r, _w) = make_pipe(&mut k, &mut regs);
+        regs.rax = nr::READ;
+        [regs.rdi, regs.rsi, regs.rdx] = [r, regs.rsp - 512, 10];
+        let step = k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
+        match step {
+            Step::Finished(RunEnd::Deadlock(why)) => assert!(why.contains("reads a pipe"), "{why}"),
+            other => panic!("expected a deadlock, got {other:?}"),
+        }
+        let _ = k.take_pending().into_parts();
+    }
+
+    #[test]
+    fn a_blocked_reader_runs_again_when_a_forked_writer_writes_and_sees_eof_when_it_exits() {
+        let (mut k, mut regs) = kernel_with("hello");
+        let (r, w) = make_pipe(&mut k, &mut regs);
+        assert_eq!(call(&mut k, &mut regs, nr::FORK, [0; 6]), 2);
+        // The parent closes its write end and reads: it blocks, the child runs.
+        assert_eq!(call(&mut k, &mut regs, nr::CLOSE, [w, 0, 0, 0, 0, 0]), 0);
+        let buf = regs.rsp - 512;
+        regs.rax = nr::READ;
+        [regs.rdi, regs.rsi, regs.rdx] = [r, buf, 10];
+        k.handle(Trap::Syscall { ret: 0x401000 }, &mut regs, &mut NoFpu).unwrap();
+        assert_eq!(k.current(), 2, "the child runs while the parent waits");
+        let space = k.current_space().unwrap();
+        k.engine.write_user(space, VirtAddr::new(buf), b"ping").split().0.unwrap();
+        assert_eq!(call(&mut k, &mut regs, nr::WRITE, [w, buf, 4, 0, 0, 0]), 4);
+        // The child exits: the parent's read runs again and gets the bytes.
+        call(&mut k, &mut regs, nr::EXIT_GROUP, [0; 6]);
+        assert_eq!(k.current(), 1);
+        assert_eq!(regs.rax, nr::READ, "the read is rewound to run again");
+        assert_eq!(call(&mut k, &mut regs, nr::READ, [r, buf, 10, 0, 0, 0]), 4);
+        assert_eq!(call(&mut k, &mut regs, nr::READ, [r, buf, 10, 0, 0, 0]), 0, "no writer left: end of file");
+        let _ = k.take_pending().into_parts();
+    }
 
     #[test]
     fn pipe2_refuses_unknown_flags_and_a_bad_array_leaks_no_descriptor() {
