@@ -615,8 +615,34 @@ impl Fuzz {
                 // What may end, block or replace process 1, and what the table call skips
                 // (pipe and pipe2 too: a read of its own pipe would block process 1 for good).
                 if !self.wild
-                    && (matches!(n, 7 | 15 | 22 | 23 | 34 | 35 | 40 | 56 | 57 | 58 | 59 | 60 | 61 | 62 | 130 | 200 | 219 | 230 | 231 | 234 | 270 | 271 | 275 | 276 | 278 | 293)
-                        || TAME_SKIPS.contains(&n))
+                    && (matches!(
+                        n,
+                        7 | 15
+                            | 22
+                            | 23
+                            | 34
+                            | 35
+                            | 40
+                            | 56
+                            | 57
+                            | 58
+                            | 59
+                            | 60
+                            | 61
+                            | 62
+                            | 130
+                            | 200
+                            | 219
+                            | 230
+                            | 231
+                            | 234
+                            | 270
+                            | 271
+                            | 275
+                            | 276
+                            | 278
+                            | 293
+                    ) || TAME_SKIPS.contains(&n))
                 {
                     return;
                 }

@@ -94,13 +94,14 @@ impl Kernel {
                 _ => None,
             })
             .min();
-        let input = self
-            .procs
-            .values()
-            .any(|p| matches!(
+        let input = self.procs.values().any(|p| {
+            matches!(
                 p.state,
-                RunState::Blocked(Wait::Input) | RunState::Blocked(Wait::Poll { stdin: true, .. }) | RunState::Blocked(Wait::Select(crate::kernel::process::SelectWait { stdin: true, .. }))
-            ));
+                RunState::Blocked(Wait::Input)
+                    | RunState::Blocked(Wait::Poll { stdin: true, .. })
+                    | RunState::Blocked(Wait::Select(crate::kernel::process::SelectWait { stdin: true, .. }))
+            )
+        });
         if deadline.is_some() || input {
             return Ok(Step::Idle { until: deadline, input });
         }

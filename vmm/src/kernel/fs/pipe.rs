@@ -374,7 +374,11 @@ impl Pipes {
             let ip = self.pipe_mut(from);
             let Some(buf) = ip.bufs.get(i) else { break };
             let n = buf.data.len().min(len);
-            let copy = PipeBuf { off: buf.off, data: buf.data[..n].to_vec(), kind: if buf.kind == BufKind::Packet { BufKind::Packet } else { BufKind::Plain } };
+            let copy = PipeBuf {
+                off: buf.off,
+                data: buf.data[..n].to_vec(),
+                kind: if buf.kind == BufKind::Packet { BufKind::Packet } else { BufKind::Plain },
+            };
             if self.pipe_mut(to).full() || !self.take_page() {
                 break;
             }

@@ -214,7 +214,14 @@ fn file_pages(cx: &mut Ctx<'_>, kind: &FileKind, pos: u64, len: usize) -> Result
 
 /// splice_file_to_pipe: wait_for_space, then do_splice_read (at most the
 /// free slots' worth). Returns the bytes and the new position.
-fn file_to_pipe(cx: &mut Ctx<'_>, f: &OpenFile, pos: u64, pipe: PipeId, len: usize, nonblock: bool) -> Result<Result<u64, SysResult>, Errno> {
+fn file_to_pipe(
+    cx: &mut Ctx<'_>,
+    f: &OpenFile,
+    pos: u64,
+    pipe: PipeId,
+    len: usize,
+    nonblock: bool,
+) -> Result<Result<u64, SysResult>, Errno> {
     if let Some(r) = wait_for_space(cx, pipe, nonblock)? {
         return Ok(Err(r));
     }
@@ -268,7 +275,14 @@ fn write_file(k: &mut Kernel, kind: &FileKind, pos: u64, data: &[u8]) -> Result<
 
 /// do_splice_from with iter_file_splice_write: what the pipe holds (up to
 /// `len`) into the file, waiting only while nothing has moved.
-fn pipe_to_file(cx: &mut Ctx<'_>, pipe: PipeId, out: &OpenFile, pos: u64, len: usize, nonblock: bool) -> Result<Result<u64, SysResult>, Errno> {
+fn pipe_to_file(
+    cx: &mut Ctx<'_>,
+    pipe: PipeId,
+    out: &OpenFile,
+    pos: u64,
+    len: usize,
+    nonblock: bool,
+) -> Result<Result<u64, SysResult>, Errno> {
     if cx.proc().sig.deliverable() != 0 {
         return Err(Errno::ERESTARTSYS);
     }
