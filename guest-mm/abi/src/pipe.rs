@@ -15,6 +15,10 @@ pub const PIPE_MAX_SIZE: u64 = 1 << 20;
 /// user may have before new pipes get PIPE_MIN_DEF_BUFFERS slots.
 pub const PIPE_USER_PAGES_SOFT: u64 = 16384;
 
+/// pipe2's request for a watch-queue pipe (O_NOTIFICATION_PIPE = O_EXCL):
+/// ENOPKG on a kernel without CONFIG_WATCH_QUEUE, as the reference host.
+pub const O_NOTIFICATION_PIPE: u64 = crate::fcntl::O_EXCL;
+
 /// splice/vmsplice/tee flags (SPLICE_F_*).
 pub const SPLICE_F_MOVE: u64 = 0x01;
 pub const SPLICE_F_NONBLOCK: u64 = 0x02;

@@ -59,6 +59,10 @@ pub struct Pipe {
     pub writers: u32,
     /// The user whose pipe pages it counts against (the creator's real uid).
     uid: u32,
+    /// The inode's times (realtime ns): set when the pipe is made; reads and
+    /// writes leave them, as the reference host's pipefs does.
+    #[serde(default)]
+    pub created_ns: u64,
 }
 
 /// Why a transfer stopped before it was complete.
@@ -91,8 +95,8 @@ pub trait Iter {
 }
 
 impl Pipe {
-    fn new(slots: usize, uid: u32) -> Self {
-        Pipe { bufs: VecDeque::new(), max_usage: slots, readers: 1, writers: 1, uid }
+    fn new(slots: usize, uid: u32, created_ns: u64) -> Self {
+        Pipe { bufs: VecDeque::new(), max_usage: slots, readers: 1, writers: 1, uid, created_ns }
     }
 
     /// pipe_full.
@@ -155,14 +159,14 @@ impl Pipes {
     /// alloc_pipe_info: a pipe with one reader and one writer, 16 slots, or
     /// 2 when its user is over pipe-user-pages-soft (without
     /// CAP_SYS_RESOURCE or CAP_SYS_ADMIN, which the guest never has).
-    pub fn create(&mut self, uid: u32) -> PipeId {
+    pub fn create(&mut self, uid: u32, now_ns: u64) -> PipeId {
         let mut slots = PIPE_DEF_BUFFERS;
         if self.user_slots(uid, None) + slots as u64 > PIPE_USER_PAGES_SOFT {
             slots = PIPE_MIN_DEF_BUFFERS;
         }
         self.next += 1;
         let id = PipeId(self.next);
-        self.pipes.insert(id, Pipe::new(slots, uid));
+        self.pipes.insert(id, Pipe::new(slots, uid, now_ns));
         id
     }
 
@@ -476,7 +480,7 @@ mod tests {
 
     fn pipe() -> (Pipes, PipeId) {
         let mut t = Pipes::with_limit(1 << 30);
-        let id = t.create(1000);
+        let id = t.create(1000, 0);
         (t, id)
     }
 
@@ -577,8 +581,8 @@ mod tests {
     #[test]
     fn splice_moves_whole_buffers_and_splits_the_last_and_tee_copies() {
         let (mut t, a) = pipe();
-        let b = t.create(1000);
-        let c = t.create(1000);
+        let b = t.create(1000, 0);
+        let c = t.create(1000, 0);
         t.write(a, &mut Buf::src(&[1; 5000]), false, true);
         assert_eq!(t.tee(a, c, 4500), 4500);
         assert_eq!(t.get(a).unwrap().len(), 5000, "tee consumes nothing");
@@ -595,7 +599,7 @@ mod tests {
     #[test]
     fn pipe_memory_is_bounded_by_the_budget() {
         let mut t = Pipes::with_limit(3 * PAGE);
-        let id = t.create(0);
+        let id = t.create(0, 0);
         assert_eq!(t.write(id, &mut Buf::src(&[0; 5 * PAGE]), false, true), (3 * PAGE, Some(Stop::NoMemory)));
         t.read(id, &mut Buf::dst(PAGE));
         assert_eq!(t.write(id, &mut Buf::src(&[0; PAGE]), false, true), (PAGE, None));
@@ -605,12 +609,12 @@ mod tests {
     fn a_user_over_the_soft_limit_gets_two_slot_pipes() {
         let mut t = Pipes::default();
         for _ in 0..(PIPE_USER_PAGES_SOFT as usize / PIPE_DEF_BUFFERS) {
-            t.create(5);
+            t.create(5, 0);
         }
-        let small = t.create(5);
+        let small = t.create(5, 0);
         assert_eq!(t.get(small).unwrap().capacity(), 2 * PAGE);
         assert_eq!(t.set_size(small, 16, 1 << 20), Err(linux_abi::Errno::EPERM));
-        let other = t.create(6);
+        let other = t.create(6, 0);
         assert_eq!(t.get(other).unwrap().capacity(), 16 * PAGE);
     }
 }

@@ -16,7 +16,7 @@ use crate::kernel::process::{PipeDir, Wait};
 use crate::kernel::Kernel;
 use guest_mm::{AsId, Engine, Errno, PteUpdates, VirtAddr};
 use linux_abi::fcntl::{F_GETPIPE_SZ, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY};
-use linux_abi::pipe::PIPE_MAX_SIZE;
+use linux_abi::pipe::{O_NOTIFICATION_PIPE, PIPE_MAX_SIZE};
 use linux_abi::poll::*;
 use linux_abi::resource::RLIMIT_NOFILE;
 use linux_abi::stat::{Stat, S_IFIFO};
@@ -154,8 +154,12 @@ pub(super) fn pipe_of(cx: &Ctx<'_>, id: FileId) -> Option<PipeId> {
 /// numbers; EMFILE with nothing left behind, EFAULT (both closed again)
 /// when the array cannot be written.
 fn do_pipe2(cx: &mut Ctx<'_>, fds: u64, flags: u64) -> SysResult {
-    if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
+    if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE) != 0 {
         return Err(Errno::EINVAL);
+    }
+    // watch_queue_init without CONFIG_WATCH_QUEUE.
+    if flags & O_NOTIFICATION_PIPE != 0 {
+        return Err(Errno::ENOPKG);
     }
     let limit = cx.proc().rlimit(RLIMIT_NOFILE);
     let cloexec = flags & O_CLOEXEC != 0;
@@ -177,7 +181,7 @@ fn do_pipe2(cx: &mut Ctx<'_>, fds: u64, flags: u64) -> SysResult {
         return Err(e);
     }
     let uid = cx.proc().creds.uid;
-    let pipe = cx.k.pipes.create(uid);
+    let pipe = cx.k.pipes.create(uid, crate::kernel::clock::Clock::realtime_ns());
     // create_pipe_files: O_DIRECT only on the write end.
     let rf = cx.k.files.open(FileKind::Pipe(pipe), O_RDONLY | (flags & O_NONBLOCK));
     let wf = cx.k.files.open(FileKind::Pipe(pipe), O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)));
@@ -275,7 +279,12 @@ pub(super) fn fionread(cx: &mut Ctx<'_>, pipe: PipeId, arg: u64) -> SysResult {
 /// fstat of either end: the pipefs inode, a FIFO readable and writable by
 /// its creator (whose ids the description's process has here).
 pub(super) fn stat(cx: &Ctx<'_>, pipe: PipeId) -> Stat {
+    let t = cx.k.pipes.get(pipe).map_or(0, |p| p.created_ns);
+    let time = ((t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64);
     Stat {
+        atime: time,
+        mtime: time,
+        ctime: time,
         dev: linux_abi::stat::makedev(0, PIPEFS_MINOR),
         ino: PIPE_INO_BASE + pipe.0,
         nlink: 1,

@@ -23,6 +23,7 @@ use crate::kernel::Kernel;
 use guest_mm::Errno;
 use linux_abi::fcntl::{MAX_RW_COUNT, O_APPEND, O_NONBLOCK};
 use linux_abi::pipe::{SPLICE_F_ALL, SPLICE_F_NONBLOCK};
+use linux_abi::resource::{RLIMIT_FSIZE, RLIM_INFINITY};
 
 /// A wait or an error when a pipe cannot be used now: EAGAIN without
 /// blocking, -ERESTARTSYS with a signal pending, else the sleep.
@@ -260,7 +261,20 @@ fn verify_area(pos: i64, count: u64) -> Result<(), Errno> {
 /// splice and sendfile); Ok(bytes taken).
 fn write_file(k: &mut Kernel, kind: &FileKind, pos: u64, data: &[u8]) -> Result<usize, Errno> {
     match kind {
-        FileKind::Object(obj) => k.engine.write_object(*obj, pos, data),
+        // generic_write_check_limits: SIGXFSZ and EFBIG at RLIMIT_FSIZE, a
+        // write that would cross it cut there.
+        FileKind::Object(obj) => {
+            let limit = k.procs.get(&k.current).map_or(RLIM_INFINITY, |p| p.rlimit(RLIMIT_FSIZE));
+            let n = if limit == RLIM_INFINITY {
+                data.len()
+            } else if pos >= limit {
+                k.send_xfsz();
+                return Err(Errno::EFBIG);
+            } else {
+                data.len().min((limit - pos) as usize)
+            };
+            k.engine.write_object(*obj, pos, &data[..n])
+        }
         FileKind::Console(s @ (Stdio::Out | Stdio::Err)) => match k.console.write(*s, data) {
             Ok(()) => Ok(data.len()),
             Err(Errno::EPIPE) => {
