@@ -645,6 +645,14 @@ static void splicing(void)
 	read(b[0], buf, sizeof buf);
 	printf("pipe got %s\n", buf);
 	CHECK("splice memfd to memfd", splice(m, NULL, m, NULL, 5, 0));
+	/* stdout is a pipe in both runs. */
+	lseek(m, 0, SEEK_SET);
+	fflush(stdout);
+	CHECK("splice memfd to stdout", splice(m, NULL, 1, NULL, 4, 0));
+	printf("\nfile position %ld\n", (long)lseek(m, 0, SEEK_CUR));
+	fflush(stdout);
+	write(a[1], "pipe to stdout\n", 15);
+	CHECK("splice a pipe to stdout", splice(a[0], NULL, 1, NULL, 100, 0));
 	/* Pipe to file. */
 	write(a[1], "ABCDEFGH", 8);
 	drain(a[0]);
@@ -708,6 +716,12 @@ static void teeing(void)
 	memset(buf, 0, sizeof buf);
 	read(b[0], buf, sizeof buf);
 	printf("out got %s\n", buf);
+	/* stdout is a pipe in both runs: tee into it. */
+	drain(a[0]);
+	write(a[1], "tee to stdout\n", 14);
+	fflush(stdout);
+	CHECK("tee to stdout", tee(a[0], 1, 100, 0));
+	printf("FIONREAD in %ld\n", nread(a[0]));
 	drain(a[0]);
 	CHECK("tee from an empty pipe, SPLICE_F_NONBLOCK", tee(a[0], b[1], 4, SPLICE_F_NONBLOCK));
 	close(a[1]);

@@ -15,7 +15,7 @@
 
 use super::pipe::{pipe_fd, UserIo};
 use super::{ok, Args, Control, Ctx, SysResult};
-use crate::kernel::fs::console::Stdio;
+use crate::kernel::fs::console::{HostKind, Stdio};
 use crate::kernel::fs::pipe::{PipeId, PAGE};
 use crate::kernel::fs::{FileId, FileKind, OpenFile};
 use crate::kernel::process::{PipeDir, Wait};
@@ -455,8 +455,58 @@ pub(super) fn splice(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             }
             ok(n)
         }
+        // The console's stdout or stderr is a pipe on the host: Linux's
+        // splice_file_to_pipe into it, here a write of what the file gives.
+        (None, None) if console_pipe(cx, &fout).is_some() => {
+            let pos = match user_in {
+                Some(_) if !preadable(cx, &fin) => return Err(Errno::EINVAL),
+                Some(p) => p,
+                None => fin.offset as i64,
+            };
+            if pos < 0 {
+                return Err(Errno::EINVAL);
+            }
+            verify_area(pos, len.min(HOST_PIPE_ROOM) as u64)?;
+            let n = file_to_console(cx, &fin, &fout, pos as u64, len.min(HOST_PIPE_ROOM))?;
+            let end = pos as u64 + n;
+            match user_in {
+                Some(_) => cx.write_u64(off_in, end)?,
+                None => set_pos(cx, in_id, end),
+            }
+            ok(n)
+        }
         (None, None) => Err(Errno::EINVAL),
     }
+}
+
+/// What a splice into an empty host pipe of the default size can take
+/// (do_splice_read's limit of the pipe's free slots): the console's host
+/// pipe is drained by someone else, whose pace the guest cannot know.
+const HOST_PIPE_ROOM: usize = linux_abi::pipe::PIPE_DEF_BUFFERS * PAGE;
+
+/// The console stream behind `f` when it is a pipe on the host (so that
+/// Linux would treat the descriptor as a pipe in splice and tee).
+fn console_pipe(cx: &Ctx<'_>, f: &OpenFile) -> Option<Stdio> {
+    match f.kind {
+        FileKind::Console(s @ (Stdio::Out | Stdio::Err)) if cx.k.console_info.kind(s) == HostKind::Pipe && f.writable() => Some(s),
+        _ => None,
+    }
+}
+
+/// A file's bytes from `pos` (at most `len`) written to the console.
+fn file_to_console(cx: &mut Ctx<'_>, fin: &OpenFile, fout: &OpenFile, pos: u64, len: usize) -> Result<u64, Errno> {
+    if !fin.readable() {
+        return Err(Errno::EBADF);
+    }
+    let mut done = 0u64;
+    for (_, data) in file_pages(cx, &fin.kind, pos, len)? {
+        match write_file(cx.k, &fout.kind, 0, &data) {
+            Ok(n) => done += n as u64,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
 }
 
 pub(super) fn tee(cx: &mut Ctx<'_>, a: Args) -> SysResult {
@@ -472,7 +522,37 @@ pub(super) fn tee(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     if !fin.readable() || !fout.writable() {
         return Err(Errno::EBADF);
     }
-    let (Some(ip), Some(op)) = (ipipe, opipe) else { return Err(Errno::EINVAL) };
+    let ip = ipipe.ok_or(Errno::EINVAL)?;
+    let Some(op) = opipe else {
+        // The console is a pipe on the host: link_pipe into it, here a
+        // write of copies of the buffers (nothing consumed).
+        if console_pipe(cx, &fout).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let nonblock = flags & SPLICE_F_NONBLOCK != 0 || fin.flags & O_NONBLOCK != 0;
+        if let Some(r) = ipipe_prep(cx, ip, nonblock) {
+            return r;
+        }
+        let mut want = len.min(HOST_PIPE_ROOM);
+        let mut copies = Vec::new();
+        for b in cx.k.pipes.get(ip).into_iter().flat_map(|p| p.bufs()) {
+            if want == 0 {
+                break;
+            }
+            let n = b.data.len().min(want);
+            copies.push(b.data[..n].to_vec());
+            want -= n;
+        }
+        let mut done = 0u64;
+        for c in copies {
+            match write_file(cx.k, &fout.kind, 0, &c) {
+                Ok(n) => done += n as u64,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        return ok(done);
+    };
     if ip == op {
         return Err(Errno::EINVAL);
     }
