@@ -780,6 +780,19 @@ static void sendfiling(void)
 	printf("left in the pipe %ld\n", nread(p[0]));
 	setrlimit(RLIMIT_FSIZE, &old);
 	dfl(SIGXFSZ);
+	/* A large copy between files, past what one pipe holds. */
+	int big = memfd_create("abi-sendfile-big", 0), copy = memfd_create("abi-sendfile-copy", 0);
+	static char data[300000], back[300000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)(i * 13);
+	write(big, data, sizeof data);
+	off = 1000;
+	CHECK("sendfile 300000-byte memfd from 1000, count 1 GiB", sendfile(copy, big, &off, 1 << 30));
+	printf("off %ld, out position %ld\n", (long)off, (long)lseek(copy, 0, SEEK_CUR));
+	pread(copy, back, sizeof back, 0);
+	SHOW("the copy is the file from 1000", memcmp(back, data + 1000, sizeof data - 1000) == 0);
+	close(big);
+	close(copy);
 	close(m);
 	close(n);
 	close(p[0]);

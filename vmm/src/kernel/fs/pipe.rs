@@ -193,7 +193,7 @@ impl Pipes {
         if p.readers == 0 && p.writers == 0 {
             let n = p.bufs.len();
             self.pipes.remove(&id);
-            self.bytes -= n * PAGE;
+            self.bytes = self.bytes.saturating_sub(n * PAGE);
         }
     }
 
@@ -294,7 +294,7 @@ impl Pipes {
             let packet = buf.kind == BufKind::Packet;
             if buf.data.is_empty() {
                 p.bufs.pop_front();
-                self.bytes -= PAGE;
+                self.bytes = self.bytes.saturating_sub(PAGE);
             }
             if packet {
                 return (done, None);
@@ -330,7 +330,7 @@ impl Pipes {
             done += took;
             if buf.data.is_empty() {
                 p.bufs.pop_front();
-                self.bytes -= PAGE;
+                self.bytes = self.bytes.saturating_sub(PAGE);
             }
             if took < n {
                 break;

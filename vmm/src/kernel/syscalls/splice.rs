@@ -600,24 +600,38 @@ fn do_sendfile(cx: &mut Ctx<'_>, out_fd: u32, in_fd: u32, ppos: Option<i64>, cou
             if fout.flags & O_APPEND != 0 {
                 return Err(Errno::EINVAL);
             }
-            // splice_direct_to_actor: read and write until the count or the end.
-            let pages = file_pages(cx, &fin.kind, pos as u64, count)?;
+            // splice_direct_to_actor: read and write a pipe's worth at a
+            // time until the count or the end of the input.
             let mut out_pos = fout.offset;
             let mut done = 0u64;
             let mut err = None;
-            for (_, data) in pages {
-                match write_file(cx.k, &fout.kind, out_pos, &data) {
-                    Ok(n) => {
-                        done += n as u64;
-                        out_pos += n as u64;
-                        if n < data.len() {
-                            break;
-                        }
-                    }
+            'copy: while (done as usize) < count {
+                let want = (count - done as usize).min(HOST_PIPE_ROOM);
+                let pages = match file_pages(cx, &fin.kind, pos as u64 + done, want) {
+                    Ok(p) => p,
                     Err(e) => {
                         err = Some(e);
                         break;
                     }
+                };
+                let got: usize = pages.iter().map(|p| p.1.len()).sum();
+                for (_, data) in pages {
+                    match write_file(cx.k, &fout.kind, out_pos, &data) {
+                        Ok(n) => {
+                            done += n as u64;
+                            out_pos += n as u64;
+                            if n < data.len() {
+                                break 'copy;
+                            }
+                        }
+                        Err(e) => {
+                            err = Some(e);
+                            break 'copy;
+                        }
+                    }
+                }
+                if got < want {
+                    break;
                 }
             }
             if let (Some(e), 0) = (err, done) {
