@@ -19,6 +19,14 @@ pub const PIPE_USER_PAGES_SOFT: u64 = 16384;
 /// ENOPKG on a kernel without CONFIG_WATCH_QUEUE, as the reference host.
 pub const O_NOTIFICATION_PIPE: u64 = crate::fcntl::O_EXCL;
 
+/// pipe2's flags, for `--strace` (strace prints 0 as 0).
+pub const PIPE2_NAMES: &[(u64, &str)] = &[
+    (crate::fcntl::O_CLOEXEC, "O_CLOEXEC"),
+    (crate::fcntl::O_NONBLOCK, "O_NONBLOCK"),
+    (crate::fcntl::O_DIRECT, "O_DIRECT"),
+    (O_NOTIFICATION_PIPE, "O_NOTIFICATION_PIPE"),
+];
+
 /// splice/vmsplice/tee flags (SPLICE_F_*).
 pub const SPLICE_F_MOVE: u64 = 0x01;
 pub const SPLICE_F_NONBLOCK: u64 = 0x02;

@@ -184,7 +184,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::VMSPLICE, splice::vmsplice, [FD, a("iov", K::Ptr), a("nr_segs", K::Ulong), a("flags", K::Flags(pipe::SPLICE_NAMES))], Int, Partial, "The user's bytes are copied into the pipe at the call, a buffer per page: a later write by a forked sharer never shows (as since Linux's R/O pinning), but neither does the caller's own later write (Linux's reader sees that one)."),
     sc!(nr::FALLOCATE, file::fallocate, [FD, a("mode", K::Hex), a("offset", K::Long), a("len", K::Long)], Int, Partial, "Allocation and FALLOC_FL_PUNCH_HOLE|KEEP_SIZE; the other modes are EOPNOTSUPP."),
     sc!(nr::DUP3, fd::dup3, [a("oldfd", K::Fd), a("newfd", K::Fd), a("flags", K::OpenFlags)], Int, Full, ""),
-    sc!(nr::PIPE2, pipes::pipe2, [a("pipefd", K::Ptr), a("flags", K::OpenFlags)], Int, Partial, "As pipe, with O_CLOEXEC, O_NONBLOCK and O_DIRECT; O_NOTIFICATION_PIPE (watch queues) is EINVAL."),
+    sc!(nr::PIPE2, pipes::pipe2, [a("pipefd", K::Ptr), a("flags", K::Flags(pipe::PIPE2_NAMES))], Int, Partial, "As pipe, with O_CLOEXEC, O_NONBLOCK and O_DIRECT; O_NOTIFICATION_PIPE (watch queues) is EINVAL."),
     sc!(nr::PREADV, rw::preadv, [FD, a("iov", K::OutIov(2)), a("iovcnt", K::Int), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::PWRITEV, rw::pwritev, [FD, a("iov", K::InIov(2)), a("iovcnt", K::Int), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::RT_TGSIGQUEUEINFO, signal::rt_tgsigqueueinfo, [a("tgid", K::Int), a("tid", K::Int), a("sig", K::Signal), a("info", K::Ptr)], Int, Full, ""),
