@@ -240,6 +240,15 @@ static void nonblocking_and_capacity(void)
 static void set_size(void)
 {
 	int p[2];
+	const char *names[] = {"/proc/sys/fs/pipe-max-size", "/proc/sys/fs/pipe-user-pages-soft", "/proc/sys/fs/pipe-user-pages-hard"};
+	for (int i = 0; i < 3; i++) {
+		char v[32] = "";
+		int fd = open(names[i], O_RDONLY);
+		ssize_t n = fd < 0 ? -1 : read(fd, v, sizeof v - 1);
+		printf("%s: %s", names[i], n > 0 ? v : "unreadable\n");
+		if (fd >= 0)
+			close(fd);
+	}
 	pipe2(p, O_NONBLOCK);
 	CHECK("F_SETPIPE_SZ 0", fcntl(p[0], F_SETPIPE_SZ, 0));
 	CHECK("F_GETPIPE_SZ", fcntl(p[1], F_GETPIPE_SZ));

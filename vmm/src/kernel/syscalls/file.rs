@@ -31,6 +31,10 @@ fn sysctl(cx: &Ctx<'_>, name: &str) -> Option<String> {
         "vm/overcommit_memory" => "0".into(),
         "kernel/pid_max" => crate::kernel::PID_MAX.to_string(),
         "kernel/threads-max" => cx.k.max_procs.to_string(),
+        // The pipe limits `fs::pipe` applies (the defaults; not writable here).
+        "fs/pipe-max-size" => linux_abi::pipe::PIPE_MAX_SIZE.to_string(),
+        "fs/pipe-user-pages-soft" => linux_abi::pipe::PIPE_USER_PAGES_SOFT.to_string(),
+        "fs/pipe-user-pages-hard" => "0".into(),
         _ => return None,
     })
 }
