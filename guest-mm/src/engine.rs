@@ -305,6 +305,18 @@ impl<M: PhysMemory> Engine<M> {
         self.objects.create(ObjectKind::Shmem, format!("/memfd:{name} (deleted)"), 0)
     }
 
+    /// A tmpfs file: an empty shmem object shown in maps as `path`.
+    pub fn create_shmem_file(&mut self, path: &str) -> ObjectId {
+        self.objects.create(ObjectKind::Shmem, path.to_string(), 0)
+    }
+
+    /// Renames an object (the path maps shows after a rename or unlink).
+    pub fn rename_object(&mut self, id: ObjectId, name: String) {
+        if let Some(o) = self.objects.get_mut(id) {
+            o.name = name;
+        }
+    }
+
     /// Adds a device window of `pages` frames at `base` (outside the pool).
     pub fn create_device(&mut self, name: &str, base: Frame, pages: u64) -> ObjectId {
         self.objects.create(

@@ -106,6 +106,12 @@ pub struct RunArgs {
     /// summary (A anonymous, S shared or zero page, F file, G guard, . absent).
     #[arg(long)]
     pub show_maps: bool,
+    /// The guest's root file system: a host directory, read-only underneath
+    /// with an in-memory writable layer above it (the host directory is never
+    /// written). With --root, --elf names a path inside it. See
+    /// docs/filesystems.md.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Give the guest a host file: NAME=PATH (read-write copy) or NAME=PATH:ro.
     /// The guest opens it as /NAME; changes are never written back.
     #[arg(long = "file", value_name = "NAME=PATH[:ro]")]

@@ -31,15 +31,30 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
     }
     // argv[0] and AT_EXECFN are the path as given (as a shell passes it);
     // /proc/self/exe and the maps show the absolute path.
-    let (name, path, exe, image): (String, String, String, Arc<[u8]>) = match &a.elf {
-        Some(p) => {
+    if let Some(r) = &a.root {
+        if !r.is_dir() {
+            return Err(VmmError::Usage(format!("--root {}: not a directory", r.display())));
+        }
+    }
+    let (name, path, exe, image): (String, String, String, Arc<[u8]>) = match (&a.elf, &a.root) {
+        // With --root, the program is a path in the guest's root.
+        (Some(p), Some(root)) => {
+            let inside = p.strip_prefix("/").unwrap_or(p);
+            let host = root.join(inside);
+            let bytes =
+                std::fs::read(&host).map_err(|e| VmmError::ReadFile(format!("{} (in --root {})", p.display(), root.display()), e))?;
+            crate::elf::Elf::parse(&bytes, true).map_err(|e| VmmError::BadElf(p.display().to_string(), e))?;
+            let name = p.file_name().map_or("program".into(), |n| n.to_string_lossy().into_owned());
+            (name, p.display().to_string(), format!("/{}", inside.display()), bytes.into())
+        }
+        (Some(p), None) => {
             let bytes = std::fs::read(p).map_err(|e| VmmError::ReadFile(p.display().to_string(), e))?;
             crate::elf::Elf::parse(&bytes, true).map_err(|e| VmmError::BadElf(p.display().to_string(), e))?;
             let name = p.file_name().map_or("program".into(), |n| n.to_string_lossy().into_owned());
             let exe = std::fs::canonicalize(p).map_or_else(|_| p.display().to_string(), |c| c.display().to_string());
             (name, p.display().to_string(), exe, bytes.into())
         }
-        None => {
+        (None, _) => {
             let bytes = images::program(&a.program)
                 .ok_or_else(|| VmmError::UnknownProgram(a.program.clone(), images::program_names().join(", ")))?;
             (a.program.clone(), a.program.clone(), format!("/bin/{}", a.program), Arc::from(bytes))
@@ -77,6 +92,7 @@ pub fn spec_from_args(a: &RunArgs) -> Result<(BootSpec, Duration), VmmError> {
         host_only_ptes: a.pte_apply == PteApply::HostOnly,
         trap_mode: crate::machine::TrapMode::Signal,
         show_maps: a.show_maps,
+        root: a.root.clone(),
         files,
         path,
         exe,

@@ -47,6 +47,9 @@ impl Kernel {
         for e in fds {
             self.release_file(e.file);
         }
+        if let Some(cwd) = self.procs.get(&pid).map(|p| p.cwd) {
+            self.put_inode(cwd);
+        }
         self.on_cpu = None;
         if self.fpu_owner == Some(pid) {
             self.fpu_owner = None;

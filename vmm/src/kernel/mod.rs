@@ -42,7 +42,7 @@ use crate::kernel::report::KillReport;
 use creds::Creds;
 pub use fs::console::Console;
 use fs::console::{ConsoleInfo, Stdio};
-use fs::{FdEntry, FileKind, FileTable, Vfs};
+use fs::{Data, Device, FdEntry, FileKind, FileTable, Node, Vfs};
 use guest_mm::fault::FaultError;
 use guest_mm::{AsId, Engine, PageFault, PteUpdates, SiCode, SigFault, Signal, VirtAddr};
 use kvm_bindings::kvm_regs;
@@ -209,6 +209,9 @@ impl Kernel {
             Console::Inherit => ConsoleInfo::of_host(),
             Console::Capture(..) => ConsoleInfo::captured(),
         };
+        let creds = Creds::of_host();
+        let now = clock::Clock::realtime_ns();
+        let vfs = Vfs::new(creds.fsuid, creds.fsgid, ((now / 1_000_000_000) as i64, (now % 1_000_000_000) as i64));
         let pipes = fs::pipe::Pipes::with_limit((engine.frames().total() * guest_mm::PAGE_SIZE) as usize);
         Kernel {
             engine,
@@ -218,7 +221,7 @@ impl Kernel {
             on_cpu: None,
             fpu_owner: None,
             pending: PteUpdates::new(),
-            vfs: Vfs::default(),
+            vfs,
             files: FileTable::default(),
             // Pipe buffers come out of the guest's RAM in Linux: no more here.
             pipes,
@@ -228,7 +231,7 @@ impl Kernel {
             clock: clock::Clock::default(),
             rng: random::Rng::from_host(),
             uname: Uname::default(),
-            creds: Creds::of_host(),
+            creds,
             strace: None,
             quiet: false,
             show_maps: false,
@@ -345,6 +348,10 @@ impl Kernel {
         };
         let prog = exec::Program { path: spec.exe, image: spec.image.clone(), elf: spec.elf };
         let entry = exec::load(&mut self.engine, space, &prog, &stack, &mut self.pending)?;
+        let args = exec::stack::areas(&stack);
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.args = args;
+        }
         let regs = kvm_regs { rip: entry.rip, rsp: entry.rsp, rflags: signal::frame::FIXED_RFLAGS, ..Default::default() };
         // The standard descriptors: the console.
         for s in Stdio::ALL {
@@ -472,19 +479,54 @@ impl Kernel {
         self.exit_to_user(regs, cpu)
     }
 
-    /// Provides a file to the guest at `path` (e.g. from `vmm run --file`).
+    /// Provides a file to the guest at `path` (e.g. from `vmm run --file`),
+    /// making the directories on the way; an earlier file of that name is
+    /// replaced.
     pub fn provide_file(&mut self, path: &str, data: Arc<[u8]>, writable: bool) {
-        let obj = self.engine.create_file(&Vfs::normalise(path), data, writable);
-        self.vfs.link(path, obj);
+        let obj = self.engine.create_file(&format!("/{}", path.trim_start_matches('/')), data, writable);
+        self.place(path, Node::File(Data::Object(obj)), if writable { 0o644 } else { 0o444 });
+    }
+
+    /// Makes the host directory `dir` the guest's "/" (`vmm run --root`):
+    /// read lazily, never written.
+    pub fn import_root(&mut self, dir: std::path::PathBuf) {
+        self.vfs.import_root(dir);
     }
 
     /// Names a device window's object at `path` (/dev/NAME), replacing a
     /// node of an earlier, unplugged device of that name.
     pub fn link_device(&mut self, path: &str, obj: guest_mm::ObjectId) {
-        if let Some(old) = self.vfs.unlink(path) {
-            let _ = self.engine.put_object(old);
+        self.place(path, Node::Char(Device::Window(obj)), 0o600);
+    }
+
+    /// Puts `node` at the absolute `path`, owned by the guest's user.
+    fn place(&mut self, path: &str, node: Node, perm: u32) {
+        let now = self.now();
+        let c = self.creds.clone();
+        let mut dir = self.vfs.root;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let Some((last, dirs)) = parts.split_last() else { return };
+        for d in dirs {
+            dir = match self.vfs.child(dir, d) {
+                Some(i) if self.vfs.get(i).is_some_and(|i| i.is_dir()) => i,
+                _ => match self.vfs.create(dir, d, Node::Dir(fs::inode::Dir::new(dir, d, None)), 0o755, &c, now) {
+                    Ok(i) => i,
+                    Err(_) => return,
+                },
+            };
         }
-        self.vfs.link(path, obj);
+        if self.vfs.child(dir, last).is_some() {
+            if let Some(o) = self.vfs.remove_entry(dir, last, now) {
+                let _ = self.engine.put_object(o);
+            }
+        }
+        let _ = self.vfs.create(dir, last, node, perm, &c, now);
+    }
+
+    /// The wall-clock time for file timestamps.
+    pub(crate) fn now(&self) -> fs::inode::Time {
+        let ns = clock::Clock::realtime_ns();
+        ((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64)
     }
 
     /// Adds guest CPU time to the current process.

@@ -149,6 +149,12 @@ pub struct Process {
     pub exe: String,
     /// The file mode creation mask (umask(2)); init's is 0022 and fork copies it.
     pub umask: u32,
+    /// Where the argument and environment strings are (mm->arg_start..
+    /// arg_end, env_start..env_end), for /proc/PID/cmdline and environ.
+    #[serde(default)]
+    pub args: crate::kernel::exec::ArgArea,
+    /// The working directory (an inode reference held by the process).
+    pub cwd: crate::kernel::fs::Ino,
     pub space: AsId,
     pub state: RunState,
     /// User registers while the process is not on the vCPU.
@@ -231,6 +237,8 @@ impl Process {
             sid: pid,
             exe: name.clone(),
             umask: 0o022,
+            cwd: crate::kernel::fs::vfs::ROOT,
+            args: Default::default(),
             name,
             space,
             state: RunState::Runnable,

@@ -55,6 +55,8 @@ pub struct BootSpec {
     pub trap_mode: TrapMode,
     /// Print maps at process exit (`--show-maps`).
     pub show_maps: bool,
+    /// The host directory imported as the guest's "/" (`--root`).
+    pub root: Option<std::path::PathBuf>,
     /// Files given to the guest: (name, contents, writable).
     pub files: Vec<(String, Arc<[u8]>, bool)>,
     /// How the program is named: argv[0] and AT_EXECFN (the path as given),
@@ -125,6 +127,7 @@ impl BootSpec {
             host_only_ptes: false,
             trap_mode: TrapMode::Signal,
             show_maps: false,
+            root: None,
             files: Vec::new(),
             path: program.into(),
             exe: format!("/bin/{program}"),
@@ -300,6 +303,9 @@ impl Machine {
                 kernel.trace_to(Box::new(std::io::BufWriter::new(f)));
             }
             None => {}
+        }
+        if let Some(root) = &spec.root {
+            kernel.import_root(root.clone());
         }
         for (name, data, writable) in &spec.files {
             kernel.provide_file(name, data.clone(), *writable);

@@ -24,7 +24,7 @@ use guest_mm::vma::Prot;
 use guest_mm::{AsId, Engine, Errno, PhysMemory, PteUpdates, VirtAddr, PAGE_SIZE};
 use std::sync::Arc;
 
-pub use stack::{AuxInfo, Stack};
+pub use stack::{ArgArea, AuxInfo, Stack};
 
 /// Top of the stack: Linux's STACK_TOP without randomisation.
 pub const STACK_TOP: u64 = guest_mm::TASK_SIZE;

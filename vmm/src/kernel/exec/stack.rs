@@ -55,6 +55,22 @@ const MAX_ARG_STRINGS_BYTES: u64 = (8 << 20) / 4 * 3;
 
 /// Maps the stack VMA, writes the strings, tables and auxv, and returns the
 /// initial stack pointer (pointing at argc).
+/// Where `build` puts the argument and environment strings: the file name
+/// highest, then the environment, then the arguments (copy_strings).
+pub fn areas(st: &Stack<'_>) -> ArgArea {
+    let len = |v: &[String]| v.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
+    let env_end = STACK_TOP - 8 - (st.execfn.len() as u64 + 1);
+    let env_start = env_end - len(st.envp);
+    ArgArea { argv: (env_start - len(st.argv), env_start), envp: (env_start, env_end) }
+}
+
+/// mm->arg_start..arg_end and env_start..env_end.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArgArea {
+    pub argv: (u64, u64),
+    pub envp: (u64, u64),
+}
+
 pub fn build<M: PhysMemory>(
     engine: &mut Engine<M>,
     id: AsId,

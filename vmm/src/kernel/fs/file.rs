@@ -10,6 +10,8 @@
 //! that checkpoints keep the sharing.
 
 use super::console::Stdio;
+use super::inode::{Device, Ino};
+use super::procfs::ProcNode;
 use guest_mm::ObjectId;
 use linux_abi::fcntl::{O_ACCMODE, O_RDONLY, O_WRONLY};
 use std::collections::BTreeMap;
@@ -44,6 +46,16 @@ pub enum FileKind {
     /// A pidfd (pidfd_open): refers to process `pid` (a thread group here:
     /// there are no threads yet).
     Pidfd { pid: u32 },
+    /// A directory (its inode is the description's `inode`): getdents64
+    /// reads it; read(2) is EISDIR.
+    Dir,
+    /// A procfs directory.
+    ProcDir(ProcNode),
+    /// A character device of /dev (null, zero, full, random, urandom).
+    Dev(Device),
+    /// An O_PATH descriptor: names a file without opening it (fs/open.c
+    /// do_o_path); read, write, mmap and ioctl are EBADF.
+    Path,
     /// One end of a pipe (`fs::pipe`); which end is the description's
     /// access mode (O_RDONLY or O_WRONLY), as in Linux.
     Pipe(super::pipe::PipeId),
@@ -90,6 +102,10 @@ pub struct OpenFile {
     /// generates those signals yet.
     pub owner: Owner,
     pub owner_signal: u32,
+    /// The inode opened, for files opened by name (the holder of one inode
+    /// reference while the description lives).
+    #[serde(default)]
+    pub inode: Option<Ino>,
     refs: u32,
 }
 
@@ -132,9 +148,15 @@ pub struct FileTable {
 impl FileTable {
     /// A new description with one reference.
     pub fn open(&mut self, kind: FileKind, flags: u64) -> FileId {
+        self.open_inode(kind, flags, None)
+    }
+
+    /// A new description of an inode opened by name (the caller holds the
+    /// inode for it).
+    pub fn open_inode(&mut self, kind: FileKind, flags: u64, inode: Option<Ino>) -> FileId {
         self.next += 1;
         let id = FileId(self.next);
-        self.files.insert(id, OpenFile { kind, offset: 0, flags, owner: Owner::default(), owner_signal: 0, refs: 1 });
+        self.files.insert(id, OpenFile { kind, offset: 0, flags, owner: Owner::default(), owner_signal: 0, inode, refs: 1 });
         id
     }
 

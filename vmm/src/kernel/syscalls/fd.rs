@@ -34,12 +34,16 @@ impl Kernel {
     /// Drops one reference to a description; the last one releases what
     /// the description held.
     pub(crate) fn release_file(&mut self, id: FileId) {
-        match self.files.release(id) {
-            Some(OpenFile { kind: FileKind::Object(obj), .. }) => {
+        if let Some(f) = self.files.release(id) {
+            if let FileKind::Object(obj) = f.kind {
                 let _ = self.engine.put_object(obj);
             }
-            Some(f @ OpenFile { kind: FileKind::Pipe(pipe), .. }) => self.release_pipe_end(pipe, &f),
-            _ => {}
+            if let FileKind::Pipe(pipe) = f.kind {
+                self.release_pipe_end(pipe, &f);
+            }
+            if let Some(ino) = f.inode {
+                self.put_inode(ino);
+            }
         }
     }
 }
@@ -277,6 +281,11 @@ fn console_ioctl(cx: &mut Ctx<'_>, s: Stdio, request: u64, arg: u64) -> SysResul
     let data = cx.k.console.tty_query(s, request, len)?;
     cx.write_user(arg, &data)?;
     ok(0)
+}
+
+/// Whether descriptor `n` is /dev/zero (whose mappings are anonymous).
+pub(super) fn is_dev_zero(cx: &Ctx<'_>, n: u32) -> bool {
+    matches!(file(cx, n), Ok((_, f)) if f.kind == FileKind::Dev(crate::kernel::fs::Device::Zero))
 }
 
 /// The object and open mode behind a descriptor, for mmap.

@@ -6,8 +6,14 @@ use guest_mm::ops::mmap::{MapFile, MmapArgs};
 use linux_abi::mman::MAP_ANONYMOUS;
 
 pub(super) fn mmap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
-    let flags = a.ulong(3);
-    let file = if flags & MAP_ANONYMOUS != 0 { MapFile::None } else { super::fd::map_file(cx, a.fd(4)) };
+    let mut flags = a.ulong(3);
+    let mut file = if flags & MAP_ANONYMOUS != 0 { MapFile::None } else { super::fd::map_file(cx, a.fd(4)) };
+    // mmap_zero: a mapping of /dev/zero is anonymous memory (shared ones
+    // shmem, as MAP_SHARED|MAP_ANONYMOUS), the offset ignored.
+    if file == MapFile::Bad(guest_mm::Errno::ENODEV) && super::fd::is_dev_zero(cx, a.fd(4)) {
+        flags |= MAP_ANONYMOUS;
+        file = MapFile::None;
+    }
     let args = MmapArgs { addr: a.ulong(0), len: a.ulong(1), prot: a.ulong(2), flags, file, offset: a.ulong(5) };
     cx.mm(|e, s| e.mmap(s, args).split()).map(|v| super::Control::Return(v.as_u64()))
 }

@@ -301,11 +301,9 @@ const PIPEFS_MINOR: u32 = 0xe;
 /// Where pipe inode numbers start (get_next_ino's numbers are arbitrary).
 const PIPE_INO_BASE: u64 = 0x4000;
 
-/// /proc/self/fd/N's link text when N is a pipe: `pipe:[INODE]`.
-pub(super) fn fd_link(cx: &Ctx<'_>, path: &str) -> Option<String> {
-    let n: u32 = path.strip_prefix("/proc/self/fd/")?.parse().ok()?;
-    let e = cx.proc().fds.get(n).ok()?;
-    pipe_of(cx, e.file).map(|p| format!("pipe:[{}]", PIPE_INO_BASE + p.0))
+/// /proc/PID/fd/N's link text for a pipe: `pipe:[INODE]`.
+pub(super) fn link_name(pipe: PipeId) -> String {
+    format!("pipe:[{}]", PIPE_INO_BASE + pipe.0)
 }
 
 /// The descriptor's pipe and its description (for splice and friends).

@@ -50,9 +50,16 @@ impl Kernel {
                 Some(_) => 0,
             },
             // No poll operation: always ready both ways.
-            FileKind::Object(_) | FileKind::Generated(_) | FileKind::Maps { .. } | FileKind::Pagemap | FileKind::ClearRefs => {
-                DEFAULT_POLLMASK
-            }
+            FileKind::Object(_)
+            | FileKind::Generated(_)
+            | FileKind::Maps { .. }
+            | FileKind::Pagemap
+            | FileKind::ClearRefs
+            | FileKind::Dir
+            | FileKind::ProcDir(_)
+            | FileKind::Dev(_) => DEFAULT_POLLMASK,
+            // An O_PATH descriptor has no file operations (POLLNVAL, as for no file).
+            FileKind::Path => POLLNVAL,
         }
     }
 

@@ -45,6 +45,7 @@ fn do_fork(cx: &mut Ctx<'_>, o: CloneOpts) -> SysResult {
     for (_, e) in parent.fds.iter() {
         cx.k.files.hold(e.file);
     }
+    cx.k.vfs.hold(parent.cwd);
     let pid = cx.k.alloc_pid();
     let mut regs = *cx.regs;
     regs.rax = 0;

@@ -10,7 +10,7 @@
 
 use super::{fd, ok, Args, Ctx, SysResult};
 use crate::kernel::fs::console::Stdio;
-use crate::kernel::fs::{FileId, FileKind};
+use crate::kernel::fs::{Device, FileId, FileKind};
 use guest_mm::{Errno, PAGE_SIZE, TASK_SIZE};
 use linux_abi::fcntl::{IOVEC_SIZE, MAX_RW_COUNT, O_APPEND, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, UIO_MAXIOV};
 
@@ -55,6 +55,9 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
     match kind {
         // pidfs has no read (FMODE_CAN_READ unset); clear_refs neither.
         FileKind::Pidfd { .. } | FileKind::ClearRefs => Err(Errno::EINVAL),
+        FileKind::Dir | FileKind::ProcDir(_) => Err(Errno::EISDIR),
+        FileKind::Path => Err(Errno::EBADF),
+        FileKind::Dev(d) => read_dev(cx, *d, buf, len),
         // Pipes move through `pipe::read` (rw dispatches before this).
         FileKind::Pipe(_) => Err(Errno::EINVAL),
         FileKind::Console(Stdio::In) => {
@@ -119,6 +122,19 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
     }
 }
 
+/// Reads of /dev/null (end of file), zero and full (zeros), random and
+/// urandom (the guest's random bytes) (drivers/char/mem.c, random.c).
+fn read_dev(cx: &mut Ctx<'_>, d: Device, buf: u64, len: usize) -> Result<usize, Errno> {
+    let n = len.min(CHUNK);
+    let mut data = vec![0u8; n];
+    match d {
+        Device::Null | Device::Tty | Device::Window(_) => return Ok(0),
+        Device::Zero | Device::Full => {}
+        Device::Random | Device::Urandom => cx.k.rng.fill(&mut data),
+    }
+    cx.write_user_prefix(buf, &data)
+}
+
 /// Writes up to `len` bytes from user memory at `buf` to the file at `off`.
 fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -> Result<usize, Errno> {
     match kind {
@@ -136,6 +152,11 @@ fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -
         }
         // Pipes move through `pipe::write` (rw dispatches before this).
         FileKind::Pidfd { .. } | FileKind::Pipe(_) => Err(Errno::EINVAL),
+        // Directories cannot be opened for writing; O_PATH descriptors do no I/O.
+        FileKind::Dir | FileKind::ProcDir(_) | FileKind::Path => Err(Errno::EBADF),
+        // null, zero, random and urandom take everything; full is full.
+        FileKind::Dev(Device::Full) => Err(Errno::ENOSPC),
+        FileKind::Dev(_) => Ok(len),
         FileKind::Console(s) => {
             // The console is a pipe on the host side (or a tty); pipe_write
             // copies the user buffer a page-sized chunk at a time and a chunk
@@ -391,6 +412,16 @@ pub(super) fn lseek(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         // /dev/null and other character devices the console may be: always 0.
         FileKind::Console(_) => 0,
         FileKind::Pidfd { .. } | FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+        FileKind::Path => return Err(Errno::EBADF),
+        // null, zero, full and random: always 0 (null_lseek, noop_llseek).
+        FileKind::Dev(_) => 0,
+        // dcache_dir_lseek / offset_dir_llseek: SEEK_SET and SEEK_CUR to a
+        // position >= 0.
+        FileKind::Dir | FileKind::ProcDir(_) => match whence {
+            SEEK_SET => off,
+            SEEK_CUR => cur.checked_add(off).ok_or(Errno::EINVAL)?,
+            _ => return Err(Errno::EINVAL),
+        },
         // noop_llseek.
         FileKind::ClearRefs => cur,
         // seq_lseek and mem_lseek: SEEK_SET and SEEK_CUR only.
