@@ -81,8 +81,16 @@ impl TopFile {
 }
 
 /// The sysctl directories and values the guest can read.
-pub const SYSCTLS: &[&str] =
-    &["fs/pipe-max-size", "fs/pipe-user-pages-hard", "fs/pipe-user-pages-soft", "kernel/pid_max", "kernel/threads-max", "vm/max_map_count", "vm/mmap_min_addr", "vm/overcommit_memory"];
+pub const SYSCTLS: &[&str] = &[
+    "fs/pipe-max-size",
+    "fs/pipe-user-pages-hard",
+    "fs/pipe-user-pages-soft",
+    "kernel/pid_max",
+    "kernel/threads-max",
+    "vm/max_map_count",
+    "vm/mmap_min_addr",
+    "vm/overcommit_memory",
+];
 const SYSCTL_DIRS: &[&str] = &["sys", "sys/fs", "sys/kernel", "sys/vm"];
 
 /// A name in procfs.
