@@ -7,7 +7,10 @@
 //! sharer never shows; a later write by the vmsplicing process itself does
 //! show in Linux and does not here), splice and tee copy buffers between
 //! pipes keeping their page offsets and packet boundaries, so the number of
-//! slots each takes is Linux's. A file spliced into a pipe takes one buffer
+//! slots each takes is Linux's. A file spliced into a pipe is copied too,
+//! where Linux puts the page-cache page itself in the pipe: a write to the
+//! file before the pipe is read shows in Linux and not here. A file spliced
+//! into a pipe takes one buffer
 //! per page it touches (filemap/shmem splice_read: at the file offset's
 //! place in its page); a generated /proc file is read into fresh pages
 //! (copy_splice_read). Waits are `Wait::Pipe`, after which the call runs
