@@ -151,3 +151,8 @@ fn abi_comparison_reports_the_pid_difference_between_the_microvm_and_linux() {
     assert!(r.contains("stdout: first difference at line 2 ") && r.contains("+pid: 1"), "{r}");
     assert!(!r.contains("exit status"), "only the pid differs: {r}");
 }
+
+#[test]
+fn abi_file_system_calls_by_name_match_linux() {
+    assert_matches_linux("vfs", &["one"], &[]);
+}

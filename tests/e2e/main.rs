@@ -4,10 +4,12 @@
 
 mod abi;
 mod boot;
+mod busybox_root;
 mod common;
 mod compare;
 mod cprog;
 mod fuzz;
+mod idle;
 mod same_as_linux;
 mod scenarios;
 mod startup;

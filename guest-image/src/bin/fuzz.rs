@@ -192,10 +192,14 @@ struct Counts {
     child_exited: u64,
     child_killed: u64,
     table: u64,
+    vfs: u64,
 }
 
 struct Fuzz {
     rng: Rng,
+    /// The VFS steps' own stream, so that adding them left the rest of a
+    /// seed's run as it was.
+    vfs_rng: Rng,
     wild: bool,
     depth: u32,
     arena: u64,
@@ -903,7 +907,117 @@ impl Fuzz {
         }
     }
 
+    /// The VFS's corners: deep and looping paths, renames into a directory's
+    /// own subtree, files unlinked while open, directories removed under a
+    /// reader or the working directory, running out of descriptors.
+    fn vfs(&mut self) {
+        const NAMES: [&core::ffi::CStr; 14] = [
+            c"/tmp/fz",
+            c"/tmp/fz/a",
+            c"/tmp/fz/a/b",
+            c"/tmp/fz/a/b/c",
+            c"/tmp/fz/l1",
+            c"/tmp/fz/l2",
+            c"/tmp/fz/f",
+            c"/tmp/fz/../fz/a/./b/",
+            c"/tmp/fz/l1/x",
+            c"/proc/self/fd/3",
+            c"/proc/self/cwd/fz",
+            c"fz",
+            c"..",
+            c"/dev/null",
+        ];
+        let name = |f: &mut Self| -> u64 {
+            if f.rng.one_in(6) {
+                f.path()
+            } else {
+                NAMES[f.rng.below(NAMES.len() as u64) as usize].as_ptr() as u64
+            }
+        };
+        let (a, b) = (name(self), name(self));
+        let at = -100i64 as u64;
+        let r = match self.rng.below(20) {
+            0 => sc(83, [a, self.rng.below(0o1000), 0, 0, 0, 0]),
+            1 => sc(84, [a, 0, 0, 0, 0, 0]),
+            2 => sc(87, [a, 0, 0, 0, 0, 0]),
+            3 => sc(82, [a, b, 0, 0, 0, 0]),
+            4 => sc(316, [at, a, at, b, if self.rng.one_in(2) { self.rng.below(8) } else { self.any() }, 0]),
+            5 => sc(86, [a, b, 0, 0, 0, 0]),
+            6 => sc(88, [if self.rng.one_in(2) { a } else { c"l2".as_ptr() as u64 }, b, 0, 0, 0, 0]),
+            7 => {
+                let flags = [0x42, 0x242, 0x4_0000 | 0x1_0000 | 2, 0x41_0002, 0x20_0000, 0x2_0000, 0x1000_0000][self.rng.below(7) as usize];
+                let r = sc(257, [if self.rng.one_in(4) { self.fd() } else { at }, a, flags, 0o644, 0, 0]);
+                if r > 2 {
+                    // Sometimes keep it open and unlink its name.
+                    if self.rng.one_in(2) {
+                        sc(87, [a, 0, 0, 0, 0, 0]);
+                    }
+                    self.fds[5] = r as u64;
+                }
+                r
+            }
+            8 => sc(80, [a, 0, 0, 0, 0, 0]),
+            9 => sc(81, [self.fd(), 0, 0, 0, 0, 0]),
+            10 => {
+                let len = if self.rng.one_in(2) { 24 + self.rng.below(64) } else { self.len() };
+                let buf = self.out_buf(len);
+                sc(217, [self.fd(), buf, len, 0, 0, 0])
+            }
+            11 => {
+                let len = self.rng.below(300);
+                let buf = self.out_buf(len);
+                sc(79, [buf, len, 0, 0, 0, 0])
+            }
+            12 => {
+                let buf = self.out_buf(256);
+                sc([4, 6, 332][self.rng.below(3) as usize], [a, buf, 0, 0x7ff, buf, 0])
+            }
+            13 => {
+                let len = self.rng.below(300);
+                let buf = self.out_buf(len);
+                sc(89, [a, buf, len, 0, 0, 0])
+            }
+            14 => sc(90, [a, self.rng.below(0o10000), 0, 0, 0, 0]),
+            15 => sc(76, [a, self.len(), 0, 0, 0, 0]),
+            16 => sc(280, [at, a, if self.rng.one_in(2) { 0 } else { self.in_struct(4) }, self.rng.below(0x2000), 0, 0]),
+            17 => sc(439, [at, a, self.rng.below(9), self.rng.below(0x2000), 0, 0]),
+            18 => sc(92, [a, self.any() as u32 as u64, self.any() as u32 as u64, 0, 0, 0]),
+            _ => {
+                // Descriptors exhausted: open until EMFILE, then close them again.
+                let mut opened = [0u64; 20];
+                let mut last = 0;
+                for _ in 0..1200 {
+                    last = sc(257, [at, c"/dev/null".as_ptr() as u64, 0, 0, 0, 0]);
+                    if last < 0 {
+                        break;
+                    }
+                    let fd = last as u64;
+                    if fd >= 64 * opened.len() as u64 {
+                        sc(3, [fd, 0, 0, 0, 0, 0]);
+                        break;
+                    }
+                    opened[(fd / 64) as usize] |= 1 << (fd % 64);
+                }
+                for (w, bits) in opened.iter().enumerate() {
+                    for i in 0..64 {
+                        if bits & (1 << i) != 0 {
+                            sc(3, [w as u64 * 64 + i, 0, 0, 0, 0, 0]);
+                        }
+                    }
+                }
+                last
+            }
+        };
+        self.c.vfs += 1;
+        self.count(r);
+    }
+
     fn step(&mut self) {
+        if self.vfs_rng.one_in(8) {
+            core::mem::swap(&mut self.rng, &mut self.vfs_rng);
+            self.vfs();
+            core::mem::swap(&mut self.rng, &mut self.vfs_rng);
+        }
         if self.rng.below(5) < 3 {
             self.syscall();
         } else {
@@ -968,6 +1082,7 @@ pub fn guest_main(args: &Args) -> i32 {
     let here = 0u64;
     let mut f = Fuzz {
         rng: Rng(seed),
+        vfs_rng: Rng(seed ^ 0x5646_5321),
         wild: false,
         depth: 0,
         arena: 0,
@@ -1008,8 +1123,8 @@ pub fn guest_main(args: &Args) -> i32 {
     }
     let c = &f.c;
     println!(
-        "fuzz: seed {seed} steps {n}: sys ok {} efault {} einval {} enosys {} enomem {} ebadf {} other {} (table calls {}); mem ok {} maperr {} accerr {} si_kernel {} sigbus {}; forks {} exited {} killed {}",
-        c.sys_ok, c.efault, c.einval, c.enosys, c.enomem, c.ebadf, c.other_err, c.table, c.mem_ok, c.maperr, c.accerr, c.si_kernel, c.sigbus, c.forks, c.child_exited, c.child_killed
+        "fuzz: seed {seed} steps {n}: sys ok {} efault {} einval {} enosys {} enomem {} ebadf {} other {} (table calls {}, vfs calls {}); mem ok {} maperr {} accerr {} si_kernel {} sigbus {}; forks {} exited {} killed {}",
+        c.sys_ok, c.efault, c.einval, c.enosys, c.enomem, c.ebadf, c.other_err, c.table, c.vfs, c.mem_ok, c.maperr, c.accerr, c.si_kernel, c.sigbus, c.forks, c.child_exited, c.child_killed
     );
     0
 }

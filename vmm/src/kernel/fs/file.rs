@@ -13,7 +13,7 @@ use super::console::Stdio;
 use super::inode::{Device, Ino};
 use super::procfs::ProcNode;
 use guest_mm::ObjectId;
-use linux_abi::fcntl::{O_ACCMODE, O_RDONLY, O_WRONLY};
+use linux_abi::fcntl::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -130,11 +130,13 @@ pub enum OwnerKind {
 }
 
 impl OpenFile {
+    /// FMODE_READ: O_RDONLY or O_RDWR (access mode 3 gives neither).
     pub fn readable(&self) -> bool {
-        self.flags & O_ACCMODE != O_WRONLY
+        matches!(self.flags & O_ACCMODE, O_RDONLY | O_RDWR)
     }
+    /// FMODE_WRITE: O_WRONLY or O_RDWR.
     pub fn writable(&self) -> bool {
-        self.flags & O_ACCMODE != O_RDONLY
+        matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
     }
 }
 

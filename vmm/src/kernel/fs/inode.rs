@@ -121,6 +121,8 @@ pub enum Device {
     Tty,
     /// A hot-pluggable memory window (docs/unplug.md).
     Window(ObjectId),
+    /// A whiteout (RENAME_WHITEOUT): a 0:0 character device, mode 0.
+    Whiteout,
 }
 
 impl Device {
@@ -134,6 +136,7 @@ impl Device {
             Device::Urandom => makedev(1, 9),
             Device::Tty => makedev(5, 0),
             Device::Window(_) => makedev(10, 200),
+            Device::Whiteout => makedev(0, 0),
         }
     }
 }

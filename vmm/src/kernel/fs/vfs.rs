@@ -243,8 +243,12 @@ impl Vfs {
         if d.nlink == 0 {
             return Err(Errno::ENOENT);
         }
-        if !d.is_dir() || matches!(d.node, Node::ProcRoot) {
-            return Err(if d.is_dir() { Errno::EACCES } else { Errno::ENOTDIR });
+        // procfs's lookup of a new name fails before any create (ENOENT).
+        if matches!(d.node, Node::ProcRoot) {
+            return Err(Errno::ENOENT);
+        }
+        if !d.is_dir() {
+            return Err(Errno::ENOTDIR);
         }
         self.permission(dir, c, Access::WRITE.with(Access::EXEC))
     }

@@ -35,7 +35,8 @@ fn parent(cx: &mut Ctx<'_>, dirfd: i32, path: &str) -> Result<(Ino, Last, bool),
     let p = cx.k.walk_parent(&start, path)?;
     match p.dir {
         Found::Ino(i) => Ok((i, p.last, p.trailing_slash)),
-        _ => Err(Errno::EACCES),
+        // procfs directories take no new names (ENOENT, as the lookup fails).
+        _ => Err(Errno::ENOENT),
     }
 }
 
@@ -192,10 +193,6 @@ fn do_rename(cx: &mut Ctx<'_>, olddfd: i32, old: u64, newdfd: i32, new: u64, fla
     if cx.k.vfs.get(od).map(|i| i.sb) != cx.k.vfs.get(nd).map(|i| i.sb) {
         return Err(Errno::EXDEV);
     }
-    if flags & RENAME_WHITEOUT != 0 {
-        // A whiteout is a character device: mknod needs CAP_MKNOD.
-        return Err(Errno::EPERM);
-    }
     let src = child(cx, od, &on).ok_or(Errno::ENOENT)?;
     let dst = child(cx, nd, &nn);
     if flags & RENAME_EXCHANGE != 0 && dst.is_none() {
@@ -281,6 +278,12 @@ fn do_rename(cx: &mut Ctx<'_>, olddfd: i32, old: u64, newdfd: i32, new: u64, fla
         cx.k.vfs.move_entry(od, &on, nd, &nn, now)?;
     }
     rename_object(cx, src, &new_path);
+    if flags & RENAME_WHITEOUT != 0 {
+        // shmem_whiteout: a 0:0 character device of mode 0 takes the old
+        // name (unprivileged since Linux 5.8).
+        let dev = Node::Char(crate::kernel::fs::Device::Whiteout);
+        cx.k.vfs.create(od, &on, dev, 0, &c, now)?;
+    }
     ok(0)
 }
 

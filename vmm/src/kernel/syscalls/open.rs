@@ -143,10 +143,6 @@ pub(super) fn do_open(cx: &mut Ctx<'_>, dirfd: i32, path: u64, flags: u64, mode:
         return Err(Errno::EINVAL);
     }
     let flags = if flags & O_PATH != 0 { flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC) } else { flags };
-    let acc = flags & O_ACCMODE;
-    if acc == 3 && flags & O_PATH == 0 {
-        return Err(Errno::EINVAL);
-    }
     let name = cx.read_path(path)?;
     let cloexec = flags & O_CLOEXEC != 0;
     if tmpfile {
@@ -237,6 +233,7 @@ fn install(cx: &mut Ctx<'_>, kind: FileKind, flags: u64, cloexec: bool, inode: O
 /// may_open and do_dentry_open for an inode.
 fn open_inode(cx: &mut Ctx<'_>, ino: crate::kernel::fs::Ino, path: &str, flags: u64, cloexec: bool, check: bool) -> SysResult {
     let acc = flags & O_ACCMODE;
+    // Access mode 3 asks for read and write permission and gives neither.
     let write = acc != O_RDONLY;
     let i = cx.k.vfs.get(ino).ok_or(Errno::ENOENT)?;
     let node = i.node.clone();
@@ -251,6 +248,9 @@ fn open_inode(cx: &mut Ctx<'_>, ino: crate::kernel::fs::Ino, path: &str, flags: 
         if acc != O_WRONLY {
             want = want.with(Access::READ);
         }
+        if acc == O_ACCMODE {
+            want = want.with(Access::WRITE);
+        }
         if write || flags & O_TRUNC != 0 {
             want = want.with(Access::WRITE);
         }
@@ -261,7 +261,8 @@ fn open_inode(cx: &mut Ctx<'_>, ino: crate::kernel::fs::Ino, path: &str, flags: 
         Node::Dir(_) => FileKind::Dir,
         Node::ProcRoot => FileKind::ProcDir(ProcNode::Root),
         Node::Symlink(_) => return Err(Errno::ELOOP),
-        Node::Char(Device::Tty) => return Err(Errno::ENXIO),
+        // No controlling terminal; a whiteout's 0:0 has no driver.
+        Node::Char(Device::Tty | Device::Whiteout) => return Err(Errno::ENXIO),
         Node::Char(Device::Window(_)) | Node::File(_) => {
             let obj = cx.k.file_object(ino, path)?;
             let object = cx.k.engine.object(obj).ok_or(Errno::ENOENT)?;
@@ -271,7 +272,8 @@ fn open_inode(cx: &mut Ctx<'_>, ino: crate::kernel::fs::Ino, path: &str, flags: 
             if write && !object.may_write_shared() {
                 return Err(Errno::EACCES);
             }
-            if flags & O_TRUNC != 0 && write && matches!(node, Node::File(_)) {
+            // O_TRUNC truncates whatever the access mode (handle_truncate).
+            if flags & O_TRUNC != 0 && matches!(node, Node::File(_)) {
                 let (r, u) = cx.k.engine.truncate(obj, 0).split();
                 cx.k.pending.absorb(u);
                 r?;

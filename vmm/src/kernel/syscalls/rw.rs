@@ -128,7 +128,7 @@ fn read_dev(cx: &mut Ctx<'_>, d: Device, buf: u64, len: usize) -> Result<usize, 
     let n = len.min(CHUNK);
     let mut data = vec![0u8; n];
     match d {
-        Device::Null | Device::Tty | Device::Window(_) => return Ok(0),
+        Device::Null | Device::Tty | Device::Window(_) | Device::Whiteout => return Ok(0),
         Device::Zero | Device::Full => {}
         Device::Random | Device::Urandom => cx.k.rng.fill(&mut data),
     }
@@ -299,6 +299,16 @@ fn rw(cx: &mut Ctx<'_>, dir: Dir, n: u32, segs: Segs, at: Option<u64>) -> SysRes
     let (done, end) = transfer(cx, dir, &kind, start, &segs)?;
     if at.is_none() && !matches!(kind, FileKind::Console(_)) {
         set_offset(cx, id, end);
+    }
+    // file_update_time: a write that stored something moves mtime and ctime.
+    if dir == Dir::Write && done > 0 {
+        if let Some(ino) = cx.k.files.get(id).and_then(|f| f.inode) {
+            let now = cx.k.now();
+            if let Some(i) = cx.k.vfs.get_mut(ino) {
+                i.mtime = now;
+                i.ctime = now;
+            }
+        }
     }
     ok(done as u64)
 }

@@ -91,6 +91,9 @@ pub(super) fn stat_inode(cx: &Ctx<'_>, ino: Ino) -> Result<Stat, Errno> {
 fn stat_proc(cx: &Ctx<'_>, n: &ProcNode) -> Stat {
     let (uid, gid) = n.owner(cx.k);
     let nlink = match n.shape() {
+        // pid_entry_nlink: 2 + the directories of tgid_base_stuff (task, fd,
+        // map_files, fdinfo, ns, net, attr), whether or not we have them all.
+        _ if matches!(n, ProcNode::Pid(_)) => 9,
         Shape::Dir => 2 + n.list(cx.k).iter().filter(|(_, c)| c.shape() == Shape::Dir).count() as u64,
         _ => 1,
     };
