@@ -15,22 +15,11 @@ use crate::space::AsId;
 use crate::vma::Backing;
 use std::fmt::Write;
 
-/// pagemap bits 0-54: the page frame number for privileged readers. Our
-/// extension: in a nonlinear VMA they carry the page's file offset (in pages)
-/// instead, present or not (an unprivileged reader sees 0 there on Linux).
-pub const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
-/// pagemap bit 55: soft-dirty (never set: no CONFIG_MEM_SOFT_DIRTY).
-pub const PM_SOFT_DIRTY: u64 = 1 << 55;
-/// pagemap bit 56: page exclusively mapped.
-pub const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
-/// pagemap bit 58: the entry is a guard region marker.
-pub const PM_GUARD_REGION: u64 = 1 << 58;
-/// pagemap bit 61: file page or shared anonymous page.
-pub const PM_FILE: u64 = 1 << 61;
-/// pagemap bit 62: swapped (we never swap).
-pub const PM_SWAP: u64 = 1 << 62;
-/// pagemap bit 63: present.
-pub const PM_PRESENT: u64 = 1 << 63;
+/// The entry bits (linux-abi's). Bits 0-54 are the page frame number for
+/// privileged readers; our extension: in a nonlinear VMA they carry the
+/// page's file offset (in pages) instead, present or not (an unprivileged
+/// reader sees 0 there on Linux). Soft-dirty is never set.
+pub use linux_abi::pagemap::{PM_FILE, PM_GUARD_REGION, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK, PM_PRESENT, PM_SOFT_DIRTY, PM_SWAP};
 
 /// The vsyscall line the host kernel shows; our syscall trampoline sits there.
 pub const VSYSCALL_LINE: &str = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
@@ -83,6 +72,17 @@ impl<M: PhysMemory> Engine<M> {
         Some(out)
     }
 
+    /// Whether a mapped frame is a file or shmem page (vm_normal_page's page
+    /// and !PageAnon): a page-cache page; a frame the engine does not track
+    /// (a device window's) by its VMA.
+    pub(crate) fn page_is_file(&self, vma: &crate::vma::Vma, frame: crate::addr::Frame) -> bool {
+        match self.frames.use_of(frame) {
+            Some(FrameUse::Cache { .. }) => true,
+            Some(_) => false,
+            None => !vma.is_anonymous(),
+        }
+    }
+
     /// The pagemap entry for the page containing `va`.
     pub fn pagemap(&self, id: AsId, va: VirtAddr) -> Option<u64> {
         let space = self.spaces.get(&id)?;
@@ -94,12 +94,7 @@ impl<M: PhysMemory> Engine<M> {
             PteKind::Present { frame, .. } | PteKind::ProtNone { frame, .. } => {
                 bits |= PM_PRESENT;
                 if frame != self.frames.zero_frame() {
-                    let file = match self.frames.use_of(frame) {
-                        Some(FrameUse::Cache { .. }) => true,
-                        Some(_) => false,
-                        None => !vma.is_anonymous(),
-                    };
-                    if file {
+                    if self.page_is_file(vma, frame) {
                         bits |= PM_FILE;
                     }
                     if self.frames.mapcount(frame) == 1 {
@@ -107,7 +102,10 @@ impl<M: PhysMemory> Engine<M> {
                     }
                 }
             }
-            PteKind::Marker(m) if m.kind == MarkerKind::Guard => bits |= PM_GUARD_REGION,
+            // A guard marker is a swap entry in Linux's terms (is_swap_pte),
+            // so pte_to_pagemap_entry sets PM_SWAP as well. Revoked and
+            // offset-only markers are ours and read as no entry.
+            PteKind::Marker(m) if m.kind == MarkerKind::Guard => bits |= PM_SWAP | PM_GUARD_REGION,
             _ => {}
         }
         if crate::nonlinear::is_nonlinear(vma) {

@@ -19,7 +19,8 @@
 //! - [`uaccess`]: copy to and from a process's memory.
 //! - [`nonlinear`]: remap_file_pages, nonlinear VMAs with per-page protection.
 //! - [`reclaim`]: eviction of clean file pages (pool pressure, MADV_PAGEOUT).
-//! - [`introspect`]: maps and pagemap. [`invariants`]: whole-engine checks.
+//! - [`introspect`]: maps and pagemap; [`pagemap_scan`]: the PAGEMAP_SCAN walk.
+//!   [`invariants`]: whole-engine checks.
 //! - [`image`]: the engine's state without guest memory (VM checkpoints).
 //!
 //! Every operation that can change a live page-table entry returns an
@@ -42,6 +43,7 @@ pub mod memory;
 pub mod nonlinear;
 pub mod objects;
 pub mod ops;
+pub mod pagemap_scan;
 pub mod paging;
 pub mod reclaim;
 pub mod revoke;

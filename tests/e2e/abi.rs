@@ -55,6 +55,13 @@ fn abi_fd_calls_match_linux() {
 }
 
 #[test]
+fn abi_pagemap_scan_categories_masks_limits_and_errors_match_linux() {
+    // One anonymous page per fault, as Linux without mTHP (the native run
+    // has THP off): the program prints which pages are present.
+    assert_matches_linux_with("pagemap_scan", &["--anon-fault-around", "1"], &[], &[]);
+}
+
+#[test]
 fn abi_poll_pidfd_process_madvise_and_userfaultfd_match_linux() {
     assert_matches_linux("poll", &[], &[]);
 }
@@ -67,6 +74,11 @@ fn abi_pipes_select_splice_tee_vmsplice_and_sendfile_match_linux() {
 #[test]
 fn abi_memfd_seals_match_linux() {
     assert_matches_linux("memfd", &[], &[]);
+}
+
+#[test]
+fn abi_execve_and_execveat_match_linux() {
+    assert_matches_linux("exec", &[], &[]);
 }
 
 #[test]

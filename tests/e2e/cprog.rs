@@ -364,10 +364,15 @@ fn finish(child: std::process::Child, what: &str) -> Run {
 
 /// Runs `exe` in the microVM: `vmm run -q --elf ABS_PATH [--env K=V]... -- ARGS`.
 pub fn run_vm(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_vm_with(exe, &[], args, env)
+}
+
+/// `run_vm` with extra `vmm run` options before the program.
+pub fn run_vm_with(exe: &Path, vm_options: &[&str], args: &[&str], env: &[(&str, &str)]) -> Run {
     crate::common::require_kvm();
     let cwd = TempCwd::new("vm");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vmm"));
-    cmd.args(["run", "-q", "--elf"]).arg(exe);
+    cmd.args(["run", "-q"]).args(vm_options).arg("--elf").arg(exe);
     for (k, v) in env {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
@@ -452,12 +457,19 @@ fn diff(stream: &str, labels: (&str, &str), a: &str, b: &str) -> String {
 /// Runs every variant of `program` natively and in the microVM and panics
 /// with a report of every variant whose runs differ.
 pub fn assert_matches_linux(program: &str, args: &[&str], env: &[(&str, &str)]) {
+    assert_matches_linux_with(program, &[], args, env)
+}
+
+/// `assert_matches_linux` with extra `vmm run` options for the microVM
+/// (such as `--anon-fault-around 1`, Linux without mTHP, for a program that
+/// prints which pages are present).
+pub fn assert_matches_linux_with(program: &str, vm_options: &[&str], args: &[&str], env: &[(&str, &str)]) {
     let corpus = corpus();
     let mut failures = Vec::new();
     for v in Variant::ALL {
         let exe = corpus.binary(program, v);
         let host = run_native(&exe, args, env);
-        let vm = run_vm(&exe, args, env);
+        let vm = run_vm_with(&exe, vm_options, args, env);
         if let Some(r) = compare(program, v, ("host", "vm"), &host, &vm, true) {
             failures.push(r);
         }

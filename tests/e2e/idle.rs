@@ -12,7 +12,7 @@ fn a_guest_sleeping_two_seconds_keeps_the_vmm_under_five_percent_of_a_cpu() {
     crate::common::require_kvm();
     assert!(std::path::Path::new(BUSYBOX).exists(), "{BUSYBOX} is missing: install Debian's busybox-static (bash ci/setup.sh does)");
     let started = Instant::now();
-    // Reaped by libc::wait4 below (for its rusage), which clippy cannot see.
+    // Reaped below with wait4 (for its rusage), which clippy cannot see.
     #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_vmm"))
         .args(["run", "-q", "--elf", BUSYBOX, "--", "sleep", "2"])

@@ -12,6 +12,7 @@ mod fuzz;
 mod idle;
 mod same_as_linux;
 mod scenarios;
+mod selftests;
 mod startup;
 mod tables;
 mod unplug;

@@ -424,10 +424,11 @@ int main(void) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Shell pipelines of busybox applets that run without execve (sort, head,
-/// fold, cut, tac, md5sum, dd, hexdump: the others are exec'ed, and the
-/// guest has no execve yet), command substitution and `read` from a pipe:
-/// stdout and exit status as a native run of the same busybox gives them.
+/// Shell pipelines of busybox applets that run as forked shells without
+/// execve (sort, head, fold, cut, tac, md5sum, dd, hexdump), command
+/// substitution and `read` from a pipe: stdout and exit status as a native
+/// run of the same busybox gives them (busybox_root.rs runs applets that
+/// exec, in a root of their own).
 #[test]
 fn busybox_shell_pipelines_give_the_native_output_and_status() {
     require_busybox();
@@ -450,5 +451,63 @@ fn busybox_shell_pipelines_give_the_native_output_and_status() {
             "{s}: {}",
             String::from_utf8_lossy(&vm.stderr)
         );
+    }
+}
+
+/// The execve lines of a trace, without pids and addresses, after the
+/// first (strace's own exec of the program).
+fn exec_lines(trace: &str, skip_first: bool) -> Vec<String> {
+    let lines: Vec<String> = trace
+        .lines()
+        .map(|l| {
+            let l = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+            let l = l.strip_prefix("[pid").map_or(l, |r| r.split_once(']').map_or(r, |(_, x)| x.trim_start()));
+            // The environment's address differs; its count must not.
+            match (l.find(", 0x"), l.find(" /* ")) {
+                (Some(a), Some(b)) if a < b => format!("{}, ENV{}", &l[..a], &l[b..]),
+                _ => l.to_string(),
+            }
+        })
+        .filter(|l| l.starts_with("execve("))
+        .collect();
+    lines.into_iter().skip(skip_first as usize).collect()
+}
+
+/// Busybox applets that exec (Debian's busybox-static runs an applet by
+/// re-executing /proc/self/exe) print and exit as natively, and `--strace`
+/// shows the same execve calls as strace(1) does natively.
+#[test]
+fn busybox_applets_that_exec_behave_as_natively() {
+    require_busybox();
+    let scripts = [
+        "exec busybox echo hi",
+        "busybox env X=1 busybox sh -c 'echo $X'",
+        "busybox true; echo $?; busybox false; echo $?",
+        "busybox sh -c 'exit 4'; echo $?",
+        "X=outer; export X; busybox sh -c 'echo $X; exec busybox printf \"%s-%s\\n\" a b'",
+        "exec busybox sh -c 'busybox basename /a/b/c; exec busybox no-such-applet'",
+    ];
+    let env = [("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ("HOME", "/")];
+    for s in scripts {
+        let native_trace = temp_path("exec-native");
+        let o = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=execve", "-o"])
+            .arg(&native_trace)
+            .args([BUSYBOX, "sh", "-c", s])
+            .env_clear()
+            .envs(env)
+            .current_dir("/")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("strace is missing: install Debian's strace (bash ci/setup.sh does)");
+        let vm_trace = temp_path("exec-vm");
+        let r = vmm(&["run", "-q", &format!("--strace={}", vm_trace.display()), "--elf", BUSYBOX, "--", "sh", "-c", s]);
+        let native_out = (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned());
+        assert_eq!((r.code, r.stdout.clone()), native_out, "{s}: status and output; stderr {}", r.stderr);
+        let host = exec_lines(&std::fs::read_to_string(&native_trace).unwrap(), true);
+        let vm = exec_lines(&std::fs::read_to_string(&vm_trace).unwrap(), false);
+        assert!(!host.is_empty(), "{s}: the script execs natively");
+        assert_eq!(vm, host, "{s}: the execve calls");
+        let _ = (std::fs::remove_file(native_trace), std::fs::remove_file(vm_trace));
     }
 }

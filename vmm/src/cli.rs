@@ -45,6 +45,12 @@ pub enum Command {
         after_help = "Exit status: 0 when both runs are the same, 1 when they differ, 2 for bad input.\n\nExamples:\n  vmm compare -- ./mremap_test\n  vmm compare --json --env LANG=C -- ./my-test arg"
     )]
     Compare(CompareArgs),
+    /// Build Linux's mm selftests (a folder with build.sh) with glibc and
+    /// musl and compare each with the host kernel (docs/linux-selftests.md).
+    #[command(
+        after_help = "Exit status: 0 when every selftest gives the host's results, 1 when one differs, 2 for bad input.\n\nExamples:\n  vmm selftests ../shared/linux-selftests\n  vmm selftests --markdown ../shared/linux-selftests > docs/linux-selftests.md"
+    )]
+    Selftests(SelftestsArgs),
     /// Send a command to a running VM's control socket (`vmm run --ctl SOCKET`):
     /// `unplug NAME`, `plug NAME PATH|memfd [SIZE]`, `devices`.
     Ctl(CtlArgs),
@@ -74,6 +80,21 @@ pub struct CompareArgs {
     /// The program and its arguments (after `--`).
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SelftestsArgs {
+    /// The selftests' folder (its build.sh builds DIR/glibc/NAME and DIR/musl/NAME).
+    pub dir: PathBuf,
+    /// Build into this directory (kept) instead of a scratch one.
+    #[arg(long)]
+    pub build_dir: Option<PathBuf>,
+    /// Print docs/linux-selftests.md.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
+    /// Every result and the document as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]

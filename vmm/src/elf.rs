@@ -97,6 +97,22 @@ const MAX_PHDRS_SIZE: usize = 65536;
 impl Elf {
     /// Parses and validates `bytes`. `user` limits segments to the user half.
     pub fn parse(bytes: &[u8], user: bool) -> Result<Elf, ElfError> {
+        Elf::parse_head(bytes, bytes.len() as u64, user)
+    }
+
+    /// Where the program headers end in the file (e_phoff + e_phnum *
+    /// e_phentsize), from the first 64 bytes: how much of a file
+    /// `parse_head` needs. None when the header is not there.
+    pub fn headers_end(head: &[u8]) -> Option<u64> {
+        let phoff = u64_at(head, 32)?;
+        let phnum = u16_at(head, 56)? as u64;
+        phoff.checked_add(phnum * 56)
+    }
+
+    /// Parses a file of `file_size` bytes of which `bytes` is the start
+    /// (holding at least the ELF and program headers): what exec reads of
+    /// a guest file, which may be far larger than its headers.
+    pub fn parse_head(bytes: &[u8], file_size: u64, user: bool) -> Result<Elf, ElfError> {
         let hdr = |o| u64_at(bytes, o).ok_or(ElfError::Truncated("ELF header"));
         if bytes.len() < 64 {
             return Err(if bytes.get(..4) == Some(b"\x7fELF") { ElfError::Truncated("ELF header") } else { ElfError::BadMagic });
@@ -153,7 +169,7 @@ impl Elf {
             if filesz > memsz {
                 return Err(ElfError::BadSegment(i, "file size exceeds memory size"));
             }
-            if offset.checked_add(filesz).is_none_or(|e| e > bytes.len() as u64) {
+            if offset.checked_add(filesz).is_none_or(|e| e > file_size) {
                 return Err(ElfError::BadSegment(i, "file data beyond the end of the file"));
             }
             let end = vaddr.checked_add(memsz).ok_or(ElfError::BadSegment(i, "address range wraps"))?;

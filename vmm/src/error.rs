@@ -37,6 +37,9 @@ pub enum VmmError {
     /// A benchmark could not measure (its guest or a step of it failed).
     #[error("benchmark failed: {0}")]
     Bench(String),
+    /// Building Linux's selftests (`vmm selftests`) failed.
+    #[error("building the selftests with {0} failed: {1}")]
+    SelftestBuild(String, String),
 }
 
 /// Failures of the VMM itself (a bug, or a host facility that failed in a

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Command::Compare(a) => vmm::compare::command(&a),
+        Command::Selftests(a) => vmm::compare::selftests::command(&a),
         Command::Ctl(a) => vmm::ctl::command(&a.socket, &a.command, a.json),
         Command::FloorBoot => vmm::bench::boot::floor_process(),
     };

@@ -218,6 +218,9 @@ struct Fuzz {
     ncalls: usize,
 }
 
+/// Steps the image a wild child exec'd runs (`fuzz exec SEED`).
+const EXEC_CHILD_STEPS: u64 = 24;
+
 /// Most table entries the fuzzer takes.
 const MAX_CALLS: usize = 256;
 
@@ -672,6 +675,97 @@ impl Fuzz {
         self.count(r);
     }
 
+    /// execve or execveat with garbage: paths, flags, descriptors, and argv
+    /// and envp arrays that are NULL, bad pointers, garbage words, or point
+    /// at long and unterminated strings. Process 1's calls always fail: its
+    /// argv's one string is at a kernel address, which is EFAULT whenever the path names
+    /// a program (by chance, through a pointer into our own data). A wild
+    /// child sometimes execs /proc/self/exe for real: the new image
+    /// (`fuzz exec SEED`) runs a few wild steps of its own and exits.
+    fn exec(&mut self) -> i64 {
+        let real = self.wild && self.depth > 0 && self.rng.one_in(3);
+        let path = if real { c"/proc/self/exe".as_ptr() as u64 } else { self.path() };
+        let argv = if real { self.exec_argv() } else { self.exec_array() };
+        let argv = if self.wild { argv } else { self.failing_argv() };
+        let envp = if real && self.rng.one_in(2) { 0 } else { self.exec_array() };
+        if self.rng.one_in(2) {
+            return sc(59, [path, argv, envp, 0, 0, 0]);
+        }
+        let flags = [0, 0x1000, 0x100, 0x1100, 1, 0x800][self.rng.below(6) as usize];
+        let flags = if self.rng.one_in(5) { self.any() } else { flags };
+        let dirfd = if self.rng.one_in(2) { -100i64 as u64 } else { self.fd() };
+        let path = if flags & 0x1000 != 0 && self.rng.one_in(2) { c"".as_ptr() as u64 } else { path };
+        sc(322, [dirfd, path, argv, envp, flags, 0])
+    }
+
+    /// A pointer array for exec: NULL, a bad address, garbage words, or
+    /// pointers at long, page-crossing and unterminated strings.
+    fn exec_array(&mut self) -> u64 {
+        let at = self.arena + 0xc00;
+        if probe::store(at, 0).is_err() || probe::store(at + 8 * 64, 0).is_err() {
+            return at;
+        }
+        match self.rng.below(4) {
+            0 => 0,
+            1 => self.addr(),
+            2 => {
+                let words = 1 + self.rng.below(16);
+                self.in_struct(words)
+            }
+            _ => {
+                let n = self.rng.below(64);
+                for i in 0..n {
+                    let p = self.path();
+                    // SAFETY: the arena's first page, checked writable above.
+                    unsafe { ((at + 8 * i) as *mut u64).write_volatile(p) };
+                }
+                // SAFETY: as above.
+                unsafe { ((at + 8 * n) as *mut u64).write_volatile(0) };
+                at
+            }
+        }
+    }
+
+    /// argv that always fails: its one entry is a kernel address.
+    fn failing_argv(&mut self) -> u64 {
+        static ARGV: [u64; 2] = [0xffff_8880_0000_0000, 0];
+        ARGV.as_ptr() as u64
+    }
+
+    /// ["fuzz", "exec", SEED] in the arena, for a real exec.
+    fn exec_argv(&mut self) -> u64 {
+        let at = self.arena + 0xe00;
+        if probe::store(at, 0).is_err() || probe::store(at + 0x1ff, 0).is_err() {
+            return at;
+        }
+        let mut seed = [0u8; 24];
+        let mut v = self.rng.next() >> 1;
+        let mut len = 0;
+        loop {
+            seed[len] = b'0' + (v % 10) as u8;
+            len += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        seed[..len].reverse();
+        let strs: [&[u8]; 3] = [b"fuzz", b"exec", &seed[..len]];
+        let mut p = at + 0x40;
+        for (i, s) in strs.iter().enumerate() {
+            // SAFETY: the arena's first page, checked writable above.
+            unsafe {
+                core::ptr::copy_nonoverlapping(s.as_ptr(), p as *mut u8, s.len());
+                ((p + s.len() as u64) as *mut u8).write_volatile(0);
+                ((at + 8 * i as u64) as *mut u64).write_volatile(p);
+            }
+            p += s.len() as u64 + 1;
+        }
+        // SAFETY: as above.
+        unsafe { ((at + 24) as *mut u64).write_volatile(0) };
+        at
+    }
+
     /// Waits for child `pid` (u64::MAX: any) without ever blocking for good:
     /// WNOHANG polls with sched_yield between them let it run; a child that
     /// still has not ended (it waits for a signal nobody sends, or sleeps
@@ -704,6 +798,15 @@ impl Fuzz {
     fn table_call(&mut self) {
         let (n, risky) = self.calls[self.rng.below(self.ncalls as u64) as usize];
         if !self.wild && (risky || TAME_SKIPS.contains(&n)) {
+            return;
+        }
+        // exec gets its own arguments (`exec`): paths and arrays that mean
+        // something, and sometimes a real exec. (Only wild processes get
+        // here: exec is a risky call, so process 1's sequence is untouched.)
+        if n == 59 || n == 322 {
+            let r = self.exec();
+            self.c.table += 1;
+            self.count(r);
             return;
         }
         let mut a = [0u64; 6];
@@ -1072,7 +1175,9 @@ pub fn guest_main(args: &Args) -> i32 {
     if args.get(1) == Some(b"maps") {
         return maps_then_forks(args.number(2).unwrap_or(1000));
     }
-    let (Some(seed), Some(n)) = (args.number(1), args.number(2)) else {
+    let exec_child = args.get(1) == Some(b"exec");
+    let (seed, n) = if exec_child { (args.number(2), Some(EXEC_CHILD_STEPS)) } else { (args.number(1), args.number(2)) };
+    let (Some(seed), Some(n)) = (seed, n) else {
         println!("usage: fuzz SEED N");
         return 2;
     };
@@ -1115,6 +1220,15 @@ pub fn guest_main(args: &Args) -> i32 {
     f.setup();
     // `fuzz SEED N wild`: process 1 runs wild too (it rarely survives to the summary).
     f.wild = (3..8).any(|i| args.get(i) == Some(b"wild"));
+    if exec_child {
+        // What a wild child exec'd: wild, forking no further, no summary.
+        f.wild = true;
+        f.depth = MAX_DEPTH;
+        for _ in 0..n {
+            f.step();
+        }
+        return 0;
+    }
     for _ in 0..n {
         f.step();
     }

@@ -18,6 +18,7 @@ pub mod auxv;
 pub mod errno;
 pub mod fcntl;
 pub mod mman;
+pub mod pagemap;
 pub mod pipe;
 pub mod poll;
 pub mod prctl;

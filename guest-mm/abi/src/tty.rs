@@ -42,6 +42,7 @@ pub const IOCTL_NAMES: &[(u64, &str)] = &[
     (FIONCLEX, "FIONCLEX"),
     (FIOCLEX, "FIOCLEX"),
     (FIOASYNC, "FIOASYNC"),
+    (crate::pagemap::PAGEMAP_SCAN, "PAGEMAP_SCAN"),
 ];
 
 /// The kernel's struct termios (TCGETS): four u32 flags, c_line, c_cc[19].

@@ -182,6 +182,17 @@ impl PageTables {
         })
     }
 
+    /// The first `limit` leaf tables (by the start of the 2 MiB they cover)
+    /// overlapping `[start, end)`, in address order; empty upper levels are
+    /// skipped whole.
+    pub fn leaf_tables_in(&self, start: VirtAddr, end: VirtAddr, limit: usize) -> Vec<VirtAddr> {
+        let mut out = Vec::new();
+        if start < end && limit > 0 {
+            collect_tables(&self.root, 4, 0, start.as_u64(), end.as_u64(), limit, &mut out);
+        }
+        out
+    }
+
     /// Guest-physical address of `va`'s leaf slot, if its table exists.
     pub fn slot_of(&self, va: VirtAddr) -> Option<PhysAddr> {
         self.find_leaf(va).map(|(n, i)| slot_addr(n.frame, i))
@@ -268,9 +279,15 @@ impl PageTables {
 
     /// Every non-none leaf entry in `[start, end)`, in address order.
     pub fn entries_in(&self, start: VirtAddr, end: VirtAddr) -> Vec<LeafEntry> {
+        self.first_entries_in(start, end, usize::MAX)
+    }
+
+    /// The first `limit` non-none leaf entries in `[start, end)`, in address
+    /// order (a walk that may stop early need not gather a huge range).
+    pub fn first_entries_in(&self, start: VirtAddr, end: VirtAddr, limit: usize) -> Vec<LeafEntry> {
         let mut out = Vec::new();
-        if start < end {
-            collect(&self.root, 4, 0, start.as_u64(), end.as_u64(), &mut out);
+        if start < end && limit > 0 {
+            collect(&self.root, 4, 0, start.as_u64(), end.as_u64(), limit, &mut out);
         }
         out
     }
@@ -345,12 +362,12 @@ fn alloc_table<M: PhysMemory + ?Sized>(
     Ok(frame)
 }
 
-fn collect(node: &Node, level: u8, base: u64, start: u64, end: u64, out: &mut Vec<LeafEntry>) {
+fn collect(node: &Node, level: u8, base: u64, start: u64, end: u64, limit: usize, out: &mut Vec<LeafEntry>) {
     let sp = span(level);
     let first = if start > base { ((start - base) / sp) as usize } else { 0 };
     for i in first..ENTRIES {
         let lo = base + i as u64 * sp;
-        if lo >= end {
+        if lo >= end || out.len() >= limit {
             break;
         }
         if lo + sp <= start {
@@ -364,9 +381,27 @@ fn collect(node: &Node, level: u8, base: u64, start: u64, end: u64, out: &mut Ve
             }
             Slots::Upper(c) => {
                 if let Some(ch) = &c[i] {
-                    collect(ch, level - 1, lo, start, end, out);
+                    collect(ch, level - 1, lo, start, end, limit, out);
                 }
             }
+        }
+    }
+}
+
+fn collect_tables(node: &Node, level: u8, base: u64, start: u64, end: u64, limit: usize, out: &mut Vec<VirtAddr>) {
+    let sp = span(level);
+    let first = if start > base { ((start - base) / sp) as usize } else { 0 };
+    let Slots::Upper(c) = &node.slots else { return };
+    for (i, child) in c.iter().enumerate().skip(first) {
+        let lo = base + i as u64 * sp;
+        if lo >= end || out.len() >= limit {
+            break;
+        }
+        let Some(ch) = child else { continue };
+        if level == 2 {
+            out.push(VirtAddr::new(lo));
+        } else {
+            collect_tables(ch, level - 1, lo, start, end, limit, out);
         }
     }
 }

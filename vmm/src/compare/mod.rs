@@ -12,6 +12,7 @@
 
 pub mod native;
 pub mod normalize;
+pub mod selftests;
 pub mod tap;
 
 use crate::cli::{Cli, CompareArgs};
@@ -38,6 +39,15 @@ pub struct TestDiff {
     pub vm: Option<&'static str>,
 }
 
+/// One test's result on each side (TAP mode).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TestResult {
+    pub number: u32,
+    pub name: String,
+    pub host: Option<String>,
+    pub vm: Option<String>,
+}
+
 /// What was compared and how it came out.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
@@ -49,6 +59,8 @@ pub struct Report {
     /// TAP: number of tests seen on either side, and those that differ.
     pub tests: usize,
     pub test_diffs: Vec<TestDiff>,
+    /// TAP: every test's result on both sides, by number.
+    pub results: Vec<TestResult>,
     pub plan: (Option<u32>, Option<u32>),
     /// Raw mode: the first differing line of each stream (1-based) and a hunk.
     pub stdout_diff: Option<(usize, String)>,
@@ -103,6 +115,14 @@ pub fn compare(program: &str, host: &Side, vm: &Side) -> Report {
                     Some(TestDiff { number: *n, name, host: hr.map(|t| t.1.label()), vm: vr.map(|t| t.1.label()) })
                 })
                 .collect();
+            let results = numbers
+                .iter()
+                .map(|n| {
+                    let (hr, vr) = (h.tests.get(n), v.tests.get(n));
+                    let name = hr.or(vr).map_or(String::new(), |t| t.0.clone());
+                    TestResult { number: *n, name, host: hr.map(|t| t.1.label().into()), vm: vr.map(|t| t.1.label().into()) }
+                })
+                .collect();
             let same = test_diffs.is_empty() && h.plan == v.plan && exit.0 == exit.1;
             Report {
                 program: program.into(),
@@ -111,6 +131,7 @@ pub fn compare(program: &str, host: &Side, vm: &Side) -> Report {
                 exit,
                 tests: numbers.len(),
                 test_diffs,
+                results,
                 plan: (h.plan, v.plan),
                 stdout_diff: None,
                 stderr_diff: None,
@@ -127,6 +148,7 @@ pub fn compare(program: &str, host: &Side, vm: &Side) -> Report {
                 exit,
                 tests: 0,
                 test_diffs: Vec::new(),
+                results: Vec::new(),
                 plan: (None, None),
                 stdout_diff,
                 stderr_diff,
@@ -208,6 +230,17 @@ fn run_vm(a: &CompareArgs, exe: &str) -> Result<(Side, crate::machine::BootSpec)
 
 /// `vmm compare`: returns 0 when the runs are the same, 1 when they differ.
 pub fn command(a: &CompareArgs) -> Result<i32, VmmError> {
+    let report = run(a)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(if report.same { 0 } else { 1 })
+}
+
+/// Runs `a.command` both ways and compares the runs.
+pub fn run(a: &CompareArgs) -> Result<Report, VmmError> {
     let Some(program) = a.command.first() else {
         return Err(VmmError::Usage("vmm compare needs a program: vmm compare [options] -- PROGRAM [ARGS...]".into()));
     };
@@ -236,13 +269,7 @@ pub fn command(a: &CompareArgs) -> Result<i32, VmmError> {
         stdout: normalize::normalize(&vm.stdout, rules, None),
         stderr: normalize::normalize(&vm.stderr, rules, None),
     };
-    let report = compare(program, &host, &vm);
-    if a.json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
-    } else {
-        print!("{}", report.text());
-    }
-    Ok(if report.same { 0 } else { 1 })
+    Ok(compare(program, &host, &vm))
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ impl Kernel {
         }
         self.trace_exit(pid, status);
         self.engine.destroy_space(space)?;
+        self.release_exe(pid);
         let fds = self.procs.get_mut(&pid).map(|p| p.fds.take_all()).unwrap_or_default();
         for e in fds {
             self.release_file(e.file);
@@ -61,6 +62,9 @@ impl Kernel {
                 if let Some(mut p) = self.procs.remove(&o) {
                     if !p.is_zombie() {
                         let _ = self.engine.destroy_space(p.space);
+                        if let Some(o) = p.exe_obj.take() {
+                            let _ = self.engine.put_object(o);
+                        }
                         for e in p.fds.take_all() {
                             self.release_file(e.file);
                         }
@@ -102,6 +106,13 @@ impl Kernel {
             self.send_signal(ppid, info);
         }
         self.schedule(regs, cpu)
+    }
+
+    /// Drops `pid`'s hold on its exe file (the mm goes: mmput's set_mm_exe_file(NULL)).
+    fn release_exe(&mut self, pid: Pid) {
+        if let Some(o) = self.procs.get_mut(&pid).and_then(|p| p.exe_obj.take()) {
+            let _ = self.engine.put_object(o);
+        }
     }
 
     /// A child stopped or continued: SIGCHLD for the parent unless it asked

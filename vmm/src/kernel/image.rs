@@ -35,6 +35,9 @@ pub struct KernelImage {
     uname: Uname,
     creds: Creds,
     stats: Stats,
+    /// AT_HWCAP for programs exec'd after a restore (older images: 0).
+    #[serde(default)]
+    hwcap: u64,
 }
 
 impl KernelImage {
@@ -66,13 +69,14 @@ impl Kernel {
             uname: self.uname.clone(),
             creds: self.creds.clone(),
             stats: self.stats.clone(),
+            hwcap: self.hwcap,
         }
     }
 
     /// A kernel in the state of `image` over `engine`; the current process's
     /// registers and FPU are the vCPU's (the checkpoint's).
     pub fn from_image(engine: Engine<GuestMemoryMmap>, image: KernelImage, console: Console) -> Kernel {
-        let KernelImage { procs, current, next_pid, pending, vfs, files, pipes, console_info, clock, rng, uname, creds, stats } = image;
+        let KernelImage { procs, current, next_pid, pending, vfs, files, pipes, console_info, clock, rng, uname, creds, stats, hwcap } = image;
         Kernel {
             engine,
             procs,
@@ -91,6 +95,7 @@ impl Kernel {
             rng,
             uname,
             creds,
+            hwcap,
             strace: None,
             quiet: false,
             show_maps: false,

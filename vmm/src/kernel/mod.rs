@@ -185,6 +185,8 @@ pub struct Kernel {
     pub(crate) uname: Uname,
     /// The identity process 1 starts with.
     pub(crate) creds: Creds,
+    /// AT_HWCAP of every program (the guest CPU's CPUID.1:EDX), from spawn.
+    pub(crate) hwcap: u64,
     /// `vmm run --strace`.
     pub(crate) strace: Option<strace::Strace>,
     /// Print a line when a process is killed (always) and when one exits (verbose).
@@ -232,6 +234,7 @@ impl Kernel {
             rng: random::Rng::from_host(),
             uname: Uname::default(),
             creds,
+            hwcap: 0,
             strace: None,
             quiet: false,
             show_maps: false,
@@ -325,6 +328,7 @@ impl Kernel {
         let space = r?;
         let pid = self.alloc_pid();
         let rlimits = self.init_rlimits();
+        self.hwcap = spec.hwcap;
         let mut p = Process::new(pid, 0, comm_of(spec.path), space, kvm_regs::default(), self.creds.clone(), rlimits);
         p.exe = spec.exe.to_string();
         self.procs.insert(pid, p);
@@ -333,10 +337,12 @@ impl Kernel {
         let mut random = [0u8; 16];
         self.rng.fill(&mut random);
         let c = &self.creds;
+        let argv: Vec<Vec<u8>> = spec.argv.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let envp: Vec<Vec<u8>> = spec.envp.iter().map(|s| s.as_bytes().to_vec()).collect();
         let stack = exec::Stack {
-            argv: spec.argv,
-            envp: spec.envp,
-            execfn: spec.path,
+            argv: &argv,
+            envp: &envp,
+            execfn: spec.path.as_bytes(),
             random,
             hwcap: spec.hwcap,
             minsigstksz: signal::frame::MIN_SIGSTKSZ,
@@ -346,7 +352,10 @@ impl Kernel {
             egid: c.egid,
             stack_limit: rlimits[RLIMIT_STACK as usize].cur,
         };
-        let prog = exec::Program { path: spec.exe, image: spec.image.clone(), elf: spec.elf };
+        // The program's file: mapped by its segments, and held as the exe file.
+        let obj = self.engine.create_file(spec.exe, spec.image.clone(), false);
+        self.procs.get_mut(&pid).expect("just added").exe_obj = Some(obj);
+        let prog = exec::Program { obj, elf: spec.elf };
         let entry = exec::load(&mut self.engine, space, &prog, &stack, &mut self.pending)?;
         let args = exec::stack::areas(&stack);
         if let Some(p) = self.procs.get_mut(&pid) {

@@ -145,8 +145,11 @@ pub struct Process {
     pub sid: Pid,
     /// The task name (comm: the executable's base name, at most 15 bytes).
     pub name: String,
-    /// The executable's path as given to exec (AT_EXECFN, /proc/self/exe).
+    /// What /proc/self/exe reads: the executable's path (d_path of mm->exe_file).
     pub exe: String,
+    /// The executable's file object (mm->exe_file), held: what exec of
+    /// /proc/self/exe runs, and what may not be opened for writing (ETXTBSY).
+    pub exe_obj: Option<guest_mm::ObjectId>,
     /// The file mode creation mask (umask(2)); init's is 0022 and fork copies it.
     pub umask: u32,
     /// Where the argument and environment strings are (mm->arg_start..
@@ -195,7 +198,7 @@ pub struct Process {
     /// The signal the parent gets when this process ends (clone's CSIGNAL;
     /// SIGCHLD for fork, 0 for none).
     pub exit_signal: u8,
-    /// The vfork parent waiting for this process to exit.
+    /// The vfork parent waiting for this process to exit or exec.
     pub vfork_parent: Option<Pid>,
     /// prctl state: PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE, PR_SET_PDEATHSIG,
     /// PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER.
@@ -236,6 +239,7 @@ impl Process {
             pgid: pid,
             sid: pid,
             exe: name.clone(),
+            exe_obj: None,
             umask: 0o022,
             cwd: crate::kernel::fs::vfs::ROOT,
             args: Default::default(),

@@ -48,8 +48,11 @@ impl Kernel {
                 Wait::Child { .. } => self.wait_ready(pid, w)?,
                 Wait::Sleep { until, .. } if until <= now => Some(0),
                 Wait::Yield => Some(0),
-                // The child is gone (reaped or a zombie): the parent goes on with its pid.
-                Wait::Vfork { child } => self.procs.get(&child).is_none_or(|c| c.is_zombie()).then_some(child as u64),
+                // The child is gone (reaped or a zombie) or released it by
+                // exec: the parent goes on with its pid.
+                Wait::Vfork { child } => {
+                    self.procs.get(&child).is_none_or(|c| c.is_zombie() || c.vfork_parent != Some(pid)).then_some(child as u64)
+                }
                 // The call runs again now that it will not block.
                 Wait::Input if self.console.input_ready() => Some(Errno::ERESTARTNOINTR.as_return() as u64),
                 Wait::Poll { fds, nfds, until, .. } => self.poll_ready(pid, fds, nfds, until),

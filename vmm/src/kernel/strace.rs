@@ -40,17 +40,27 @@ impl Strace {
     }
 }
 
-/// A call being traced: its number and arguments as they came.
+/// A call being traced: its number and arguments as they came, and for a
+/// call whose success replaces the memory its arguments are in (execve),
+/// the line's head as it read at entry.
 pub struct Call {
     nr: u64,
     args: Args,
+    head: Option<String>,
 }
 
 impl Call {
-    pub fn enter(_: &Kernel, nr: u64, args: Args) -> Call {
-        Call { nr, args }
+    pub fn enter(k: &mut Kernel, nr: u64, args: Args) -> Call {
+        let mut call = Call { nr, args, head: None };
+        if table::lookup(nr).is_some_and(|e| e.args.iter().any(|a| a.kind == ArgKind::Argv)) {
+            call.head = Some(k.format_call(&call, None));
+        }
+        call
     }
 }
+
+/// Most entries of an argv strace shows (its -s 32 applies to them too).
+const MAX_ARGV: usize = MAX_STR;
 
 /// `head = result`, the `=` at RESULT_COLUMN at the earliest.
 fn result_line(prefix: &str, head: &str, result: &str) -> String {
@@ -253,6 +263,60 @@ impl Kernel {
         format!("[{}]", parts.join(", "))
     }
 
+    /// The pointers of a NULL-terminated array, at most `max` (None: the
+    /// array cannot be read up to there).
+    fn peek_array(&mut self, va: u64, max: usize) -> Option<(Vec<u64>, bool)> {
+        let mut out = Vec::new();
+        let space = self.procs.get(&self.current)?.space;
+        for i in 0..=max as u64 {
+            let mut b = [0u8; 8];
+            let (r, u) = self.engine.read_user(space, guest_mm::VirtAddr::new(va.checked_add(i * 8)?), &mut b).split();
+            self.pending.absorb(u);
+            r.ok()?;
+            let p = u64::from_le_bytes(b);
+            if p == 0 {
+                return Some((out, false));
+            }
+            if out.len() == max {
+                return Some((out, true));
+            }
+            out.push(p);
+        }
+        Some((out, true))
+    }
+
+    /// execve's argv: `["a", "b"]`, at most MAX_ARGV strings then `...`.
+    fn format_argv(&mut self, va: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let Some((ptrs, more)) = self.peek_array(va, MAX_ARGV) else { return ptr(va) };
+        let mut parts: Vec<String> = ptrs
+            .into_iter()
+            .map(|p| match super::syscalls::read_cstr(self, p, MAX_STR + 1) {
+                Ok(b) => quote(&b, false),
+                Err(Errno::ENAMETOOLONG) => self.peek(p, MAX_STR).map_or_else(|| ptr(p), |b| quote(&b, true)),
+                Err(_) => ptr(p),
+            })
+            .collect();
+        if more {
+            parts.push("...".into());
+        }
+        format!("[{}]", parts.join(", "))
+    }
+
+    /// execve's envp, as strace shows it by default: `0x... /* N vars */`.
+    fn format_envp(&mut self, va: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        match self.peek_array(va, 4096) {
+            Some((ptrs, false)) => format!("{} /* {} vars */", ptr(va), ptrs.len()),
+            Some((_, true)) => format!("{} /* 4096+ vars */", ptr(va)),
+            None => ptr(va),
+        }
+    }
+
     /// One argument as strace prints it; None for an argument strace leaves
     /// out (fcntl's third for the commands that take none).
     fn format_arg(&mut self, kind: ArgKind, v: u64, args: &Args, ret: Option<u64>) -> Option<String> {
@@ -290,6 +354,8 @@ impl Kernel {
                 }
                 _ => ptr(v),
             },
+            ArgKind::Argv => self.format_argv(v),
+            ArgKind::Envp => self.format_envp(v),
             ArgKind::InRlimit => self.format_rlimit(v),
             ArgKind::OutRlimit if ok => self.format_rlimit(v),
             ArgKind::OutRlimit => ptr(v),
@@ -438,10 +504,13 @@ impl Kernel {
     }
 
     /// The line of a call that just returned (or blocked, or ended the process).
-    pub(crate) fn trace_result(&mut self, pid: Pid, call: Call, control: &Control, _regs: &kvm_regs) {
+    pub(crate) fn trace_result(&mut self, pid: Pid, mut call: Call, control: &Control, _regs: &kvm_regs) {
         let line = match control {
             Control::Return(v) => {
-                let head = self.format_call(&call, Some(*v));
+                let head = match call.head.take() {
+                    Some(h) => h,
+                    None => self.format_call(&call, Some(*v)),
+                };
                 return self.emit_result(pid, &format!("{head})"), &Kernel::result_text(call.nr, Some(&call.args), *v));
             }
             // A console read that waits for input runs again when there is

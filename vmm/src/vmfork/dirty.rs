@@ -47,10 +47,8 @@ struct PageRegion {
     categories: u64,
 }
 
-const PAGE_IS_FILE: u64 = 1 << 2;
-const PAGE_IS_PRESENT: u64 = 1 << 3;
-/// _IOWR('f', 16, struct pm_scan_arg)
-const PAGEMAP_SCAN: u64 = (3 << 30) | ((std::mem::size_of::<PmScanArg>() as u64) << 16) | ((b'f' as u64) << 8) | 16;
+use linux_abi::pagemap::{PAGEMAP_SCAN, PAGE_IS_FILE, PAGE_IS_PRESENT, PAGE_REGION_SIZE, PM_SCAN_ARG_SIZE};
+const _: () = assert!(std::mem::size_of::<PmScanArg>() == PM_SCAN_ARG_SIZE && std::mem::size_of::<PageRegion>() == PAGE_REGION_SIZE);
 
 /// The pages of `ram` that are private copies (written since the fork).
 pub fn scan(ram: &GuestRam, pagemap: &std::fs::File) -> Result<Vec<Range>, VmmError> {

@@ -15,6 +15,8 @@
 //! syscall-level operations, so the program's memory obeys exactly the rules
 //! its own mmap calls would.
 
+pub mod new_exec;
+pub mod script;
 pub mod stack;
 
 use crate::elf::{Elf, ElfKind};
@@ -22,7 +24,6 @@ use guest_mm::ops::map;
 use guest_mm::ops::mmap::{MapFile, MmapArgs};
 use guest_mm::vma::Prot;
 use guest_mm::{AsId, Engine, Errno, PhysMemory, PteUpdates, VirtAddr, PAGE_SIZE};
-use std::sync::Arc;
 
 pub use stack::{ArgArea, AuxInfo, Stack};
 
@@ -68,11 +69,10 @@ fn prot(read: bool, write: bool, exec: bool) -> Prot {
     p
 }
 
-/// What to load and with what.
+/// What to load: the program's file object (its mappings show the
+/// object's name in maps) and its parsed headers.
 pub struct Program<'a> {
-    /// The path shown in maps for the program's mappings.
-    pub path: &'a str,
-    pub image: Arc<[u8]>,
+    pub obj: guest_mm::ObjectId,
     pub elf: &'a Elf,
 }
 
@@ -91,11 +91,7 @@ pub fn load<M: PhysMemory>(
     stack: &Stack<'_>,
     tlb: &mut PteUpdates,
 ) -> Result<Entry, ExecError> {
-    let obj = engine.create_file(prog.path, prog.image.clone(), false);
-    let r = map_segments(engine, id, obj, prog.elf, tlb);
-    // The file object lives on through its VMAs only.
-    let _ = engine.put_object(obj);
-    let bias = r?;
+    let bias = map_segments(engine, id, prog.obj, prog.elf, tlb)?;
     let elf = prog.elf;
     // mm->start_brk/brk and start_data/end_data, as load_elf_binary leaves them.
     let elf_brk = elf.segments.iter().map(|s| s.vaddr + s.memsz).max().unwrap_or(0) + bias;

@@ -23,10 +23,11 @@ use linux_abi::auxv::*;
 
 /// What the stack carries besides the ELF's own values.
 pub struct Stack<'a> {
-    pub argv: &'a [String],
-    pub envp: &'a [String],
+    /// The strings as bytes: Linux passes them on unchanged, UTF-8 or not.
+    pub argv: &'a [Vec<u8>],
+    pub envp: &'a [Vec<u8>],
     /// The name exec was given (AT_EXECFN).
-    pub execfn: &'a str,
+    pub execfn: &'a [u8],
     pub random: [u8; 16],
     /// AT_HWCAP: the guest CPU's CPUID.1:EDX.
     pub hwcap: u64,
@@ -36,7 +37,7 @@ pub struct Stack<'a> {
     pub euid: u32,
     pub gid: u32,
     pub egid: u32,
-    /// RLIMIT_STACK: the strings may use a quarter of it (bprm_stack_limits).
+    /// RLIMIT_STACK: the strings may use a quarter of it (`strings_limit`).
     pub stack_limit: u64,
 }
 
@@ -52,13 +53,36 @@ pub struct AuxInfo {
 const PLATFORM: &str = "x86_64";
 /// The most the strings may take whatever the stack limit (_STK_LIM / 4 * 3).
 const MAX_ARG_STRINGS_BYTES: u64 = (8 << 20) / 4 * 3;
+/// What the strings may always take, however small the stack limit
+/// (ARG_MAX: 32 pages).
+const ARG_MAX: u64 = 32 * guest_mm::PAGE_SIZE;
+/// The longest one argument or environment string may be, its NUL included
+/// (MAX_ARG_STRLEN: 32 pages).
+pub const MAX_ARG_STRLEN: u64 = 32 * guest_mm::PAGE_SIZE;
+/// The most strings argv or envp may hold (MAX_ARG_STRINGS).
+pub const MAX_ARG_STRINGS: u64 = 0x7fff_ffff;
 
-/// Maps the stack VMA, writes the strings, tables and auxv, and returns the
-/// initial stack pointer (pointing at argc).
+/// How many bytes of strings (NULs included: the exec'd file name, envp and
+/// argv) an exec with `argc` arguments and `envc` environment strings may
+/// copy onto the new stack under the soft RLIMIT_STACK `rlim_stack`
+/// (fs/exec.c bprm_stack_limits): a quarter of the limit, at most 3/4 of
+/// _STK_LIM, at least ARG_MAX, less the argv and envp pointers (an empty
+/// argv counts as one: exec adds ""). E2BIG (None) when the pointers alone
+/// do not fit.
+pub fn strings_limit(rlim_stack: u64, argc: u64, envc: u64) -> Option<u64> {
+    // ARG_MAX < MAX_ARG_STRINGS_BYTES, so clamp cannot panic.
+    let limit = (rlim_stack / 4).clamp(ARG_MAX, MAX_ARG_STRINGS_BYTES);
+    let ptr_size = argc.max(1).checked_add(envc)?.checked_mul(8)?;
+    if limit <= ptr_size {
+        return None;
+    }
+    Some(limit - ptr_size)
+}
+
 /// Where `build` puts the argument and environment strings: the file name
 /// highest, then the environment, then the arguments (copy_strings).
 pub fn areas(st: &Stack<'_>) -> ArgArea {
-    let len = |v: &[String]| v.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
+    let len = |v: &[Vec<u8>]| v.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
     let env_end = STACK_TOP - 8 - (st.execfn.len() as u64 + 1);
     let env_start = env_end - len(st.envp);
     ArgArea { argv: (env_start - len(st.argv), env_start), envp: (env_start, env_end) }
@@ -71,6 +95,8 @@ pub struct ArgArea {
     pub envp: (u64, u64),
 }
 
+/// Maps the stack VMA, writes the strings, tables and auxv, and returns the
+/// initial stack pointer (pointing at argc).
 pub fn build<M: PhysMemory>(
     engine: &mut Engine<M>,
     id: AsId,
@@ -82,8 +108,10 @@ pub fn build<M: PhysMemory>(
     // copy_strings: the file name first (highest), then envp and argv, each
     // list from its last string down, so that argv[0] ends lowest.
     let strings_len: u64 = st.argv.iter().chain(st.envp).map(|s| s.len() as u64 + 1).sum::<u64>() + st.execfn.len() as u64 + 1;
-    if strings_len > (st.stack_limit / 4).min(MAX_ARG_STRINGS_BYTES) {
-        return Err(ExecError::TooBig);
+    let too_long = st.argv.iter().chain(st.envp).any(|s| s.len() as u64 >= MAX_ARG_STRLEN);
+    match strings_limit(st.stack_limit, st.argv.len() as u64, st.envp.len() as u64) {
+        Some(limit) if strings_len <= limit && !too_long => {}
+        _ => return Err(ExecError::TooBig),
     }
     let mut p = STACK_TOP - 8;
     let mut blob: Vec<(u64, Vec<u8>)> = Vec::new();
@@ -94,10 +122,10 @@ pub fn build<M: PhysMemory>(
         blob.push((*p, b));
         *p
     };
-    let execfn = push(&mut p, st.execfn.as_bytes());
-    let mut env_at: Vec<u64> = st.envp.iter().rev().map(|e| push(&mut p, e.as_bytes())).collect();
+    let execfn = push(&mut p, st.execfn);
+    let mut env_at: Vec<u64> = st.envp.iter().rev().map(|e| push(&mut p, e)).collect();
     env_at.reverse();
-    let mut arg_at: Vec<u64> = st.argv.iter().rev().map(|a| push(&mut p, a.as_bytes())).collect();
+    let mut arg_at: Vec<u64> = st.argv.iter().rev().map(|a| push(&mut p, a)).collect();
     arg_at.reverse();
     let lowest_string = p;
     // create_elf_tables.

@@ -189,6 +189,11 @@ impl FileTable {
         }
     }
 
+    /// Every description.
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &OpenFile)> + '_ {
+        self.files.iter().map(|(k, v)| (*k, v))
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }

@@ -8,7 +8,8 @@
 //!   that change names;
 //! - `path`: walking a path to what it names (symbolic links, "..",
 //!   permissions, procfs's magic links);
-//! - `procfs`: the generated files of /proc;
+//! - `procfs`: the generated files of /proc; `sysfs`: the few files of /sys
+//!   (transparent huge pages);
 //! - `file`: open file descriptions (what a descriptor refers to, its
 //!   offset and status flags, shared by dup'ed and inherited descriptors as
 //!   in Linux), and `fdtable`, each process's descriptors;
@@ -28,6 +29,7 @@ pub mod path;
 pub mod pipe;
 pub mod procfs;
 pub mod proctext;
+pub mod sysfs;
 pub mod vfs;
 
 pub use fdtable::{FdEntry, FdTable};

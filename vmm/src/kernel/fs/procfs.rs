@@ -210,7 +210,6 @@ impl ProcNode {
     /// The entry `name` of this directory.
     pub fn lookup(&self, k: &Kernel, name: &str) -> Result<ProcNode, Errno> {
         use ProcNode::*;
-        let me = k.current;
         match self {
             Root => match name {
                 "self" => Ok(SelfLink),
@@ -225,7 +224,6 @@ impl ProcNode {
                     if name.starts_with('0') || name.starts_with('+') {
                         return Err(Errno::ENOENT);
                     }
-                    let _ = me;
                     Self::live(k, pid).map(Pid)
                 }
             },

@@ -9,7 +9,6 @@
 //! kernel-internal counters) reads as Linux shows it for a machine where it
 //! is zero.
 
-use super::file::FileKind;
 use super::procfs::{PidFile, TopFile};
 use crate::kernel::process::{Pid, RunState};
 use crate::kernel::Kernel;
@@ -86,7 +85,7 @@ impl Kernel {
                 ]);
                 // vsize rss rsslim
                 fields.extend([(total * PAGE_SIZE).to_string(), rss.to_string(), p.rlimit(linux_abi::resource::RLIMIT_RSS).to_string()]);
-                let (brk_lo, brk_hi) = space.map_or((0, 0), |s| s.brk_range());
+                let (brk_lo, _) = space.map_or((0, 0), |s| s.brk_range());
                 // startcode endcode startstack kstkesp kstkeip signal blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority policy delayacct_blkio_ticks guest_time cguest_time start_data end_data start_brk arg_start arg_end env_start env_end exit_code
                 fields.extend(["0", "0"].map(String::from));
                 fields.push(start.to_string());
@@ -103,7 +102,6 @@ impl Kernel {
                     p.args.envp.0.to_string(),
                     p.args.envp.1.to_string(),
                 ]);
-                let _ = brk_hi;
                 fields.push("0".into());
                 format!("{}\n", fields.join(" "))
             }
@@ -168,7 +166,6 @@ impl Kernel {
         let flags = f.flags | if e.cloexec { linux_abi::fcntl::O_CLOEXEC } else { 0 };
         let ino = f.inode.map_or(0, |i| i.0);
         let mnt = f.inode.and_then(|i| self.vfs.get(i)).map_or(0, |i| i.sb as u32 + 20);
-        let _ = matches!(f.kind, FileKind::Object(_));
         Some(format!("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{mnt}\nino:\t{ino}\n", f.offset, flags))
     }
 

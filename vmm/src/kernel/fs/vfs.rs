@@ -91,7 +91,15 @@ impl Vfs {
         mk(&mut v, root, "proc", Node::ProcRoot, 0o555, Sb::Proc);
         let sys = v.next();
         mk(&mut v, root, "sys", dir(root, "sys"), 0o555, Sb::Sys);
-        let _ = sys;
+        // sysfs's directories (`sysfs`: their attributes are opened by path).
+        let mut made = vec![("/sys".to_string(), sys)];
+        for d in super::sysfs::DIRS {
+            let (parent, name) = d.rsplit_once('/').expect("absolute");
+            let Some(&(_, p)) = made.iter().find(|(m, _)| m == parent) else { continue };
+            let ino = v.next();
+            mk(&mut v, p, name, Node::Dir(Dir::new(p, name, None)), 0o755, Sb::Sys);
+            made.push((d.to_string(), ino));
+        }
         for (name, d) in [
             ("null", Device::Null),
             ("zero", Device::Zero),
@@ -177,9 +185,7 @@ impl Vfs {
             }
             let path = e.path();
             let Ok(md) = std::fs::symlink_metadata(&path) else { continue };
-            if let Some(ino) = self.import(dir, &name, &path, &md, sb) {
-                let _ = ino;
-            }
+            let _imported = self.import(dir, &name, &path, &md, sb);
         }
     }
 

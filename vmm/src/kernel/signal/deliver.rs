@@ -177,7 +177,7 @@ impl Kernel {
 
     /// force_sigsegv: SIGSEGV with its default action (a handler that could
     /// not be set up cannot run again).
-    fn force_sigsegv(&mut self) {
+    pub(crate) fn force_sigsegv(&mut self) {
         let me = self.current;
         if let Some(p) = self.procs.get_mut(&me) {
             p.sig.actions[(Signal::SIGSEGV.number() - 1) as usize].handler = linux_abi::signal::SIG_DFL;

@@ -273,6 +273,20 @@ impl SignalState {
         self.pending.set & !(self.blocked & !UNBLOCKABLE)
     }
 
+    /// What exec leaves (flush_signal_handlers with force_default 0, and the
+    /// alternate stack disabled): handled signals go back to SIG_DFL,
+    /// ignored ones stay ignored, every action loses its flags, mask and
+    /// restorer; the blocked mask and the pending signals stay.
+    pub fn flush_for_exec(&mut self) {
+        for a in self.actions.iter_mut() {
+            let handler = if a.is_ignore() { abi::SIG_IGN } else { abi::SIG_DFL };
+            *a = SigAction { handler, ..SigAction::default() };
+        }
+        self.altstack = AltStack::default();
+        self.saved_mask = None;
+        self.saved_fpu.clear();
+    }
+
     /// What fork gives the child: the same actions, mask and alternate stack,
     /// no pending signals (copy_process clears them).
     pub fn for_child(&self) -> SignalState {

@@ -101,6 +101,11 @@ pub enum ArgKind {
     Signal,
     /// A resource of getrlimit & co.
     Resource,
+    /// A NULL-terminated array of strings the kernel reads (execve's argv):
+    /// read when the call starts, as a successful exec replaces the memory.
+    Argv,
+    /// An environment array: its address and how many strings it holds.
+    Envp,
 }
 
 /// One argument of a table entry.

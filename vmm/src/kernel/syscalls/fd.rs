@@ -1,6 +1,6 @@
 //! Descriptor calls: close, dup, dup2, dup3, fcntl, ioctl (fs/file.c,
-//! fs/fcntl.c, fs/ioctl.c), and the helpers other families use to look up,
-//! install and release descriptors.
+//! fs/fcntl.c, fs/ioctl.c; pagemap's own requests in `pagemap`), and the
+//! helpers other families use to look up, install and release descriptors.
 
 use super::{ok, Args, Ctx, SysResult};
 use crate::kernel::fs::console::{HostKind, Stdio};
@@ -256,6 +256,14 @@ pub(super) fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     match kind {
         FileKind::Console(s) => console_ioctl(cx, s, request, a.ptr(2)),
         FileKind::Pipe(pipe) if request == tty::FIONREAD => super::pipe::fionread(cx, pipe, a.ptr(2)),
+        // do_vfs_ioctl: pagemap is a regular file of size 0, so FIONREAD
+        // says 0 - f_pos (as an int); the rest is the file's own ioctl.
+        FileKind::Pagemap if request == tty::FIONREAD => {
+            let pos = cx.k.files.get(id).map_or(0, |f| f.offset);
+            cx.write_u32(a.ptr(2), pos.wrapping_neg() as u32)?;
+            ok(0)
+        }
+        FileKind::Pagemap => super::pagemap::pagemap_ioctl(cx, request, a.ptr(2)),
         FileKind::Object(obj) if request == tty::FIONREAD => {
             let size = cx.k.engine.object(obj).ok_or(Errno::EBADF)?.size;
             let pos = cx.k.files.get(id).map_or(0, |f| f.offset);

@@ -18,6 +18,7 @@
 pub mod args;
 pub mod table;
 
+mod exec;
 mod fd;
 mod file;
 mod identity;
@@ -25,6 +26,7 @@ mod info;
 mod mm;
 mod namei;
 mod open;
+mod pagemap;
 mod pidfd;
 mod pipe;
 mod poll;
@@ -225,7 +227,7 @@ impl Kernel {
         if entry.is_none() {
             *self.stats.unimplemented.entry(nr).or_insert(0) += 1;
         }
-        let call = self.strace.as_ref().map(|_| super::strace::Call::enter(self, nr, args));
+        let call = if self.strace.is_some() { Some(super::strace::Call::enter(self, nr, args)) } else { None };
         let me = self.current;
         if let Some(p) = self.procs.get_mut(&me) {
             p.in_syscall = Some(nr);

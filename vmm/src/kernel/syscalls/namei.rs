@@ -310,7 +310,7 @@ fn do_link(cx: &mut Ctx<'_>, olddfd: i32, old: u64, newdfd: i32, new: u64, flags
     if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let old_name = cx.read_path(old).map_err(|e| if e == Errno::ENOENT && flags & AT_EMPTY_PATH != 0 { Errno::ENOENT } else { e })?;
+    let old_name = cx.read_path(old)?;
     let start = start_at(cx, olddfd, &old_name)?;
     let follow = if flags & AT_SYMLINK_FOLLOW != 0 { Follow::Yes } else { Follow::No };
     let src = match cx.k.walk(&start, &old_name, follow)? {

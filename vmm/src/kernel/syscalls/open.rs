@@ -12,8 +12,8 @@
 //! directory. procfs files are generated here at open.
 
 use super::{fd, ok, Args, Ctx, SysResult};
-use crate::kernel::fs::inode::{Data, Device, Dir as DirNode, Node};
-use crate::kernel::fs::procfs::{self, PidFile, ProcNode, Shape, TopFile, SYSCTLS};
+use crate::kernel::fs::inode::{Data, Device, Node};
+use crate::kernel::fs::procfs::{self, PidFile, ProcNode, Shape, SYSCTLS};
 use crate::kernel::fs::FileKind;
 use crate::kernel::fs::{Access, Follow, Found, Last};
 use guest_mm::Errno;
@@ -113,12 +113,9 @@ fn resolve(cx: &mut Ctx<'_>, dirfd: i32, path: &str, flags: u64) -> Result<Resol
         if p.trailing_slash && flags & O_CREAT != 0 {
             return Err(Errno::EISDIR);
         }
-        if let Some(c) = &child {
-            if p.trailing_slash {
-                let f = cx.k.walk(&p.dir, &format!("{name}/"), Follow::Yes)?;
-                return Ok(Resolved { found: Some(f), dir: p.dir, name: Some(name), path: canonical });
-            }
-            let _ = c;
+        if child.is_some() && p.trailing_slash {
+            let f = cx.k.walk(&p.dir, &format!("{name}/"), Follow::Yes)?;
+            return Ok(Resolved { found: Some(f), dir: p.dir, name: Some(name), path: canonical });
         }
         return Ok(Resolved { found: child, dir: p.dir, name: Some(name), path: canonical });
     }
@@ -148,7 +145,20 @@ pub(super) fn do_open(cx: &mut Ctx<'_>, dirfd: i32, path: u64, flags: u64, mode:
     if tmpfile {
         return open_tmpfile(cx, dirfd, &name, flags, mode);
     }
-    let r = resolve(cx, dirfd, &name, flags)?;
+    let r = match resolve(cx, dirfd, &name, flags) {
+        // /proc/self/exe is a magic link to the program's file itself: a
+        // program whose path is not in the namespace (`vmm run --elf`
+        // without --root) is still opened through it.
+        Err(Errno::ENOENT) if (name == "/proc/self/exe" || name == "/proc/thread-self/exe") && flags & O_NOFOLLOW == 0 => {
+            return open_exe_file(cx, flags);
+        }
+        r => r?,
+    };
+    if r.found.is_none() {
+        if let Some(text) = crate::kernel::fs::sysfs::file(&r.path) {
+            return open_sysfs(cx, text, flags, cloexec);
+        }
+    }
     let found = match r.found {
         Some(f) => {
             if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
@@ -202,6 +212,20 @@ pub(super) fn do_open(cx: &mut Ctx<'_>, dirfd: i32, path: u64, flags: u64, mode:
     }
 }
 
+/// A sysfs attribute (`fs::sysfs`): read-only text, mode 0444 here.
+fn open_sysfs(cx: &mut Ctx<'_>, text: String, flags: u64, cloexec: bool) -> SysResult {
+    if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+        return Err(Errno::EEXIST);
+    }
+    if flags & O_DIRECTORY != 0 {
+        return Err(Errno::ENOTDIR);
+    }
+    if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+        return Err(Errno::EACCES);
+    }
+    install(cx, FileKind::Generated(text.into_bytes().into()), status_flags(flags), cloexec, None)
+}
+
 fn found_is_dir(cx: &Ctx<'_>, f: &Found) -> bool {
     match f {
         Found::Ino(i) => cx.k.vfs.get(*i).is_some_and(|i| i.is_dir()),
@@ -211,6 +235,19 @@ fn found_is_dir(cx: &Ctx<'_>, f: &Found) -> bool {
 }
 
 /// Installs a description holding `inode` (already held for it).
+/// The running program's file (mm->exe_file) opened through
+/// /proc/self/exe: read-only (a running program is not opened for writing:
+/// ETXTBSY, deny_write_access).
+fn open_exe_file(cx: &mut Ctx<'_>, flags: u64) -> SysResult {
+    let obj = cx.proc().exe_obj.ok_or(Errno::ENOENT)?;
+    if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+        return Err(Errno::ETXTBSY);
+    }
+    cx.k.engine.hold_object(obj).map_err(|_| Errno::ENOENT)?;
+    // install puts the handle back if no descriptor is free.
+    install(cx, FileKind::Object(obj), status_flags(flags), flags & O_CLOEXEC != 0, None)
+}
+
 fn install(cx: &mut Ctx<'_>, kind: FileKind, flags: u64, cloexec: bool, inode: Option<crate::kernel::fs::Ino>) -> SysResult {
     let limit = cx.proc().rlimit(linux_abi::resource::RLIMIT_NOFILE);
     let n = match cx.proc().fds.lowest_free(0, limit) {
@@ -272,6 +309,11 @@ fn open_inode(cx: &mut Ctx<'_>, ino: crate::kernel::fs::Ino, path: &str, flags: 
             if write && !object.may_write_shared() {
                 return Err(Errno::EACCES);
             }
+            // deny_write_access: a program some process runs is not opened
+            // for writing.
+            if (write || flags & O_TRUNC != 0) && cx.k.procs.values().any(|p| p.exe_obj == Some(obj)) {
+                return Err(Errno::ETXTBSY);
+            }
             // O_TRUNC truncates whatever the access mode (handle_truncate).
             if flags & O_TRUNC != 0 && matches!(node, Node::File(_)) {
                 let (r, u) = cx.k.engine.truncate(obj, 0).split();
@@ -306,7 +348,6 @@ fn open_tmpfile(cx: &mut Ctx<'_>, dirfd: i32, path: &str, flags: u64, mode: u64)
     let perm = mode as u32 & 0o7777 & !cx.proc().umask;
     let now = cx.k.now();
     let ino = cx.k.vfs.create_unnamed(dir, Data::Object(obj), perm, &c, now)?;
-    let _ = DirNode::new;
     open_inode(cx, ino, &name, flags & !O_DIRECTORY, flags & O_CLOEXEC != 0, false)
 }
 
@@ -384,7 +425,6 @@ fn open_proc(cx: &mut Ctx<'_>, n: ProcNode, flags: u64) -> SysResult {
     if acc != O_RDONLY && kind != FileKind::ClearRefs {
         return Err(Errno::EACCES);
     }
-    let _ = TopFile::Meminfo;
     install(cx, kind, status_flags(flags), cloexec, None)
 }
 

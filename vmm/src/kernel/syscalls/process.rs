@@ -45,6 +45,10 @@ fn do_fork(cx: &mut Ctx<'_>, o: CloneOpts) -> SysResult {
     for (_, e) in parent.fds.iter() {
         cx.k.files.hold(e.file);
     }
+    // dup_mmap: the child's mm has the same exe file.
+    if let Some(o) = parent.exe_obj {
+        let _ = cx.k.engine.hold_object(o);
+    }
     cx.k.vfs.hold(parent.cwd);
     let pid = cx.k.alloc_pid();
     let mut regs = *cx.regs;

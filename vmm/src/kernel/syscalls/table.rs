@@ -9,7 +9,7 @@
 
 use super::args::{Arg, ArgKind as K, RetKind as R};
 use super::{
-    fd, file, identity, info, mm, namei, open, pidfd, pipe as pipes, poll, process, rw, select, signal, splice, stat, time, vmm, wait,
+    exec, fd, file, identity, info, mm, namei, open, pidfd, pipe as pipes, poll, process, rw, select, signal, splice, stat, time, vmm, wait,
     Handler,
 };
 use linux_abi::{arch, fcntl, mman, pipe, sched, sysno as nr, time as t, tty, wait as w};
@@ -95,7 +95,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::RT_SIGACTION, signal::rt_sigaction, [a("signum", K::Signal), a("act", K::Ptr), a("oldact", K::Ptr), SIGSET], Int, Full, ""),
     sc!(nr::RT_SIGPROCMASK, signal::rt_sigprocmask, [a("how", K::Int), a("set", K::Ptr), a("oldset", K::Ptr), SIGSET], Int, Full, ""),
     sc!(nr::RT_SIGRETURN, signal::rt_sigreturn, [], Int, Partial, "The FPU state of the interrupted code is kept by the host (sigcontext.fpstate is NULL)."),
-    sc!(nr::IOCTL, fd::ioctl, [FD, a("request", K::Enum(tty::IOCTL_NAMES)), a("arg", K::Ptr)], Int, Partial, "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on files; TCGETS and TIOCGWINSZ answered by the host terminal when the console is one, ENOTTY otherwise."),
+    sc!(nr::IOCTL, fd::ioctl, [FD, a("request", K::Enum(tty::IOCTL_NAMES)), a("arg", K::Ptr)], Int, Partial, "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on files; TCGETS and TIOCGWINSZ answered by the host terminal when the console is one, ENOTTY otherwise; PAGEMAP_SCAN on /proc/self/pagemap (every category, mask, limit and errno of Linux 6.18 without soft-dirty, uffd-wp or THP; other pagemap requests EINVAL)."),
     sc!(nr::PREAD64, rw::pread64, [FD, a("buf", K::OutBuf(2)), a("count", K::Ulong), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::PWRITE64, rw::pwrite64, [FD, a("buf", K::InBuf(2)), a("count", K::Ulong), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::READV, rw::readv, [FD, a("iov", K::OutIov(2)), a("iovcnt", K::Int)], Int, Full, ""),
@@ -116,7 +116,8 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::SENDFILE, splice::sendfile, [a("out_fd", K::Fd), a("in_fd", K::Fd), a("offset", K::Ptr), a("count", K::Ulong)], Int, Partial, "From files, memfds and generated /proc files to pipes, files, memfds and the console (a console that is a pipe on the host takes the whole count, where Linux's splice into it stops at the host pipe's free room)."),
     sc!(nr::CLONE, process::clone, [a("flags", K::Flags(sched::CLONE_NAMES)), a("stack", K::Ptr), a("parent_tid", K::Ptr), a("child_tid", K::Ptr), a("tls", K::Hex)], Int, Partial, "New processes (fork's flags, CLONE_SETTLS, CLONE_*_SETTID, CLONE_CHILD_CLEARTID, CLONE_PARENT, CLONE_VFORK, any exit signal); the flags that share an address space, files or handlers between tasks are ENOSYS until threads (issue 13); namespaces are EPERM."),
     sc!(nr::FORK, process::fork, [], Int, Full, ""),
-    sc!(nr::VFORK, process::vfork, [], Int, Partial, "The child gets a copy of the memory, not the parent's (a vfork child may only _exit or exec, so programs cannot tell); the parent waits until it exits."),
+    sc!(nr::VFORK, process::vfork, [], Int, Partial, "The child gets a copy of the memory, not the parent's (a vfork child may only _exit or exec, so programs cannot tell); the parent waits until it exits or execs."),
+    sc!(nr::EXECVE, exec::execve, [a("pathname", K::Str), a("argv", K::Argv), a("envp", K::Envp)], Int, Partial, "Static ELF programs (ET_EXEC, static-pie) and #! scripts with Linux's checks, limits and errno; one needing a program interpreter is ENOENT (the guest has no dynamic loader). Files run when their mode lets the caller execute them (EACCES otherwise), ETXTBSY while open for writing; /proc/self/exe is the running program's file. MFD_NOEXEC_SEAL memfds still run (their mode stays 0777)."),
     sc!(nr::EXIT, process::exit, [a("status", K::Int)], Never, Full, "One thread per process: the same as exit_group."),
     sc!(nr::WAIT4, wait::wait4, [a("pid", K::Int), a("wstatus", K::Ptr), a("options", K::Flags(w::W_NAMES)), a("rusage", K::Ptr)], Int, Partial, "The child's resource usage is reported as zeros."),
     sc!(nr::KILL, signal::kill, [a("pid", K::Int), a("sig", K::Signal)], Int, Full, ""),
@@ -223,6 +224,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::RENAMEAT2, namei::renameat2, [FD, a("oldpath", K::Str), FD, a("newpath", K::Str), a("flags", K::Hex)], Int, Partial, "RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT needs CAP_MKNOD (EPERM)."),
     sc!(nr::GETRANDOM, info::getrandom, [a("buf", K::OutBinary), a("buflen", K::Ulong), a("flags", K::Flags(sched::GRND_NAMES))], Int, Full, "From the host's entropy, or reproducible with vmm run --seed."),
     sc!(nr::MEMFD_CREATE, file::memfd_create, [a("name", K::Str), a("flags", K::Flags(mman::MFD_NAMES))], Int, Partial, "MFD_ALLOW_SEALING and MFD_NOEXEC_SEAL (F_SEAL_EXEC) as Linux starts them; the mode stays 0777 with MFD_NOEXEC_SEAL (Linux: 0666); no hugetlbfs."),
+    sc!(nr::EXECVEAT, exec::execveat, [FD, PATH, a("argv", K::Argv), a("envp", K::Envp), a("flags", K::Flags(fcntl::AT_NAMES))], Int, Partial, "As execve; AT_EMPTY_PATH runs a descriptor (fexecve: AT_EXECFN /dev/fd/N, comm the file's name), AT_SYMLINK_NOFOLLOW is ELOOP at /proc/self/exe, other flags EINVAL."),
     sc!(nr::USERFAULTFD, pidfd::userfaultfd, [a("flags", K::Flags(fcntl::O_NAMES))], Int, Partial, "EPERM without UFFD_USER_MODE_ONLY, as for an unprivileged process; user-mode userfaultfds are not implemented yet (ENOSYS)."),
     sc!(nr::MLOCK2, mm::mlock2, [ADDR, LEN, a("flags", K::Hex)], Int, Full, ""),
     sc!(nr::STATX, stat::statx, [FD, PATH, a("flags", K::Flags(fcntl::AT_NAMES)), a("mask", K::Hex), a("statxbuf", K::Ptr)], Int, Partial, "STATX_BASIC_STATS and STATX_MNT_ID; no birth time."),
@@ -250,6 +252,8 @@ pub enum Effect {
     Replaces,
     /// Creates a process.
     Forks,
+    /// Replaces the caller's program when it succeeds (execve).
+    Execs,
 }
 
 impl Syscall {
@@ -277,6 +281,7 @@ impl Syscall {
             nr::EXIT | nr::EXIT_GROUP | nr::KILL | nr::TKILL | nr::TGKILL => Effect::MayEnd,
             nr::RT_SIGRETURN => Effect::Replaces,
             nr::FORK | nr::VFORK | nr::CLONE => Effect::Forks,
+            nr::EXECVE | nr::EXECVEAT => Effect::Execs,
             _ => Effect::Returns,
         }
     }
