@@ -74,6 +74,11 @@ fn abi_smaps_records_match_linux() {
 }
 
 #[test]
+fn abi_pipes_select_splice_tee_vmsplice_and_sendfile_match_linux() {
+    assert_matches_linux("pipe", &[], &[]);
+}
+
+#[test]
 fn abi_memfd_seals_match_linux() {
     assert_matches_linux("memfd", &[], &[]);
 }

@@ -424,6 +424,36 @@ int main(void) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Shell pipelines of busybox applets that run as forked shells without
+/// execve (sort, head, fold, cut, tac, md5sum, dd, hexdump), command
+/// substitution and `read` from a pipe: stdout and exit status as a native
+/// run of the same busybox gives them (busybox_root.rs runs applets that
+/// exec, in a root of their own).
+#[test]
+fn busybox_shell_pipelines_give_the_native_output_and_status() {
+    require_busybox();
+    let scripts = [
+        "echo a b c d | fold -w 2 | sort -r | md5sum",
+        "seq 1 20000 | sort -rn | head -3",
+        "yes | head -5; echo status $?",
+        "seq 1 5000 | dd bs=7 2>/dev/null | tac | head -2",
+        "printf 'x\\ny\\nx\\n' | sort | hexdump -C",
+        "echo $(seq 1 3) $(echo nested | cut -c1-3)",
+        "echo hi there | { read a b; echo got $b $a; }",
+        "seq 1 100000 | md5sum; echo ${PIPESTATUS:-none}",
+    ];
+    for s in scripts {
+        let native = Command::new(BUSYBOX).args(["sh", "-c", s]).stdin(std::process::Stdio::null()).output().expect("native busybox");
+        let vm = vm_command(BUSYBOX, &["sh", "-c", s]).stdin(std::process::Stdio::null()).output().expect("vmm");
+        assert_eq!(
+            (String::from_utf8_lossy(&vm.stdout), vm.status.code()),
+            (String::from_utf8_lossy(&native.stdout), native.status.code()),
+            "{s}: {}",
+            String::from_utf8_lossy(&vm.stderr)
+        );
+    }
+}
+
 /// The execve lines of a trace, without pids and addresses, after the
 /// first (strace's own exec of the program).
 fn exec_lines(trace: &str, skip_first: bool) -> Vec<String> {

@@ -19,6 +19,7 @@ pub mod errno;
 pub mod fcntl;
 pub mod mman;
 pub mod pagemap;
+pub mod pipe;
 pub mod poll;
 pub mod prctl;
 pub mod resource;

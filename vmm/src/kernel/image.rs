@@ -1,7 +1,7 @@
 //! The kernel's state as a value, for whole-VM checkpoints (vmfork, snapshot).
 //!
 //! Owns `KernelImage`: the process table (registers, FPU, FS/GS base, signal
-//! state, descriptor tables), the open file descriptions, the scheduler's
+//! state, descriptor tables), the open file descriptions and pipes, the scheduler's
 //! position, the pending PTE batch, the file namespace, what the console
 //! looked like, the clock and the random generator, the identity, and the
 //! counters. The engine travels separately as a `guest_mm::EngineImage`
@@ -28,6 +28,7 @@ pub struct KernelImage {
     pending: PteUpdates,
     vfs: Vfs,
     files: FileTable,
+    pipes: super::fs::pipe::Pipes,
     console_info: ConsoleInfo,
     clock: Clock,
     rng: Rng,
@@ -61,6 +62,7 @@ impl Kernel {
             pending: self.pending.clone(),
             vfs: self.vfs.clone(),
             files: self.files.clone(),
+            pipes: self.pipes.clone(),
             console_info: self.console_info.clone(),
             clock: self.clock.clone(),
             rng: self.rng.clone(),
@@ -74,7 +76,7 @@ impl Kernel {
     /// A kernel in the state of `image` over `engine`; the current process's
     /// registers and FPU are the vCPU's (the checkpoint's).
     pub fn from_image(engine: Engine<GuestMemoryMmap>, image: KernelImage, console: Console) -> Kernel {
-        let KernelImage { procs, current, next_pid, pending, vfs, files, console_info, clock, rng, uname, creds, stats, hwcap } = image;
+        let KernelImage { procs, current, next_pid, pending, vfs, files, pipes, console_info, clock, rng, uname, creds, stats, hwcap } = image;
         Kernel {
             engine,
             procs,
@@ -85,6 +87,7 @@ impl Kernel {
             pending,
             vfs,
             files,
+            pipes,
             stats,
             console,
             console_info,

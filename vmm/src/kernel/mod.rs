@@ -176,6 +176,7 @@ pub struct Kernel {
     pub(crate) pending: PteUpdates,
     pub(crate) vfs: Vfs,
     pub(crate) files: FileTable,
+    pub(crate) pipes: fs::pipe::Pipes,
     pub stats: Stats,
     pub console: Console,
     pub(crate) console_info: ConsoleInfo,
@@ -213,6 +214,7 @@ impl Kernel {
         let creds = Creds::of_host();
         let now = clock::Clock::realtime_ns();
         let vfs = Vfs::new(creds.fsuid, creds.fsgid, ((now / 1_000_000_000) as i64, (now % 1_000_000_000) as i64));
+        let pipes = fs::pipe::Pipes::with_limit((engine.frames().total() * guest_mm::PAGE_SIZE) as usize);
         Kernel {
             engine,
             procs: BTreeMap::new(),
@@ -223,6 +225,8 @@ impl Kernel {
             pending: PteUpdates::new(),
             vfs,
             files: FileTable::default(),
+            // Pipe buffers come out of the guest's RAM in Linux: no more here.
+            pipes,
             stats: Stats::default(),
             console,
             console_info,

@@ -82,6 +82,40 @@ pub enum Wait {
     /// end of file; the call then runs again (pipe_read and n_tty_read sleep
     /// inside the call; running it again is the same to the program).
     Input,
+    /// A pipe transfer that would sleep (pipe_read, pipe_write, the waits
+    /// of splice, tee and vmsplice): until `pipe` is ready for `dir`
+    /// (`Pipe::readable`/`writable`); the call then runs again, a write
+    /// going on after the bytes it already moved (`Process::pipe_done`).
+    Pipe { pipe: super::fs::pipe::PipeId, dir: PipeDir },
+    /// select/pselect6: as `Poll`, over fd_set bitmaps (`syscalls::select`).
+    Select(SelectWait),
+}
+
+/// Which readiness a `Wait::Pipe` waits for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PipeDir {
+    /// Data, or no writer left.
+    Read,
+    /// A free slot, or no reader left.
+    Write,
+}
+
+/// A blocked select: its arguments, the deadline, and how the time left is
+/// written back (poll_select_finish).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SelectWait {
+    /// nfds, already cut to the descriptor table's size.
+    pub n: u32,
+    pub inp: u64,
+    pub outp: u64,
+    pub exp: u64,
+    /// Monotonic ns; None waits for ever.
+    pub until: Option<u64>,
+    /// Where the time left goes (0: nowhere) and in which form.
+    pub timeout: u64,
+    pub timespec: bool,
+    /// Whether the console's stdin is among the read set.
+    pub stdin: bool,
 }
 
 /// Scheduling state.
@@ -156,6 +190,11 @@ pub struct Process {
     pub continued: bool,
     /// What restart_syscall resumes after a stop interrupted a sleep.
     pub restart: Option<Wait>,
+    /// A pipe write that slept after its first pass: the bytes it had
+    /// moved, so that it goes on from there when it runs again (and
+    /// returns them if a signal ends it).
+    #[serde(default)]
+    pub pipe_done: Option<u64>,
     /// The signal the parent gets when this process ends (clone's CSIGNAL;
     /// SIGCHLD for fork, 0 for none).
     pub exit_signal: u8,
@@ -223,6 +262,7 @@ impl Process {
             stopped_report: false,
             continued: false,
             restart: None,
+            pipe_done: None,
             exit_signal: linux_abi::Signal::SIGCHLD.number(),
             vfork_parent: None,
             prctl: PrctlState::default(),

@@ -56,7 +56,9 @@ impl Kernel {
                 // The call runs again now that it will not block.
                 Wait::Input if self.console.input_ready() => Some(Errno::ERESTARTNOINTR.as_return() as u64),
                 Wait::Poll { fds, nfds, until, .. } => self.poll_ready(pid, fds, nfds, until),
-                Wait::Sleep { .. } | Wait::Signal | Wait::Input => None,
+                Wait::Pipe { pipe, dir } if self.pipe_ready(pipe, dir) => Some(Errno::ERESTARTNOINTR.as_return() as u64),
+                Wait::Select(s) => self.select_ready(pid, &s),
+                Wait::Sleep { .. } | Wait::Signal | Wait::Input | Wait::Pipe { .. } => None,
             };
             if let Some(v) = done {
                 let p = self.procs.get_mut(&pid).expect("listed");
@@ -91,13 +93,18 @@ impl Kernel {
             .filter_map(|p| match p.state {
                 RunState::Blocked(Wait::Sleep { until, .. }) => Some(until),
                 RunState::Blocked(Wait::Poll { until, .. }) => until,
+                RunState::Blocked(Wait::Select(s)) => s.until,
                 _ => None,
             })
             .min();
-        let input = self
-            .procs
-            .values()
-            .any(|p| matches!(p.state, RunState::Blocked(Wait::Input) | RunState::Blocked(Wait::Poll { stdin: true, .. })));
+        let input = self.procs.values().any(|p| {
+            matches!(
+                p.state,
+                RunState::Blocked(Wait::Input)
+                    | RunState::Blocked(Wait::Poll { stdin: true, .. })
+                    | RunState::Blocked(Wait::Select(crate::kernel::process::SelectWait { stdin: true, .. }))
+            )
+        });
         if deadline.is_some() || input {
             return Ok(Step::Idle { until: deadline, input });
         }
@@ -150,6 +157,9 @@ fn describe(s: RunState) -> &'static str {
         RunState::Blocked(Wait::Vfork { .. }) => "waits for its vfork child",
         RunState::Blocked(Wait::Input) => "waits for input",
         RunState::Blocked(Wait::Poll { .. }) => "polls",
+        RunState::Blocked(Wait::Pipe { dir: crate::kernel::process::PipeDir::Read, .. }) => "reads a pipe",
+        RunState::Blocked(Wait::Pipe { dir: crate::kernel::process::PipeDir::Write, .. }) => "writes a pipe",
+        RunState::Blocked(Wait::Select(_)) => "selects",
         RunState::Stopped(_) => "is stopped",
         RunState::Runnable => "is runnable",
         RunState::Zombie(_) => "is a zombie",

@@ -515,7 +515,7 @@ impl Kernel {
             }
             // A console read that waits for input runs again when there is
             // some; its line is printed then, once, as strace prints it.
-            Control::Block(super::process::Wait::Input) => return,
+            Control::Block(super::process::Wait::Input | super::process::Wait::Pipe { .. }) => return,
             Control::Block(_) => {
                 let head = self.format_call(&call, None);
                 if let (Some(t), Some(name)) = (self.strace.as_mut(), table::name(call.nr)) {

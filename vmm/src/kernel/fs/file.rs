@@ -61,6 +61,9 @@ pub enum FileKind {
     /// An O_PATH descriptor: names a file without opening it (fs/open.c
     /// do_o_path); read, write, mmap and ioctl are EBADF.
     Path,
+    /// One end of a pipe (`fs::pipe`); which end is the description's
+    /// access mode (O_RDONLY or O_WRONLY), as in Linux.
+    Pipe(super::pipe::PipeId),
 }
 
 /// The maps text a read at byte `pos` continues with, as seq_file makes it

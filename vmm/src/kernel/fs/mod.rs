@@ -26,6 +26,7 @@ pub mod fdtable;
 pub mod file;
 pub mod inode;
 pub mod path;
+pub mod pipe;
 pub mod procfs;
 pub mod proctext;
 pub mod sysfs;

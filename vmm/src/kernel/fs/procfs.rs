@@ -83,8 +83,16 @@ impl TopFile {
 }
 
 /// The sysctl directories and values the guest can read.
-pub const SYSCTLS: &[&str] =
-    &["fs/pipe-max-size", "kernel/pid_max", "kernel/threads-max", "vm/max_map_count", "vm/mmap_min_addr", "vm/overcommit_memory"];
+pub const SYSCTLS: &[&str] = &[
+    "fs/pipe-max-size",
+    "fs/pipe-user-pages-hard",
+    "fs/pipe-user-pages-soft",
+    "kernel/pid_max",
+    "kernel/threads-max",
+    "vm/max_map_count",
+    "vm/mmap_min_addr",
+    "vm/overcommit_memory",
+];
 const SYSCTL_DIRS: &[&str] = &["sys", "sys/fs", "sys/kernel", "sys/vm"];
 
 /// A name in procfs.
@@ -358,7 +366,10 @@ pub fn sysctl(k: &Kernel, name: &str) -> Option<String> {
         "vm/overcommit_memory" => "0".into(),
         "kernel/pid_max" => crate::kernel::PID_MAX.to_string(),
         "kernel/threads-max" => k.max_procs.to_string(),
-        "fs/pipe-max-size" => "1048576".into(),
+        // The pipe limits `fs::pipe` applies (the defaults; not writable here).
+        "fs/pipe-max-size" => linux_abi::pipe::PIPE_MAX_SIZE.to_string(),
+        "fs/pipe-user-pages-soft" => linux_abi::pipe::PIPE_USER_PAGES_SOFT.to_string(),
+        "fs/pipe-user-pages-hard" => "0".into(),
         _ => return None,
     })
 }

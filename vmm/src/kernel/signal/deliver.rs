@@ -91,6 +91,24 @@ impl Kernel {
             Wait::Input => Errno::ERESTARTSYS,
             // do_sys_poll: -ERESTARTNOHAND (EINTR when a handler runs).
             Wait::Poll { .. } => Errno::ERESTARTNOHAND,
+            // pipe_write returns what it wrote before it slept; otherwise a
+            // pipe wait is -ERESTARTSYS.
+            Wait::Pipe { .. } => {
+                let p = self.procs.get_mut(&pid).expect("checked");
+                match p.pipe_done.take() {
+                    Some(done) if done > 0 => {
+                        p.regs.rax = done;
+                        p.state = RunState::Runnable;
+                        return;
+                    }
+                    _ => Errno::ERESTARTSYS,
+                }
+            }
+            // core_sys_select: -ERESTARTNOHAND, with the time left written back.
+            Wait::Select(s) => match self.select_interrupted(pid, &s) {
+                Some(e) => e,
+                None => return,
+            },
             Wait::Yield => return,
             // The vfork parent is killable only (TASK_KILLABLE): other signals wait.
             Wait::Vfork { .. } if self.procs[&pid].sig.pending.set & Signal::SIGKILL.bit() == 0 => return,

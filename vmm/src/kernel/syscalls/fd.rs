@@ -38,6 +38,9 @@ impl Kernel {
             if let FileKind::Object(obj) = f.kind {
                 let _ = self.engine.put_object(obj);
             }
+            if let FileKind::Pipe(pipe) = f.kind {
+                self.release_pipe_end(pipe, &f);
+            }
             if let Some(ino) = f.inode {
                 self.put_inode(ino);
             }
@@ -195,8 +198,7 @@ pub(super) fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             cx.k.files.get_mut(id).ok_or(Errno::EBADF)?.owner_signal = sig;
             ok(0)
         }
-        // pipe_fcntl: not a pipe.
-        F_GETPIPE_SZ | F_SETPIPE_SZ => Err(Errno::EBADF),
+        cmd @ (F_GETPIPE_SZ | F_SETPIPE_SZ) => super::pipe::fcntl(cx, id, cmd, arg),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -253,6 +255,7 @@ pub(super) fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
     match kind {
         FileKind::Console(s) => console_ioctl(cx, s, request, a.ptr(2)),
+        FileKind::Pipe(pipe) if request == tty::FIONREAD => super::pipe::fionread(cx, pipe, a.ptr(2)),
         // do_vfs_ioctl: pagemap is a regular file of size 0, so FIONREAD
         // says 0 - f_pos (as an int); the rest is the file's own ioctl.
         FileKind::Pagemap if request == tty::FIONREAD => {

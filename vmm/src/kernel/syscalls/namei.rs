@@ -399,6 +399,7 @@ pub(super) fn description_path(cx: &Ctx<'_>, id: crate::kernel::fs::FileId) -> S
             _ => "/dev/null".into(),
         },
         FileKind::Pidfd { .. } => "anon_inode:[pidfd]".into(),
+        FileKind::Pipe(p) => super::pipe::link_name(*p),
         FileKind::Dev(d) => format!("/dev/{}", format!("{d:?}").to_lowercase()),
         FileKind::Maps { .. } => format!("/proc/{}/maps", cx.pid()),
         FileKind::Smaps { .. } => format!("/proc/{}/smaps", cx.pid()),

@@ -11,7 +11,7 @@
 
 use super::{ok, Args, Ctx, SysResult};
 use crate::kernel::fs::console::Stdio;
-use crate::kernel::fs::FileKind;
+use crate::kernel::fs::{FileKind, OpenFile};
 use crate::kernel::process::{Pid, Wait};
 use crate::kernel::Kernel;
 use guest_mm::{Errno, VirtAddr};
@@ -32,15 +32,16 @@ struct Scan {
 }
 
 impl Kernel {
-    /// The file behind descriptor `fd` of process `pid`.
-    fn fd_kind(&self, pid: Pid, fd: i32) -> Option<&FileKind> {
-        self.procs.get(&pid).and_then(|p| p.fds.get(fd as u32).ok()).and_then(|e| self.files.get(e.file)).map(|f| &f.kind)
+    /// The description behind descriptor `fd` of process `pid`.
+    pub(crate) fn fd_file(&self, pid: Pid, fd: i32) -> Option<&OpenFile> {
+        self.procs.get(&pid).and_then(|p| p.fds.get(fd as u32).ok()).and_then(|e| self.files.get(e.file))
     }
 
     /// The poll mask of a file (f_op->poll), or POLLNVAL for no file.
-    fn poll_mask(&self, kind: Option<&FileKind>) -> u16 {
-        let Some(kind) = kind else { return POLLNVAL };
-        match kind {
+    pub(crate) fn poll_mask(&self, file: Option<&OpenFile>) -> u16 {
+        let Some(f) = file else { return POLLNVAL };
+        match &f.kind {
+            FileKind::Pipe(pipe) => self.pipe_poll_mask(*pipe, f),
             FileKind::Console(s) => self.console.poll_mask(*s),
             // pidfd_poll: readable once the process has exited, hung up once reaped.
             FileKind::Pidfd { pid } => match self.procs.get(pid) {
@@ -74,8 +75,9 @@ impl Kernel {
         for e in raw.chunks_exact(POLLFD_SIZE) {
             let fd = i32::from_le_bytes(e[..4].try_into().expect("4 bytes"));
             let events = u16::from_le_bytes(e[4..6].try_into().expect("2 bytes"));
-            let kind = if fd < 0 { None } else { self.fd_kind(pid, fd) };
-            let rev = match self.poll_mask(kind) {
+            let file = if fd < 0 { None } else { self.fd_file(pid, fd) };
+            let kind = file.map(|f| &f.kind);
+            let rev = match self.poll_mask(file) {
                 _ if fd < 0 => 0,
                 POLLNVAL => POLLNVAL,
                 mask => mask & (events | POLLERR | POLLHUP),

@@ -45,7 +45,7 @@ fn lookup(cx: &Ctx<'_>, n: u32, dir: Dir) -> Result<(FileId, FileKind, u64, u64,
 fn seekable(cx: &Ctx<'_>, kind: &FileKind) -> bool {
     match kind {
         FileKind::Console(s) => !cx.k.console_info.kind(*s).is_stream(),
-        FileKind::Pidfd { .. } => false,
+        FileKind::Pidfd { .. } | FileKind::Pipe(_) => false,
         _ => true,
     }
 }
@@ -58,6 +58,8 @@ fn read_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) ->
         FileKind::Dir | FileKind::ProcDir(_) => Err(Errno::EISDIR),
         FileKind::Path => Err(Errno::EBADF),
         FileKind::Dev(d) => read_dev(cx, *d, buf, len),
+        // Pipes move through `pipe::read` (rw dispatches before this).
+        FileKind::Pipe(_) => Err(Errno::EINVAL),
         FileKind::Console(Stdio::In) => {
             // Only what is there: a later segment of a readv does not wait.
             if len == 0 || !cx.k.console.input_ready() {
@@ -154,7 +156,8 @@ fn write_at(cx: &mut Ctx<'_>, kind: &FileKind, off: u64, buf: u64, len: usize) -
                 _ => Err(Errno::EINVAL),
             }
         }
-        FileKind::Pidfd { .. } => Err(Errno::EINVAL),
+        // Pipes move through `pipe::write` (rw dispatches before this).
+        FileKind::Pidfd { .. } | FileKind::Pipe(_) => Err(Errno::EINVAL),
         // Directories cannot be opened for writing; O_PATH descriptors do no I/O.
         FileKind::Dir | FileKind::ProcDir(_) | FileKind::Path => Err(Errno::EBADF),
         // null, zero, random and urandom take everything; full is full.
@@ -217,7 +220,7 @@ fn set_offset(cx: &mut Ctx<'_>, id: FileId, off: u64) {
 }
 
 /// One user buffer of a transfer.
-type Seg = (u64, usize);
+use super::pipe::Seg;
 
 /// Transfers the segments in order, stopping at the first short one.
 fn transfer(cx: &mut Ctx<'_>, dir: Dir, kind: &FileKind, mut pos: u64, segs: &[Seg]) -> Result<(usize, u64), Errno> {
@@ -262,6 +265,12 @@ fn rw(cx: &mut Ctx<'_>, dir: Dir, n: u32, segs: Segs, at: Option<u64>) -> SysRes
         }
         Segs::Iov(vec, count) => import_iovec(cx, vec, count)?,
     };
+    if let FileKind::Pipe(pipe) = kind {
+        return match dir {
+            Dir::Read => super::pipe::read(cx, pipe, flags, segs),
+            Dir::Write => super::pipe::write(cx, pipe, flags, segs),
+        };
+    }
     let start = match dir {
         Dir::Write => write_pos(cx, &kind, at.unwrap_or(offset), flags),
         Dir::Read => at.unwrap_or(offset),
@@ -425,7 +434,7 @@ pub(super) fn lseek(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let new = match &kind {
         // /dev/null and other character devices the console may be: always 0.
         FileKind::Console(_) => 0,
-        FileKind::Pidfd { .. } => return Err(Errno::ESPIPE),
+        FileKind::Pidfd { .. } | FileKind::Pipe(_) => return Err(Errno::ESPIPE),
         FileKind::Path => return Err(Errno::EBADF),
         // null, zero, full and random: always 0 (null_lseek, noop_llseek).
         FileKind::Dev(_) => 0,

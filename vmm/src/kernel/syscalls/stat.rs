@@ -123,6 +123,7 @@ pub(super) fn stat_file(cx: &Ctx<'_>, id: FileId) -> Result<Stat, Errno> {
         FileKind::Console(s) => Ok(cx.k.console_info.stat(s)),
         FileKind::Object(obj) => stat_object(cx, obj),
         FileKind::ProcDir(n) => Ok(stat_proc(cx, &n)),
+        FileKind::Pipe(pipe) => Ok(super::pipe::stat(cx, pipe)),
         // A pidfs inode: no file type bits, mode 0700.
         FileKind::Pidfd { .. } => Ok(Stat {
             dev: makedev(0, 0xd),

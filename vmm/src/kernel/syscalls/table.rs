@@ -8,8 +8,11 @@
 //! table; `vmm syscalls` prints it.
 
 use super::args::{Arg, ArgKind as K, RetKind as R};
-use super::{exec, fd, file, identity, info, mm, namei, open, pidfd, poll, process, rw, signal, stat, time, vmm, wait, Handler};
-use linux_abi::{arch, fcntl, mman, sched, sysno as nr, time as t, tty, wait as w};
+use super::{
+    exec, fd, file, identity, info, mm, namei, open, pidfd, pipe as pipes, poll, process, rw, select, signal, splice, stat, time, vmm, wait,
+    Handler,
+};
+use linux_abi::{arch, fcntl, mman, pipe, sched, sysno as nr, time as t, tty, wait as w};
 
 /// How complete an implementation is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -83,7 +86,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::STAT, stat::stat, [PATH, a("statbuf", K::OutStat)], Int, Full, ""),
     sc!(nr::FSTAT, stat::fstat, [FD, a("statbuf", K::OutStat)], Int, Full, "Console descriptors report the VMM's own descriptor's type."),
     sc!(nr::LSTAT, stat::lstat, [PATH, a("statbuf", K::OutStat)], Int, Full, ""),
-    sc!(nr::POLL, poll::poll, [a("fds", K::Ptr), a("nfds", K::Ulong), a("timeout", K::Int)], Int, Partial, "Consoles (the host's answer for the VMM's descriptors), pidfds, files (always ready); a signal without a handler restarts a timed poll with its whole timeout (Linux goes on with the time left)."),
+    sc!(nr::POLL, poll::poll, [a("fds", K::Ptr), a("nfds", K::Ulong), a("timeout", K::Int)], Int, Partial, "Consoles (the host's answer for the VMM's descriptors), pipes, pidfds, files (always ready); a signal without a handler restarts a timed poll with its whole timeout (Linux goes on with the time left)."),
     sc!(nr::LSEEK, rw::lseek, [FD, a("offset", K::Long), a("whence", K::Enum(fcntl::SEEK_NAMES))], Int, Full, "SEEK_DATA/SEEK_HOLE see a file without holes."),
     sc!(nr::MMAP, mm::mmap, [ADDR, LEN, a("prot", K::Prot), a("flags", K::MapFlags), FD, a("offset", K::Hex)], Hex, Full, "Plus MAP_DONTCOPY and MAP_PAGEPROT (our extensions, docs/nonlinear.md)."),
     sc!(nr::MPROTECT, mm::mprotect, [ADDR, LEN, a("prot", K::Prot)], Int, Full, ""),
@@ -98,6 +101,8 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::READV, rw::readv, [FD, a("iov", K::OutIov(2)), a("iovcnt", K::Int)], Int, Full, ""),
     sc!(nr::WRITEV, rw::writev, [FD, a("iov", K::InIov(2)), a("iovcnt", K::Int)], Int, Full, ""),
     sc!(nr::ACCESS, namei::access, [PATH, a("mode", K::Octal)], Int, Full, ""),
+    sc!(nr::PIPE, pipes::pipe, [a("pipefd", K::Ptr)], Int, Full, "A ring of 16 page buffers (fs/pipe.c): PIPE_BUF atomicity, O_DIRECT packets, F_GETPIPE_SZ/F_SETPIPE_SZ, FIONREAD, SIGPIPE; pipe buffers are bounded by the guest's RAM (ENOMEM beyond)."),
+    sc!(nr::SELECT, select::select, [a("nfds", K::Int), a("readfds", K::Ptr), a("writefds", K::Ptr), a("exceptfds", K::Ptr), a("timeout", K::Ptr)], Int, Partial, "The time left is written back; nfds is cut to the descriptor table's size as Linux's, computed from the highest open descriptor (Linux's table never shrinks)."),
     sc!(nr::SCHED_YIELD, info::sched_yield, [], Int, Full, ""),
     sc!(nr::MREMAP, mm::mremap, [ADDR, a("old_len", K::Ulong), a("new_len", K::Ulong), a("flags", K::Flags(mman::MREMAP_NAMES)), a("new_addr", K::Ptr)], Hex, Full, ""),
     sc!(nr::MSYNC, mm::msync, [ADDR, LEN, a("flags", K::Flags(mman::MS_NAMES))], Int, Full, "Shared file mappings write back to the file's host-side contents where the engine keeps them; tmpfs-like otherwise."),
@@ -108,6 +113,7 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::PAUSE, signal::pause, [], Int, Full, ""),
     sc!(nr::NANOSLEEP, time::nanosleep, [a("req", K::Ptr), a("rem", K::Ptr)], Int, Full, "Blocks the process; the vCPU sleeps on the host when nothing else can run."),
     sc!(nr::GETPID, process::getpid, [], Int, Full, ""),
+    sc!(nr::SENDFILE, splice::sendfile, [a("out_fd", K::Fd), a("in_fd", K::Fd), a("offset", K::Ptr), a("count", K::Ulong)], Int, Partial, "From files, memfds and generated /proc files to pipes, files, memfds and the console (a console that is a pipe on the host takes the whole count, where Linux's splice into it stops at the host pipe's free room)."),
     sc!(nr::CLONE, process::clone, [a("flags", K::Flags(sched::CLONE_NAMES)), a("stack", K::Ptr), a("parent_tid", K::Ptr), a("child_tid", K::Ptr), a("tls", K::Hex)], Int, Partial, "New processes (fork's flags, CLONE_SETTLS, CLONE_*_SETTID, CLONE_CHILD_CLEARTID, CLONE_PARENT, CLONE_VFORK, any exit signal); the flags that share an address space, files or handlers between tasks are ENOSYS until threads (issue 13); namespaces are EPERM."),
     sc!(nr::FORK, process::fork, [], Int, Full, ""),
     sc!(nr::VFORK, process::vfork, [], Int, Partial, "The child gets a copy of the memory, not the parent's (a vfork child may only _exit or exec, so programs cannot tell); the parent waits until it exits or execs."),
@@ -199,12 +205,17 @@ pub static TABLE: &[Syscall] = &[
     sc!(nr::READLINKAT, namei::readlinkat, [FD, PATH, a("buf", K::OutBuf(3)), a("bufsiz", K::Int)], Int, Full, "As readlink."),
     sc!(nr::FCHMODAT, namei::fchmodat, [FD, PATH, a("mode", K::Octal)], Int, Full, ""),
     sc!(nr::FACCESSAT, namei::faccessat, [FD, PATH, a("mode", K::Octal)], Int, Full, ""),
+    sc!(nr::PSELECT6, select::pselect6, [a("nfds", K::Int), a("readfds", K::Ptr), a("writefds", K::Ptr), a("exceptfds", K::Ptr), a("timeout", K::Ptr), a("sig", K::Ptr)], Int, Partial, "As select with a timespec and the signal mask swapped in for the wait."),
     sc!(nr::PPOLL, poll::ppoll, [a("fds", K::Ptr), a("nfds", K::Ulong), a("tsp", K::Ptr), a("sigmask", K::Ptr), a("sigsetsize", K::Ulong)], Int, Partial, "As poll, with the signal mask swapped in for the wait; the time left is not written back to tsp (glibc and musl pass a copy)."),
     sc!(nr::SET_ROBUST_LIST, process::set_robust_list, [a("head", K::Ptr), a("len", K::Ulong)], Int, Partial, "Recorded; robust-futex cleanup at exit comes with threads."),
     sc!(nr::GET_ROBUST_LIST, process::get_robust_list, [a("pid", K::Int), a("head_ptr", K::Ptr), a("len_ptr", K::Ptr)], Int, Full, ""),
+    sc!(nr::SPLICE, splice::splice, [a("fd_in", K::Fd), a("off_in", K::Ptr), a("fd_out", K::Fd), a("off_out", K::Ptr), a("len", K::Ulong), a("flags", K::Flags(pipe::SPLICE_NAMES))], Int, Partial, "Between pipes, and between a pipe and a file, memfd or the console (a generated /proc file into a pipe too); a console that is a pipe on the host is one too (a file into it moves at most 64 KiB, an empty host pipe's room); buffers are copied, with Linux's slot and offset structure (a file's bytes as at the splice: Linux shares the page-cache page, so a later write to the file shows to the pipe's reader)."),
+    sc!(nr::TEE, splice::tee, [a("fd_in", K::Fd), a("fd_out", K::Fd), a("len", K::Ulong), a("flags", K::Flags(pipe::SPLICE_NAMES))], Int, Partial, "Into a pipe, or the console when it is a pipe on the host; the buffers are copied (Linux shares their pages; nothing can change them in a pipe)."),
+    sc!(nr::VMSPLICE, splice::vmsplice, [FD, a("iov", K::Ptr), a("nr_segs", K::Ulong), a("flags", K::Flags(pipe::SPLICE_NAMES))], Int, Partial, "The user's bytes are copied into the pipe at the call, a buffer per page: a later write by a forked sharer never shows (as since Linux's R/O pinning), but neither does the caller's own later write (Linux's reader sees that one)."),
     sc!(nr::UTIMENSAT, namei::utimensat, [FD, PATH, a("times", K::Ptr), a("flags", K::Flags(fcntl::AT_NAMES))], Int, Full, ""),
     sc!(nr::FALLOCATE, file::fallocate, [FD, a("mode", K::Hex), a("offset", K::Long), a("len", K::Long)], Int, Partial, "Allocation and FALLOC_FL_PUNCH_HOLE|KEEP_SIZE; the other modes are EOPNOTSUPP."),
     sc!(nr::DUP3, fd::dup3, [a("oldfd", K::Fd), a("newfd", K::Fd), a("flags", K::OpenFlags)], Int, Full, ""),
+    sc!(nr::PIPE2, pipes::pipe2, [a("pipefd", K::Ptr), a("flags", K::Flags(pipe::PIPE2_NAMES))], Int, Partial, "As pipe, with O_CLOEXEC, O_NONBLOCK and O_DIRECT; O_NOTIFICATION_PIPE (watch queues) is EINVAL."),
     sc!(nr::PREADV, rw::preadv, [FD, a("iov", K::OutIov(2)), a("iovcnt", K::Int), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::PWRITEV, rw::pwritev, [FD, a("iov", K::InIov(2)), a("iovcnt", K::Int), a("offset", K::Long)], Int, Full, ""),
     sc!(nr::RT_TGSIGQUEUEINFO, signal::rt_tgsigqueueinfo, [a("tgid", K::Int), a("tid", K::Int), a("sig", K::Signal), a("info", K::Ptr)], Int, Full, ""),
@@ -256,6 +267,16 @@ impl Syscall {
             | nr::WAITID
             | nr::POLL
             | nr::PPOLL
+            // Pipes: a read or write of one may sleep, so a tame process
+            // must never own one (the fuzzer keeps pipe and pipe2 from it).
+            | nr::PIPE
+            | nr::PIPE2
+            | nr::SELECT
+            | nr::PSELECT6
+            | nr::SPLICE
+            | nr::TEE
+            | nr::VMSPLICE
+            | nr::SENDFILE
             | nr::RESTART_SYSCALL => Effect::MayBlock,
             nr::EXIT | nr::EXIT_GROUP | nr::KILL | nr::TKILL | nr::TGKILL => Effect::MayEnd,
             nr::RT_SIGRETURN => Effect::Replaces,
