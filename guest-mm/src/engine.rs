@@ -203,6 +203,23 @@ impl<M: PhysMemory> Engine<M> {
         self.shared_writes_ignore_open_mode = on;
     }
 
+    /// Whether KVM's shadow page tables must be dropped before the guest
+    /// runs again (a frame that may still be shadowed as a table became
+    /// data, or `request_shadow_flush` was called; see `frames`).
+    pub fn shadow_flush_due(&self) -> bool {
+        self.frames.shadow_flush_due()
+    }
+
+    /// The VMM saw a translation KVM kept stale: drop the shadows.
+    pub fn request_shadow_flush(&mut self) {
+        self.frames.request_shadow_flush();
+    }
+
+    /// The VMM dropped every shadow page: no frame is hazardous any more.
+    pub fn shadow_flushed(&mut self) {
+        self.frames.shadow_flushed();
+    }
+
     /// Testing aid for the control of the table-recycling e2e test only
     /// (`vmm run --inject skip-table-hazards`): recycled table frames get no
     /// cleaning stores, which breaks the hazard rule (see `frames`).
@@ -259,6 +276,7 @@ impl<M: PhysMemory> Engine<M> {
                 tables,
                 mmap_base: base,
                 stats: Default::default(),
+                spurious: None,
                 rlimits: self.config.limits.rlimits,
                 start_brk: 0,
                 brk: 0,

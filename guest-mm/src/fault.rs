@@ -24,6 +24,11 @@ use crate::signal::SigFault;
 use crate::space::AsId;
 use crate::vma::{anon_compatible, AnonRef, VmFlags, Vma};
 
+/// Spurious faults in a row on one page after which the engine asks for a
+/// shadow flush (one is normal: a TLB entry older than a change; its flush
+/// follows with the fault's updates).
+pub const SPURIOUS_BEFORE_FLUSH: u32 = 3;
+
 /// The kind of access that faulted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AccessKind {
@@ -118,7 +123,24 @@ impl<M: PhysMemory> Engine<M> {
     pub fn handle_fault(&mut self, id: AsId, pf: PageFault) -> Outcome<Result<Resolved, FaultError>> {
         let mut tlb = PteUpdates::new();
         let r = self.fault_in(id, pf, &mut tlb);
+        let mut stale = false;
         if let Some(s) = self.spaces.get_mut(&id) {
+            // A fault on a page whose entry already allows the access is
+            // spurious: the MMU had a stale translation, which the flush
+            // queued for it ends. The same page faulting spuriously again and
+            // again means something else holds the stale one: on this host,
+            // KVM's shadow of a table (../shared/HOST-FACTS.md), so drop all
+            // shadows rather than let the guest spin.
+            let page = pf.addr.align_down();
+            s.spurious = match (&r, s.spurious) {
+                (Ok(res), Some((p, n))) if res.pages == 0 && p == page => Some((page, n + 1)),
+                (Ok(res), _) if res.pages == 0 => Some((page, 1)),
+                _ => None,
+            };
+            if s.spurious.is_some_and(|(_, n)| n >= SPURIOUS_BEFORE_FLUSH) {
+                s.spurious = None;
+                stale = true;
+            }
             match &r {
                 Ok(res) => {
                     s.stats.faults += 1;
@@ -127,6 +149,9 @@ impl<M: PhysMemory> Engine<M> {
                 Err(FaultError::Signal(_)) => s.stats.signals += 1,
                 Err(_) => {}
             }
+        }
+        if stale {
+            self.frames.request_shadow_flush();
         }
         Outcome::new(r, tlb)
     }

@@ -12,8 +12,18 @@
 //! remembers which entries were present when it was freed (its hazard). When it
 //! is allocated as a table again, each hazardous slot gets a guest store of its
 //! new value, which makes KVM drop the stale shadow entry. Table allocations
-//! prefer clean frames; data allocations prefer hazardous ones, so hazards are
-//! rarely paid for.
+//! prefer clean frames and clean a hazardous one when they must take it.
+//!
+//! A hazardous frame must not become a data frame while KVM may shadow it:
+//! KVM write-protects the pages it shadows as (upper-level) tables, so a
+//! guest store to such a data page is emulated, and when the same
+//! instruction faults on the same address again (the same memset at the same
+//! address after a fork, say) KVM emulates without retrying, which fails for
+//! the AVX stores glibc's memset uses ("KVM could not emulate"). So data
+//! allocations take clean frames first; when only hazardous ones are left,
+//! one is taken and a shadow flush becomes due (`shadow_flush_due`): the VMM
+//! drops all of KVM's shadow pages before the guest runs again and calls
+//! `shadow_flushed`, after which no frame is hazardous.
 //!
 //! Invariants: a frame is on a free list iff its use is `Free`; the zero frame
 //! is never freed and has no reverse map; mapcount == rmap length.
@@ -313,6 +323,15 @@ pub struct FrameTable {
     /// reports; not saved in images).
     #[serde(skip)]
     hazardous_reuses: u64,
+    /// Hazardous frames handed out as data: each made a shadow flush due
+    /// (a counter for run reports; not saved in images).
+    #[serde(skip)]
+    hazardous_data: u64,
+    /// A hazardous frame became data (or the kernel saw a stale shadow):
+    /// KVM's shadow pages must be dropped before the guest runs again. Not
+    /// saved: a restored image runs in a VM whose KVM has no shadows yet.
+    #[serde(skip)]
+    flush_due: bool,
     /// Testing aid for one control test (`vmm run --inject
     /// skip-table-hazards`): hazardous frames become tables without their
     /// cleaning stores, i.e. the hazard rule is broken. Never saved.
@@ -346,6 +365,8 @@ impl FrameTable {
             free_hazard: Vec::new(),
             zero: first,
             hazardous_reuses: 0,
+            hazardous_data: 0,
+            flush_due: false,
             skip_hazards: false,
         }
     }
@@ -403,6 +424,34 @@ impl FrameTable {
         self.hazardous_reuses
     }
 
+    /// Hazardous frames handed out as data so far (each made a flush due).
+    pub fn hazardous_data(&self) -> u64 {
+        self.hazardous_data
+    }
+
+    /// Whether KVM's shadow pages must be dropped before the guest runs again.
+    pub fn shadow_flush_due(&self) -> bool {
+        self.flush_due
+    }
+
+    /// Asks for a shadow flush (the kernel saw a translation KVM kept stale).
+    pub fn request_shadow_flush(&mut self) {
+        self.flush_due = true;
+    }
+
+    /// KVM's shadow pages were all dropped: no frame is hazardous any more.
+    pub fn shadow_flushed(&mut self) {
+        self.flush_due = false;
+        for i in 0..self.info.len() {
+            if self.info.get(i).is_some_and(|fi| fi.hazard.is_some()) {
+                if let Some(fi) = self.info.get_mut(i) {
+                    fi.hazard = None;
+                }
+            }
+        }
+        self.free_clean.append(&mut self.free_hazard);
+    }
+
     /// Testing aid (see the field): stop cleaning hazards.
     #[doc(hidden)]
     pub fn set_skip_hazards(&mut self, on: bool) {
@@ -415,12 +464,18 @@ impl FrameTable {
     }
 
     /// Allocates a data frame (anon or page cache). The caller fills it.
+    /// Clean frames first; a hazardous one makes a shadow flush due.
     pub fn alloc_data(&mut self, use_: FrameUse) -> Result<Frame, OutOfFrames> {
         debug_assert!(matches!(use_, FrameUse::Anon | FrameUse::Cache { .. }));
         let pool = self.count;
-        let f = match self.free_hazard.pop().or_else(|| self.free_clean.pop()) {
+        let f = match self.free_clean.pop().or_else(|| self.take_fresh()) {
             Some(f) => f,
-            None => self.take_fresh().ok_or(OutOfFrames { pool })?,
+            None => {
+                let f = self.free_hazard.pop().ok_or(OutOfFrames { pool })?;
+                self.hazardous_data += 1;
+                self.flush_due = true;
+                f
+            }
         };
         if let Some(i) = self.info_mut(f) {
             i.use_ = use_;
@@ -613,25 +668,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_prefer_clean_frames_and_data_prefers_hazardous() {
-        let mut ft = FrameTable::new(Frame::new(100), 4);
+    fn tables_and_data_prefer_clean_frames() {
+        let mut ft = FrameTable::new(Frame::new(100), 5);
         let a = AsId(1);
-        let (t, h) = ft.alloc_table(a, 1).unwrap();
+        let (t, h) = ft.alloc_table(a, 2).unwrap();
         assert!(h.is_none());
         ft.free_table(t, hazard_from(|s| s == 3));
-        // A table allocation now avoids the hazardous frame while clean ones remain.
+        // A table allocation avoids the hazardous frame while clean ones remain.
         let (t2, h2) = ft.alloc_table(a, 1).unwrap();
         assert_ne!(t2, t);
         assert!(h2.is_none());
-        // A data allocation takes the hazardous frame first.
+        // So does a data allocation, and no flush is due.
         let d = ft.alloc_data(FrameUse::Anon).unwrap();
-        assert_eq!(d, t);
+        assert_ne!(d, t);
+        assert!(!ft.shadow_flush_due());
+        // When only the hazardous frame is left, a table takes it with its
+        // hazard to clean.
+        let _ = ft.alloc_data(FrameUse::Anon).unwrap();
+        let (t3, h3) = ft.alloc_table(a, 1).unwrap();
+        assert_eq!(t3, t);
+        assert_eq!(hazard_slots(h3.as_ref().unwrap()).collect::<Vec<_>>(), vec![3]);
+        assert!(!ft.shadow_flush_due());
+        ft.check().unwrap();
+    }
+
+    #[test]
+    fn a_hazardous_frame_becomes_data_only_with_a_shadow_flush_due() {
+        let mut ft = FrameTable::new(Frame::new(100), 3);
+        let a = AsId(1);
+        let (t, _) = ft.alloc_table(a, 3).unwrap();
+        let (u, _) = ft.alloc_table(a, 2).unwrap();
+        ft.free_table(t, hazard_from(|s| s == 7));
+        ft.free_table(u, hazard_from(|s| s < 2));
+        assert!(!ft.shadow_flush_due());
+        let d = ft.alloc_data(FrameUse::Anon).unwrap();
+        assert!(d == t || d == u);
+        assert!(ft.shadow_flush_due(), "KVM may still shadow the frame as a table");
+        assert_eq!(ft.hazardous_data(), 1);
+        // After the flush no frame is hazardous: free, or in data use.
+        ft.shadow_flushed();
+        assert!(!ft.shadow_flush_due());
+        let (other, h) = ft.alloc_table(a, 1).unwrap();
+        assert!(other == t || other == u);
+        assert!(h.is_none(), "a freed frame kept its hazard across a flush");
         ft.free_data(d);
-        // Its hazard survived the data use and is handed to the next table user.
-        let (_t3, _) = ft.alloc_table(a, 1).unwrap();
-        let (t4, h4) = ft.alloc_table(a, 1).unwrap();
-        assert_eq!(t4, t);
-        assert_eq!(hazard_slots(h4.as_ref().unwrap()).collect::<Vec<_>>(), vec![3]);
+        let (again, h) = ft.alloc_table(a, 1).unwrap();
+        assert_eq!(again, d);
+        assert!(h.is_none(), "a data frame kept its hazard across a flush");
+        assert!(!ft.shadow_flush_due());
         ft.check().unwrap();
     }
 

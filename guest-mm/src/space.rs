@@ -42,6 +42,10 @@ pub struct AddressSpace {
     /// Top of the top-down mmap area (Linux's mmap_base).
     pub(crate) mmap_base: VirtAddr,
     pub(crate) stats: SpaceStats,
+    /// The page of the last fault if it was spurious, and how many spurious
+    /// faults in a row it took (`handle_fault`: a translation KVM kept stale).
+    #[serde(skip)]
+    pub(crate) spurious: Option<(VirtAddr, u32)>,
     /// RLIMIT_STACK, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_AS (rlimit.rs).
     pub(crate) rlimits: Rlimits,
     /// mm->start_brk, mm->brk: the heap (ops::brk). Both 0 until exec sets the base.

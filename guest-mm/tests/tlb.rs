@@ -241,3 +241,34 @@ fn a_cr3_switch_is_a_flush_so_other_spaces_need_none() {
     applied!(cpu, e, e.munmap(p, a.as_u64(), PAGE_SIZE)).unwrap();
     assert_eq!(code(cpu.read_u8(&mut e, p, a).unwrap()), Some((Signal::SIGSEGV, SiCode::SegvMaperr)));
 }
+
+/// A fault on a page whose entry already allows the access is spurious (a
+/// stale translation, ended by the flush the fault queues). One is normal;
+/// the same page faulting spuriously three times in a row means something
+/// the flush cannot reach holds the stale one (KVM's shadow of a table on
+/// the reference host), and the engine asks for every shadow to be dropped.
+#[test]
+fn repeated_spurious_faults_on_one_page_ask_for_a_shadow_flush() {
+    use guest_mm::{AccessKind, PageFault};
+    let (mut e, mut cpu, s) = setup();
+    let a = anon(&mut e, &mut cpu, s, 2);
+    cpu.write_u8(&mut e, s, a, 1).unwrap();
+    cpu.write_u8(&mut e, s, VirtAddr::new(a.as_u64() + PAGE_SIZE), 1).unwrap();
+    let spurious = |e: &mut Engine<Mem>, cpu: &mut SimCpu, va: VirtAddr| {
+        let r = applied!(cpu, e, e.handle_fault(s, PageFault { addr: va, access: AccessKind::Read, present: false })).unwrap();
+        assert_eq!(r.pages, 0, "the page is mapped: the fault is spurious");
+    };
+    spurious(&mut e, &mut cpu, a);
+    spurious(&mut e, &mut cpu, a);
+    assert!(!e.shadow_flush_due(), "two spurious faults are not yet a stale shadow");
+    // Another page in between starts the count again.
+    spurious(&mut e, &mut cpu, VirtAddr::new(a.as_u64() + PAGE_SIZE));
+    spurious(&mut e, &mut cpu, a);
+    spurious(&mut e, &mut cpu, a);
+    assert!(!e.shadow_flush_due());
+    spurious(&mut e, &mut cpu, a);
+    assert!(e.shadow_flush_due(), "the third spurious fault in a row on one page");
+    e.shadow_flushed();
+    assert!(!e.shadow_flush_due());
+    e.check_invariants().unwrap();
+}

@@ -8,6 +8,11 @@
 //! engine cleans such frames with guest stores (`frames`, "Shadow hazards");
 //! the hidden `--inject skip-table-hazards` switch turns that off, and the
 //! control shows this host's KVM then does hand a stale translation to ring 3.
+//!
+//! Data allocations take clean frames first; when the storm leaves only
+//! hazardous ones, a frame KVM may still shadow becomes data and the VMM
+//! drops every shadow page before the guest runs again (`frames`), which the
+//! storm also shows: its data stays right across those flushes.
 
 use crate::common::*;
 
@@ -29,7 +34,11 @@ fn recycled_table_frames_never_show_a_stale_translation() {
     assert!(o.stdout.contains("8 rounds, no stale translation"), "{}", o.stdout);
     // The storm must really recycle hazardous table frames, or it shows nothing.
     let reuses = o.summary()["hazardous_table_reuses"].as_u64().unwrap();
-    assert!(reuses >= 1000, "only {reuses} hazardous table frames were reused:\n{}", o.stderr);
+    assert!(reuses >= 500, "only {reuses} hazardous table frames were reused:\n{}", o.stderr);
+    // And it runs out of clean frames for data, so hazardous frames became
+    // data behind shadow flushes.
+    let flushes = o.summary()["shadow_flushes"].as_u64().unwrap();
+    assert!(flushes >= 1, "no shadow flush: the storm never gave a hazardous frame to data:\n{}", o.stderr);
 }
 
 #[test]

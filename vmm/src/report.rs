@@ -34,6 +34,9 @@ pub struct RunSummary {
     /// Page-table frames reused while KVM may still have shadowed them
     /// (each cleaned by guest stores of its stale slots).
     pub hazardous_table_reuses: u64,
+    /// Times every KVM shadow page was dropped (a frame KVM may still shadow
+    /// as a table became data, or the kernel saw a stale translation).
+    pub shadow_flushes: u64,
     /// Time the VMM spent between exits.
     pub vmm_ms: f64,
     /// At a timeout: what happened since the guest last made progress (a

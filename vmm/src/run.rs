@@ -149,6 +149,7 @@ pub fn run_machine(m: &mut Machine, program: &str, timeout: Duration, started: I
         batches: m.stats.batches,
         batch_stores: m.stats.batch_stores,
         hazardous_table_reuses: m.kernel.engine.frames().hazardous_reuses(),
+        shadow_flushes: m.stats.shadow_flushes,
         vmm_ms: m.stats.host_time.as_secs_f64() * 1e3,
         stall: (outcome == "timeout").then(|| m.stall()),
         wall_ms: started.elapsed().as_secs_f64() * 1e3,

@@ -264,6 +264,18 @@ impl Model {
     }
 
     pub(crate) fn unmap(&mut self, s: usize, lo: usize, hi: usize) {
+        // A VMA cut in two (__split_vma) is two VMAs: the part after the
+        // hole gets its own id, or a later fill of the hole (mremap growing
+        // the first part in place) would join them without a merge.
+        let split = lo > 0
+            && lo < hi
+            && hi < PAGES
+            && matches!((self.spaces[s][lo - 1], self.spaces[s][hi]), (Some(a), Some(b)) if a.v.id == b.v.id);
+        if split {
+            let (_, end) = self.vma_at(s, hi).expect("mapped");
+            let id = self.fresh_vma();
+            self.set(s, (hi, end), |v| v.id = id);
+        }
         for i in lo..hi {
             self.spaces[s][i] = None;
         }

@@ -132,7 +132,7 @@ fn vma_list(space: &Space) -> Vec<(usize, usize)> {
 }
 
 impl Model {
-    fn fresh_vma(&mut self) -> u32 {
+    pub(crate) fn fresh_vma(&mut self) -> u32 {
         self.next_vma += 1;
         self.next_vma
     }
@@ -151,7 +151,7 @@ impl Model {
         self.spaces[s][i].expect("a mapped page")
     }
 
-    fn set(&mut self, s: usize, (lo, hi): (usize, usize), f: impl Fn(&mut V)) {
+    pub(crate) fn set(&mut self, s: usize, (lo, hi): (usize, usize), f: impl Fn(&mut V)) {
         for i in lo..hi {
             if let Some(p) = &mut self.spaces[s][i] {
                 f(&mut p.v);

@@ -76,7 +76,8 @@ impl Kernel {
     /// A kernel in the state of `image` over `engine`; the current process's
     /// registers and FPU are the vCPU's (the checkpoint's).
     pub fn from_image(engine: Engine<GuestMemoryMmap>, image: KernelImage, console: Console) -> Kernel {
-        let KernelImage { procs, current, next_pid, pending, vfs, files, pipes, console_info, clock, rng, uname, creds, stats, hwcap } = image;
+        let KernelImage { procs, current, next_pid, pending, vfs, files, pipes, console_info, clock, rng, uname, creds, stats, hwcap } =
+            image;
         Kernel {
             engine,
             procs,

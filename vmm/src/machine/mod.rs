@@ -209,6 +209,9 @@ pub struct LoopStats {
     pub host_time: Duration,
     pub batches: u64,
     pub batch_stores: u64,
+    /// Times every KVM shadow page was dropped because a frame KVM may
+    /// still shadow as a table became data, or a stale shadow was seen.
+    pub shadow_flushes: u64,
 }
 
 /// A booted microVM.
@@ -572,6 +575,12 @@ impl Machine {
 
     fn run_loop(&mut self) -> Result<Ending, VmmError> {
         loop {
+            if self.kernel.engine.shadow_flush_due() {
+                // Before the guest runs again (guest_mm::frames explains why).
+                self.vm.flush_shadow()?;
+                self.kernel.engine.shadow_flushed();
+                self.stats.shadow_flushes += 1;
+            }
             let guest_start = std::time::Instant::now();
             let exit = self.vcpu.run();
             let host_start = std::time::Instant::now();

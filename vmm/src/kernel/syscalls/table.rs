@@ -9,8 +9,8 @@
 
 use super::args::{Arg, ArgKind as K, RetKind as R};
 use super::{
-    exec, fd, file, identity, info, mm, namei, open, pidfd, pipe as pipes, poll, process, rw, select, signal, splice, stat, time, vmm, wait,
-    Handler,
+    exec, fd, file, identity, info, mm, namei, open, pidfd, pipe as pipes, poll, process, rw, select, signal, splice, stat, time, vmm,
+    wait, Handler,
 };
 use linux_abi::{arch, fcntl, mman, pipe, sched, sysno as nr, time as t, tty, wait as w};
 
