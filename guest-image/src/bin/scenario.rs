@@ -435,6 +435,33 @@ impl<'a> Runner<'a> {
                     self.value(&mut l, ret);
                     self.check(&mut l, e, Some(ret), None);
                 }
+                OP_STAT => {
+                    let (dirfd, path, flags) = (self.expr(r)?, self.expr(r)?, self.expr(r)?);
+                    let e = self.expect(r)?;
+                    let mut st = [0u8; 144];
+                    // SAFETY: the kernel writes struct stat (144 bytes on
+                    // x86-64) into the local buffer and reads the path.
+                    let ret =
+                        unsafe { sys::syscall6(262, dirfd as usize, path as usize, st.as_mut_ptr() as usize, flags as usize, 0, 0) } as u64;
+                    let _ = write!(l, "= ");
+                    self.value(&mut l, ret);
+                    if ret == 0 {
+                        let word = |at: usize, n: usize| st[at..at + n].iter().rev().fold(0u64, |v, b| v << 8 | *b as u64);
+                        let (nlink, mode, size) = (word(16, 8), word(24, 4) as u32, word(48, 8));
+                        let kind = match mode & 0o170000 {
+                            0o100000 => "reg",
+                            0o040000 => "dir",
+                            0o120000 => "lnk",
+                            0o020000 => "chr",
+                            0o060000 => "blk",
+                            0o010000 => "fifo",
+                            0o140000 => "sock",
+                            _ => "?",
+                        };
+                        let _ = write!(l, " {kind} {:o} size {size} nlink {nlink}", mode & 0o7777);
+                    }
+                    self.check(&mut l, e, Some(ret), None);
+                }
                 OP_SMAPS => {
                     let (addr, len) = (self.expr(r)?, self.expr(r)?);
                     let _ = self.expect(r)?;
@@ -496,7 +523,7 @@ impl<'a> Runner<'a> {
                 }
                 OP_READ | OP_EXEC | OP_EXIT => 1,
                 OP_WRITE | OP_PAGEMAP | OP_PGOFF | OP_MINCORE => 2,
-                OP_FILL | OP_CHECK => 3,
+                OP_FILL | OP_CHECK | OP_STAT => 3,
                 OP_FILE => {
                     r.u16()?;
                     2

@@ -70,6 +70,11 @@ pub const OP_REPEAT: u8 = 0x32;
 /// overlapping the range (the deterministic ones, see docs/scenarios.md).
 pub const OP_SMAPS: u8 = 0x44;
 
+/// `expr:dirfd expr:path expr:flags`: newfstatat(dirfd, path, &st, flags),
+/// printing the file's type, permission bits, size and link count (the
+/// fields both worlds agree on: no device, inode, times or blocks).
+pub const OP_STAT: u8 = 0x45;
+
 /// `u8:npairs expr:pidfd expr:advice expr:flags (expr:addr expr:len)*npairs`:
 /// process_madvise(pidfd, iovec of the pairs, npairs, advice, flags).
 pub const OP_PMADVISE: u8 = 0x02;

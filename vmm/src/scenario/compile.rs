@@ -56,6 +56,14 @@ pub const EXTENSION_NAMES: &[&str] = &["MAP_DONTCOPY", "MAP_PAGEPROT", "plug", "
 /// The fixture object's size, as in the Linux selftest.
 pub const FIXTURE_PAGES: u64 = 100;
 
+/// Which stat call a `Kind::Stat` statement is.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum StatHow {
+    Path,
+    NoFollow,
+    Fd,
+}
+
 #[derive(Copy, Clone)]
 enum Kind {
     /// A raw system call: number, argument count range, region-length argument.
@@ -70,6 +78,9 @@ enum Kind {
     Smaps,
     /// open(path, flags): openat(AT_FDCWD, path, flags, 0).
     Open,
+    /// stat(path), lstat(path), fstat(fd): newfstatat with AT_FDCWD and 0,
+    /// AT_FDCWD and AT_SYMLINK_NOFOLLOW, or fd, "" and AT_EMPTY_PATH.
+    Stat(StatHow),
     Map,
     Read,
     Write,
@@ -115,6 +126,9 @@ fn op(name: &str) -> Option<Kind> {
         "getpid" => Kind::Sys(39, 0, 0, None),
         "memfd" => Kind::StrSys(319),
         "open" => Kind::Open,
+        "stat" => Kind::Stat(StatHow::Path),
+        "lstat" => Kind::Stat(StatHow::NoFollow),
+        "fstat" => Kind::Stat(StatHow::Fd),
         // Our extension (vmm/src/kernel/sys_dev.rs): plug(name, size), unplug(name).
         "plug" => Kind::Sys(0x7f00, 2, 2, None),
         "unplug" => Kind::Sys(0x7f01, 1, 1, None),
@@ -379,6 +393,24 @@ impl<'a> C<'a> {
                 let args = vec![Expr::Num(-100i64 as u64), s.args[0].clone(), s.args[1].clone(), Expr::Num(0)];
                 let bind = self.bind_opt(s)?;
                 return self.sys(s.line, bind, 257, &args, None, &s.expect);
+            }
+            Kind::Stat(how) => {
+                need(1, 1)?;
+                const AT_FDCWD: u64 = -100i64 as u64;
+                let (dirfd, path, flags) = match how {
+                    StatHow::Fd => (s.args[0].clone(), Expr::Str(String::new()), 0x1000),
+                    _ if !matches!(s.args[0], Expr::Str(_)) => return Err(at(format!("'{}' takes a path string", s.call))),
+                    StatHow::Path => (Expr::Num(AT_FDCWD), s.args[0].clone(), 0),
+                    StatHow::NoFollow => (Expr::Num(AT_FDCWD), s.args[0].clone(), 0x100),
+                };
+                for e in [&dirfd, &path, &Expr::Num(flags)] {
+                    self.expr(e, &mut body)?;
+                }
+                self.expectation(&s.expect, &mut body)?;
+                let bind = self.bind_opt(s)?;
+                self.header(OP_STAT, s.line, bind);
+                self.ops.extend_from_slice(&body);
+                return Ok(());
             }
             Kind::Map => {
                 need(2, 5)?;
