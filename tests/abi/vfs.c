@@ -346,6 +346,29 @@ static void perms(void)
 	fstat(wfd, &after);
 	close(wfd);
 	printf("write moves mtime: %s\n", after.st_mtim.tv_sec * 1000000000L + after.st_mtim.tv_nsec > before.st_mtim.tv_sec * 1000000000L + before.st_mtim.tv_nsec ? "yes" : "no");
+	/* On tmpfs (/dev/shm on both sides: the host's working directory may be
+	   a disk file system, whose rules differ), truncate moves mtime and
+	   ctime only when the size changes (shmem_setattr); ftruncate always
+	   (ATTR_MTIME | ATTR_CTIME). mtime is set to 200 first. */
+	char shm[64];
+	snprintf(shm, sizeof shm, "/dev/shm/vfs-times-%d", (int)getpid());
+	close(open(shm, O_CREAT | O_WRONLY | O_TRUNC, 0600));
+	struct timespec old_t[2] = {{100, 0}, {200, 0}};
+	for (int k = 0; k < 4; k++) {
+		utimensat(AT_FDCWD, shm, old_t, 0);
+		stat(shm, &before);
+		usleep(2000);
+		int tfd = open(shm, O_RDWR);
+		int r = k == 0 ? truncate(shm, before.st_size) : k == 1 ? truncate(shm, before.st_size + 1)
+		      : k == 2 ? ftruncate(tfd, before.st_size) : ftruncate(tfd, 3);
+		close(tfd);
+		stat(shm, &after);
+		printf("%s: %d, mtime moved %s, ctime moved %s\n",
+		       k == 0 ? "truncate to the same size" : k == 1 ? "truncate to a new size" : k == 2 ? "ftruncate to the same size" : "ftruncate to a new size",
+		       r, after.st_mtime > 200 ? "yes" : "no",
+		       after.st_ctim.tv_sec * 1000000000L + after.st_ctim.tv_nsec > before.st_ctim.tv_sec * 1000000000L + before.st_ctim.tv_nsec ? "yes" : "no");
+	}
+	unlink(shm);
 }
 
 static void stats(void)

@@ -52,6 +52,16 @@ impl Kernel {
         }
     }
 
+    /// The file's data changed (write, truncate): mtime and ctime become now
+    /// (file_update_time; setattr with ATTR_MTIME | ATTR_CTIME).
+    pub(crate) fn touch_times(&mut self, ino: Ino) {
+        let now = self.now();
+        if let Some(i) = self.vfs.get_mut(ino) {
+            i.mtime = now;
+            i.ctime = now;
+        }
+    }
+
     /// The engine object of a regular file, made on first use: an imported
     /// host file's bytes are read now (EIO if the host cannot read them).
     pub(crate) fn file_object(&mut self, ino: Ino, path: &str) -> Result<ObjectId, Errno> {

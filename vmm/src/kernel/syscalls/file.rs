@@ -60,6 +60,11 @@ pub(super) fn ftruncate(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (r, u) = cx.k.engine.truncate(obj, len as u64).split();
     cx.k.pending.absorb(u);
     r?;
+    // do_sys_ftruncate asks for ATTR_MTIME | ATTR_CTIME: both move, whether
+    // the size changed or not.
+    if let Some(ino) = fd::file(cx, a.fd(0)).ok().and_then(|(_, f)| f.inode) {
+        cx.k.touch_times(ino);
+    }
     ok(0)
 }
 

@@ -689,9 +689,15 @@ pub(super) fn truncate(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let path = name.clone();
     let obj = cx.k.file_object(ino, &path)?;
     super::file::grow_ok(cx, obj, len as u64)?;
+    let old = cx.k.engine.object(obj).map(|o| o.size);
     let (r, u) = cx.k.engine.truncate(obj, len as u64).split();
     cx.k.pending.absorb(u);
     r?;
+    // truncate(2) asks for no times; shmem_setattr moves mtime and ctime
+    // when the size changed.
+    if old != Some(len as u64) {
+        cx.k.touch_times(ino);
+    }
     ok(0)
 }
 

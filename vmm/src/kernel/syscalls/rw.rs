@@ -316,11 +316,7 @@ fn rw(cx: &mut Ctx<'_>, dir: Dir, n: u32, segs: Segs, at: Option<u64>) -> SysRes
     // file_update_time: a write that stored something moves mtime and ctime.
     if dir == Dir::Write && done > 0 {
         if let Some(ino) = cx.k.files.get(id).and_then(|f| f.inode) {
-            let now = cx.k.now();
-            if let Some(i) = cx.k.vfs.get_mut(ino) {
-                i.mtime = now;
-                i.ctime = now;
-            }
+            cx.k.touch_times(ino);
         }
     }
     ok(done as u64)
