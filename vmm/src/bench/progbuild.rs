@@ -42,9 +42,7 @@ fn cache_dir() -> PathBuf {
 /// Builds (or finds) the program and its root.
 pub fn build() -> Result<Built, VmmError> {
     if !Path::new(BUSYBOX).exists() {
-        return Err(VmmError::Bench(format!(
-            "{BUSYBOX} is missing: install Debian's busybox-static (`bash ci/setup.sh` does)"
-        )));
+        return Err(VmmError::Bench(format!("{BUSYBOX} is missing: install Debian's busybox-static (`bash ci/setup.sh` does)")));
     }
     let key = format!("{:08x}", crc32fast::hash(SOURCE.as_bytes()));
     let root = cache_dir().join(format!("root-{key}"));

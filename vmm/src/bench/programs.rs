@@ -43,17 +43,65 @@ pub struct Case {
 
 /// The cases, in table order.
 pub const CASES: &[Case] = &[
-    Case { name: "touch", per: "page", what: "first write of each page of a fresh 64 MiB anonymous mapping", full: &["64", "5"], quick: &["16", "1"] },
+    Case {
+        name: "touch",
+        per: "page",
+        what: "first write of each page of a fresh 64 MiB anonymous mapping",
+        full: &["64", "5"],
+        quick: &["16", "1"],
+    },
     Case { name: "fork", per: "fork", what: "fork + child _exit + waitpid, 64 MiB touched", full: &["64", "20"], quick: &["16", "3"] },
-    Case { name: "cow", per: "page", what: "child's first write of each of 64 MiB of pages after fork", full: &["64", "3"], quick: &["16", "1"] },
+    Case {
+        name: "cow",
+        per: "page",
+        what: "child's first write of each of 64 MiB of pages after fork",
+        full: &["64", "3"],
+        quick: &["16", "1"],
+    },
     Case { name: "mmap", per: "op", what: "mmap of one page, a write to it, munmap", full: &["5000", "5"], quick: &["300", "3"] },
-    Case { name: "mprotect", per: "pair", what: "mprotect of the middle of 3 pages read-only (split) and back (merge)", full: &["5000", "5"], quick: &["300", "3"] },
-    Case { name: "guard", per: "pair", what: "MADV_GUARD_INSTALL then MADV_GUARD_REMOVE of a page", full: &["5000", "5"], quick: &["300", "3"] },
+    Case {
+        name: "mprotect",
+        per: "pair",
+        what: "mprotect of the middle of 3 pages read-only (split) and back (merge)",
+        full: &["5000", "5"],
+        quick: &["300", "3"],
+    },
+    Case {
+        name: "guard",
+        per: "pair",
+        what: "MADV_GUARD_INSTALL then MADV_GUARD_REMOVE of a page",
+        full: &["5000", "5"],
+        quick: &["300", "3"],
+    },
     Case { name: "getppid", per: "call", what: "the getppid system call (null syscall)", full: &["20000", "5"], quick: &["1000", "3"] },
-    Case { name: "pipe", per: "round trip", what: "one byte there and back between two processes over two pipes", full: &["2000", "5"], quick: &["200", "3"] },
-    Case { name: "read", per: "MiB", what: "read(2) in 128 KiB chunks of a 64 MiB file in /tmp just written (page cache)", full: &["64", "10"], quick: &["16", "3"] },
-    Case { name: "exec", per: "exec", what: "fork + execve of the static benchmark binary (`noop`) + waitpid", full: &["30"], quick: &["5"] },
-    Case { name: "sh", per: "iteration", what: "`busybox sh -c` loop of `echo $i | tr 0-9 a-j > /dev/null` (20 iterations a run)", full: &["20", "5"], quick: &["5", "1"] },
+    Case {
+        name: "pipe",
+        per: "round trip",
+        what: "one byte there and back between two processes over two pipes",
+        full: &["2000", "5"],
+        quick: &["200", "3"],
+    },
+    Case {
+        name: "read",
+        per: "MiB",
+        what: "read(2) in 128 KiB chunks of a 64 MiB file in /tmp just written (page cache)",
+        full: &["64", "10"],
+        quick: &["16", "3"],
+    },
+    Case {
+        name: "exec",
+        per: "exec",
+        what: "fork + execve of the static benchmark binary (`noop`) + waitpid",
+        full: &["30"],
+        quick: &["5"],
+    },
+    Case {
+        name: "sh",
+        per: "iteration",
+        what: "`busybox sh -c` loop of `echo $i | tr 0-9 a-j > /dev/null` (20 iterations a run)",
+        full: &["20", "5"],
+        quick: &["5", "1"],
+    },
 ];
 
 /// Where a case ran.
