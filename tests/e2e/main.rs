@@ -3,6 +3,7 @@
 //! /dev/kvm is missing or not accessible.
 
 mod abi;
+mod bench_programs;
 mod boot;
 mod busybox_root;
 mod common;

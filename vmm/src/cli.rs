@@ -365,7 +365,7 @@ pub enum BenchKind {
         /// Rewrite the generated tables of this file (e.g. docs/BENCHMARKS.md) in place.
         #[arg(long, value_name = "FILE")]
         update: Option<PathBuf>,
-        /// Only these benchmarks (boot, fault, engine, scenario, nonlinear, unplug, fork).
+        /// Only these benchmarks (boot, fault, engine, scenario, nonlinear, unplug, fork, programs).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -422,6 +422,19 @@ pub enum BenchKind {
         runs: u32,
         #[arg(long)]
         json: bool,
+    },
+    /// Small real programs (tests/bench/progbench.c, built with gcc at bench time)
+    /// natively, in gVisor (runsc, when installed) and in the microVM: ns per
+    /// operation measured inside each program, and the ratios.
+    Programs {
+        #[arg(long)]
+        json: bool,
+        /// Fewer iterations (a short run, for tests).
+        #[arg(long)]
+        quick: bool,
+        /// Only these cases (touch, fork, cow, mmap, mprotect, guard, getppid, pipe, read, exec, sh).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// remap_file_pages of 10,000 scattered pages in one mapping: VMAs, remap and touch time, engine vs host kernel.
     Nonlinear {

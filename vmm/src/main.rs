@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             BenchKind::Nonlinear { runs, json } => vmm::bench::nonlinear::command(runs, json),
             BenchKind::Unplug { runs, json } => vmm::bench::unplug::command(runs, json),
             BenchKind::Fork { sizes, runs, json } => vmm::bench::fork::command(&sizes, runs, json),
+            BenchKind::Programs { json, quick, only } => vmm::bench::programs::command(json, quick, &only),
         },
         Command::Syscalls(a) => {
             vmm::run::syscalls(&a);

@@ -18,8 +18,16 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The benchmarks, in document order, with the arguments `all` runs them with.
-pub const BENCHES: &[(&str, &[&str])] =
-    &[("boot", &[]), ("fault", &[]), ("engine", &[]), ("scenario", &[]), ("nonlinear", &[]), ("unplug", &[]), ("fork", &[])];
+pub const BENCHES: &[(&str, &[&str])] = &[
+    ("boot", &[]),
+    ("fault", &[]),
+    ("engine", &[]),
+    ("scenario", &[]),
+    ("nonlinear", &[]),
+    ("unplug", &[]),
+    ("fork", &[]),
+    ("programs", &[]),
+];
 
 /// Where and when a benchmark ran.
 #[derive(Clone, Debug)]
@@ -277,6 +285,34 @@ pub fn render(name: &str, args: &[&str], j: &Value, cx: &Context) -> String {
                 }
             }
         }
+        "programs" => {
+            let _ = writeln!(
+                o,
+                "gVisor: {} (`{}`); microVM: `{}`; host Linux {}.\n",
+                j["runsc_version"].as_str().unwrap_or("absent (runsc not installed)"),
+                j["runsc_command"].as_str().unwrap_or("?"),
+                j["vm_command"].as_str().unwrap_or("?"),
+                j["host_kernel"].as_str().unwrap_or("?")
+            );
+            let _ = writeln!(o, "| case | per | native | gVisor | microVM | VM / native | VM / gVisor |\n|---|---|---|---|---|---|---|");
+            for r in j["cases"].as_array().into_iter().flatten() {
+                let cell = |k: &str| match r[format!("{k}_ns")].as_f64() {
+                    Some(ns) => super::programs::show_ns(ns),
+                    None => r[format!("{k}_status")].as_str().unwrap_or("?").to_string(),
+                };
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | **{}** | **{}** |",
+                    r["case"].as_str().unwrap_or("?"),
+                    r["per"].as_str().unwrap_or("?"),
+                    cell("native"),
+                    cell("gvisor"),
+                    cell("vm"),
+                    ratio(f(r, "vm_over_native")),
+                    ratio(f(r, "vm_over_gvisor"))
+                );
+            }
+        }
         _ => {
             let _ = writeln!(o, "```json\n{}\n```", serde_json::to_string_pretty(j).unwrap_or_default());
         }
@@ -373,6 +409,19 @@ mod tests {
                 .unwrap();
         let b = render("fork", &[], &j, &cx());
         assert!(b.contains("not measured (one size)") && !b.contains("1.00×"), "{b}");
+    }
+
+    #[test]
+    fn a_programs_block_shows_each_column_or_why_it_is_missing() {
+        let j: Value = serde_json::from_str(
+            r#"{"runsc_version":"runsc version 0.0~20221219.0","runsc_command":"runsc do PROGRAM","vm_command":"vmm run","host_kernel":"6.18",
+               "cases":[{"case":"guard","per":"pair","native_ns":784.0,"gvisor_ns":null,"vm_ns":68760.0,"native_status":"measured",
+               "gvisor_status":"unsupported: MADV_GUARD_INSTALL EINVAL","vm_status":"measured","vm_over_native":87.7,"vm_over_gvisor":null}]}"#,
+        )
+        .unwrap();
+        let b = render("programs", &[], &j, &cx());
+        assert!(b.contains("gVisor: runsc version 0.0~20221219.0"), "{b}");
+        assert!(b.contains("| guard | pair | 784 ns | unsupported: MADV_GUARD_INSTALL EINVAL | 68.76 µs | **87.70×** | **—** |"), "{b}");
     }
 
     #[test]

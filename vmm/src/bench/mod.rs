@@ -10,6 +10,8 @@ pub mod engine;
 pub mod fault;
 pub mod fork;
 pub mod nonlinear;
+pub mod progbuild;
+pub mod programs;
 pub mod unplug;
 
 use serde::Serialize;
